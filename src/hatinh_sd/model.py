@@ -1,0 +1,422 @@
+"""Translate, load and run the Hà Tĩnh model (``model/hatinh.mdl``) with PySD.
+
+The ``.mdl`` file is the single source of the model. It is translated to Python
+once per content hash and cached (``translate``); everything else loads the
+cached translation. :class:`Model` wraps a loaded PySD model so that every run
+starts from the model's own defaults (PySD keeps parameter changes between runs),
+checks parameter names and lever ranges, and returns an :class:`xarray.Dataset`
+with units, long names and provenance.
+
+The model's metadata (units, ranges, roles) come from the ``.mdl`` comments,
+which follow the convention stated in the model's ``.Conventions`` group:
+a comment starts with ``lever gN:``, ``uncertain:`` or ``calibrated:`` for
+parameters that may be changed, and names a source key or says ``assumption:``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import difflib
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import warnings
+from collections.abc import Iterable, Mapping
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from hatinh_sd.errors import HatinhInputError
+
+__all__ = [
+    "DEFAULT_MODEL_PATH",
+    "Model",
+    "Parameter",
+    "load_model",
+    "model_hash",
+    "repo_root",
+    "translate",
+]
+
+#: Roles a parameter can have, read from the start of its comment.
+ROLES = ("lever", "uncertain", "calibrated")
+
+_ROLE_RE = re.compile(r"^\s*(lever)\s+g(\d+)\s*:|^\s*(uncertain|calibrated)\s*:", re.IGNORECASE)
+
+
+def repo_root() -> Path:
+    """Return the project's root folder (the one holding ``model/``).
+
+    Resolved from the package location (``src/hatinh_sd/../..``), falling back
+    to the current directory for a non-editable install.
+    """
+    here = Path(__file__).resolve().parents[2]
+    if (here / "model" / "hatinh.mdl").exists():
+        return here
+    return Path.cwd()
+
+
+DEFAULT_MODEL_PATH = repo_root() / "model" / "hatinh.mdl"
+
+
+def model_hash(mdl_path: Path | str = DEFAULT_MODEL_PATH) -> str:
+    """SHA-256 of the model file's bytes (the cache key of its translation)."""
+    path = Path(mdl_path)
+    if not path.exists():
+        raise HatinhInputError("model file not found", path=path)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def cache_dir() -> Path:
+    """Folder of cached translations (``$HATINH_SD_CACHE`` or ``<repo>/.cache``)."""
+    env = os.environ.get("HATINH_SD_CACHE")
+    return Path(env) if env else repo_root() / ".cache"
+
+
+def translate(mdl_path: Path | str = DEFAULT_MODEL_PATH, *, force: bool = False) -> Path:
+    """Translate the ``.mdl`` with PySD once per content hash; return the ``.py`` path.
+
+    The translation is made in a temporary folder and moved into the cache
+    atomically, so concurrent processes never see half-written files.
+    """
+    import pysd
+
+    mdl_path = Path(mdl_path)
+    digest = model_hash(mdl_path)
+    target = cache_dir() / "translated" / f"{mdl_path.stem}-{digest[:16]}"
+    py_file = target / f"{mdl_path.stem}.py"
+    if py_file.exists() and not force:
+        return py_file
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
+    try:
+        shutil.copy2(mdl_path, tmp / mdl_path.name)
+        pysd.read_vensim(str(tmp / mdl_path.name), initialize=False)
+        if force and target.exists():
+            shutil.rmtree(target)
+        try:
+            tmp.rename(target)
+        except OSError:  # another process won the race
+            if not py_file.exists():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return py_file
+
+
+@dataclasses.dataclass(frozen=True)
+class Parameter:
+    """A constant of the model that users may change.
+
+    Attributes
+    ----------
+    name : str
+        The model's (Vensim) name.
+    py_name : str
+        PySD's Python name (also the variable name in result datasets).
+    role : str
+        ``lever``, ``uncertain`` or ``calibrated``.
+    group : int or None
+        Task group of Action Programme 26-CTr/TU, for levers.
+    default, low, high : float
+        Default value and the allowed range ``[low, high]`` stated in the ``.mdl``.
+    units : str
+    comment : str
+    """
+
+    name: str
+    py_name: str
+    role: str
+    group: int | None
+    default: float
+    low: float
+    high: float
+    units: str
+    comment: str
+
+
+def _git_commit(root: Path) -> str:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=5,
+        )
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+        return out.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+class Model:
+    """The Hà Tĩnh model loaded from its cached PySD translation.
+
+    Parameters
+    ----------
+    mdl_path : path, optional
+        The ``.mdl`` file; ``model/hatinh.mdl`` by default.
+
+    Examples
+    --------
+    >>> m = Model()
+    >>> ds = m.run({"vocational training": 15})
+    >>> float(ds["trained_labour_share"].sel(time=2030))  # doctest: +SKIP
+    """
+
+    def __init__(self, mdl_path: Path | str = DEFAULT_MODEL_PATH):
+        import pysd
+
+        self.mdl_path = Path(mdl_path)
+        self.hash = model_hash(self.mdl_path)
+        self.py_path = translate(self.mdl_path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self._pysd = pysd.load(str(self.py_path))
+        self.doc: pd.DataFrame = self._pysd.doc.copy()
+        self._real_to_py = dict(zip(self.doc["Real Name"], self.doc["Py Name"], strict=True))
+        self._py_to_real = {v: k for k, v in self._real_to_py.items()}
+        self._constant_defaults = {
+            row["Py Name"]: float(getattr(self._pysd.components, row["Py Name"])())
+            for _, row in self.doc.iterrows()
+            if row["Type"] == "Constant" and row["Subtype"] == "Normal"
+        }
+        self.time_step = self._constant_defaults["time_step"]
+        self.initial_time = self._constant_defaults["initial_time"]
+        self.final_time = self._constant_defaults["final_time"]
+        self._changed: set[str] = set()
+        self.outputs: list[str] = [
+            row["Py Name"]
+            for _, row in self.doc.iterrows()
+            if row["Type"] in ("Auxiliary", "Stateful") and row["Py Name"] != "time"
+        ]
+
+    # ------------------------------------------------------------------ metadata
+    @cached_property
+    def parameters(self) -> dict[str, Parameter]:
+        """Every constant marked as lever, uncertain or calibrated, by model name."""
+        out: dict[str, Parameter] = {}
+        for _, row in self.doc.iterrows():
+            comment = row["Comment"] if isinstance(row["Comment"], str) else ""
+            match = _ROLE_RE.match(comment)
+            if not match or row["Type"] != "Constant":
+                continue
+            role = (match.group(1) or match.group(3)).lower()
+            group = int(match.group(2)) if match.group(2) else None
+            low, high = (list(row["Limits"]) + [np.nan, np.nan])[:2]
+            out[row["Real Name"]] = Parameter(
+                name=row["Real Name"],
+                py_name=row["Py Name"],
+                role=role,
+                group=group,
+                default=self._constant_defaults[row["Py Name"]],
+                low=float(low),
+                high=float(high),
+                units=str(row["Units"]),
+                comment=comment,
+            )
+        return out
+
+    def levers(self) -> dict[str, Parameter]:
+        """The policy levers (role ``lever``)."""
+        return {k: p for k, p in self.parameters.items() if p.role == "lever"}
+
+    @cached_property
+    def stocks(self) -> list[str]:
+        """Model names of the stocks (INTEG)."""
+        sel = (self.doc["Type"] == "Stateful") & (self.doc["Subtype"] == "Integ")
+        return list(self.doc.loc[sel, "Real Name"])
+
+    def py_name(self, name: str) -> str:
+        """PySD name of a model variable given its model or Python name."""
+        if name in self._real_to_py:
+            return self._real_to_py[name]
+        if name in self._py_to_real:
+            return name
+        raise KeyError(name)
+
+    def real_name(self, name: str) -> str:
+        """Model (Vensim) name of a variable given its model or Python name."""
+        return self._py_to_real[self.py_name(name)]
+
+    def units(self, name: str) -> str:
+        row = self.doc.loc[self.doc["Py Name"] == self.py_name(name)]
+        return str(row["Units"].iloc[0])
+
+    def dependency_graph(self) -> dict[str, set[str]]:
+        """Map each variable (model name) to the variables its equation uses.
+
+        Stateful elements (stocks, smooths, delays) are looked through: a stock
+        depends on its flows, not on its initial value, so cycles in this graph
+        are the model's feedback loops.
+        """
+        deps = self._pysd.dependencies
+
+        def expand(name: str, seen: set[str]) -> set[str]:
+            if not name.startswith("_"):
+                return {name}
+            if name in seen:
+                return set()
+            seen.add(name)
+            entry = deps.get(name, {})
+            step = entry.get("step", entry) if isinstance(entry, dict) else {}
+            out: set[str] = set()
+            for d in step:
+                out |= expand(d, seen)
+            return out
+
+        graph: dict[str, set[str]] = {}
+        for var, entry in deps.items():
+            if var.startswith("_") or var not in self._py_to_real:
+                continue
+            out: set[str] = set()
+            for d in entry or {}:
+                if d in ("time",):
+                    continue
+                out |= expand(d, set())
+            graph[self._py_to_real[var]] = {self._py_to_real[d] for d in out if d in self._py_to_real}
+        return graph
+
+    # ------------------------------------------------------------------ running
+    def resolve_params(
+        self, params: Mapping[str, float] | None, *, check_ranges: bool = True, source: str = "parameters"
+    ) -> dict[str, float]:
+        """Check names (and, for levers and uncertain constants, ranges) of overrides.
+
+        Raises
+        ------
+        HatinhInputError
+            For a name that is not a constant of the model (listing close names),
+            a non-numeric value, or a value outside the range stated in the ``.mdl``.
+        """
+        resolved: dict[str, float] = {}
+        for name, value in (params or {}).items():
+            try:
+                py = self.py_name(name)
+            except KeyError:
+                close = difflib.get_close_matches(name, list(self._real_to_py), n=3, cutoff=0.5)
+                hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+                raise HatinhInputError(f"'{name}' is not a parameter of the model{hint}", path=source, key=name) from None
+            if py not in self._constant_defaults:
+                raise HatinhInputError(
+                    f"'{name}' is computed by the model, not a constant that can be set", path=source, key=name
+                )
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not math.isfinite(value):
+                raise HatinhInputError(f"value {value!r} of '{name}' is not a finite number", path=source, key=name)
+            real = self._py_to_real[py]
+            par = self.parameters.get(real)
+            if check_ranges and par is not None and not (par.low <= value <= par.high):
+                raise HatinhInputError(
+                    f"value {value} of '{real}' is outside its range [{par.low:g}, {par.high:g}] {par.units}",
+                    path=source,
+                    key=name,
+                )
+            resolved[py] = float(value)
+        return resolved
+
+    def run(
+        self,
+        params: Mapping[str, float] | None = None,
+        *,
+        time_step: float | None = None,
+        outputs: Iterable[str] | None = None,
+        check_ranges: bool = True,
+        scenario: str = "custom",
+        source: str = "parameters",
+    ) -> xr.Dataset:
+        """Run the model and return its results as a Dataset (dimension ``time``).
+
+        Parameters
+        ----------
+        params : mapping, optional
+            Overrides of constants, by model or Python name.
+        time_step : float, optional
+            Integration step in years (the ``.mdl``'s TIME STEP by default).
+        outputs : iterable of str, optional
+            Variables to return (model or Python names); all time-varying
+            variables by default.
+        check_ranges : bool
+            Refuse lever and uncertain values outside their ``.mdl`` range
+            (switched off only by extreme-condition tests).
+        scenario : str
+            Name stored in the results' attributes.
+        """
+        overrides = self.resolve_params(params, check_ranges=check_ranges, source=source)
+        reset = {p: self._constant_defaults[p] for p in self._changed if p not in overrides}
+        columns = [self.py_name(o) for o in outputs] if outputs is not None else self.outputs
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            df = self._pysd.run(
+                params={**reset, **overrides} or None,
+                return_columns=columns,
+                time_step=time_step or self.time_step,
+                saveper=1.0,
+                final_time=self.final_time,
+            )
+        self._changed = set(overrides)
+        return self._to_dataset(df, columns, overrides, time_step or self.time_step, scenario)
+
+    def _to_dataset(
+        self, df: pd.DataFrame, columns: list[str], overrides: dict[str, float], time_step: float, scenario: str
+    ) -> xr.Dataset:
+        import pysd
+
+        from hatinh_sd import __version__
+
+        doc = self.doc.set_index("Py Name")
+        times = df.index.to_numpy(dtype=float)
+        data_vars = {}
+        for py in columns:
+            real = self._py_to_real[py]
+            values = df[py if py in df.columns else real].to_numpy(dtype=float)
+            data_vars[py] = xr.Variable(
+                ("time",),
+                values,
+                attrs={
+                    "long_name": real,
+                    "units": str(doc.at[py, "Units"]),
+                    "comment": str(doc.at[py, "Comment"]) if isinstance(doc.at[py, "Comment"], str) else "",
+                },
+            )
+        ds = xr.Dataset(data_vars, coords={"time": ("time", times, {"units": "year", "long_name": "mid-year"})})
+        ds.attrs = {
+            "title": "Hà Tĩnh industrialisation model (hatinh-sd) results",
+            "disclaimer": "A planning model, not a forecast: results depend on stated assumptions.",
+            "scenario": scenario,
+            "parameter_overrides": json.dumps({self._py_to_real[k]: v for k, v in overrides.items()}, ensure_ascii=False),
+            "model_file": self.mdl_path.name,
+            "model_sha256": self.hash,
+            "git_commit": _git_commit(self.mdl_path.parent),
+            "hatinh_sd_version": __version__,
+            "pysd_version": pysd.__version__,
+            "time_step": float(time_step),
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        }
+        return ds
+
+
+_MODEL_CACHE: dict[tuple[str, str], Model] = {}
+
+
+def load_model(mdl_path: Path | str = DEFAULT_MODEL_PATH) -> Model:
+    """Load the model once per process and file hash (translation cached on disk)."""
+    key = (str(Path(mdl_path).resolve()), model_hash(mdl_path))
+    if key not in _MODEL_CACHE:
+        _MODEL_CACHE[key] = Model(mdl_path)
+    return _MODEL_CACHE[key]
