@@ -201,11 +201,24 @@ class Model:
         self.initial_time = self._constant_defaults["initial_time"]
         self.final_time = self._constant_defaults["final_time"]
         self._changed: set[str] = set()
+        self.git_commit = _git_commit(self.mdl_path.parent)
         self.outputs: list[str] = [
             row["Py Name"]
             for _, row in self.doc.iterrows()
             if row["Type"] in ("Auxiliary", "Stateful") and row["Py Name"] != "time"
         ]
+
+    @cached_property
+    def _attrs(self) -> dict[str, dict[str, str]]:
+        """netCDF attributes of each variable: long name, units, comment."""
+        return {
+            r["Py Name"]: {
+                "long_name": r["Real Name"],
+                "units": str(r["Units"]),
+                "comment": r["Comment"] if isinstance(r["Comment"], str) else "",
+            }
+            for _, r in self.doc.iterrows()
+        }
 
     # ------------------------------------------------------------------ metadata
     @cached_property
@@ -242,6 +255,49 @@ class Model:
         """Model names of the stocks (INTEG)."""
         sel = (self.doc["Type"] == "Stateful") & (self.doc["Subtype"] == "Integ")
         return list(self.doc.loc[sel, "Real Name"])
+
+    @cached_property
+    def stock_flows(self) -> dict[str, list[tuple[str, int]]]:
+        """Each stock's flows with their sign (+1 inflow, -1 outflow), from PySD's parse.
+
+        A stock's INTEG argument must be a sum of named flows; anything else
+        (an inline expression) raises ``ValueError`` naming the stock.
+        """
+        from pysd.translators.vensim.vensim_file import VensimFile
+
+        vf = VensimFile(str(self.mdl_path))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            vf.parse()
+            abstract = vf.get_abstract_model()
+        out: dict[str, list[tuple[str, int]]] = {}
+        for element in abstract.sections[0].elements:
+            for component in element.components:
+                ast = component.ast
+                if type(ast).__name__ != "IntegStructure":
+                    continue
+                out[element.name] = self._signed_refs(element.name, ast.flow, +1)
+        return out
+
+    def _signed_refs(self, stock: str, node: object, sign: int) -> list[tuple[str, int]]:
+        kind = type(node).__name__
+        if kind == "ReferenceStructure":
+            return [(self._py_to_real[node.reference], sign)]  # type: ignore[attr-defined]
+        if kind == "ArithmeticStructure" and set(node.operators) <= {"+", "-"}:  # type: ignore[attr-defined]
+            args = node.arguments  # type: ignore[attr-defined]
+            ops = ["+"] + list(node.operators)  # type: ignore[attr-defined]
+            out: list[tuple[str, int]] = []
+            for op, arg in zip(ops, args):
+                out += self._signed_refs(stock, arg, sign if op == "+" else -sign)
+            return out
+        if kind == "LogicStructure" and list(getattr(node, "operators", [])) == [":NOT:"]:
+            raise ValueError(f"stock '{stock}': logical expression in INTEG")
+        if kind == "ArithmeticStructure" and list(node.operators) == ["negative"]:  # type: ignore[attr-defined]
+            return self._signed_refs(stock, node.arguments[0], -sign)  # type: ignore[attr-defined]
+        if kind == "int" or kind == "float":
+            if float(node) == 0:  # type: ignore[arg-type]
+                return []
+        raise ValueError(f"stock '{stock}': its INTEG must add and subtract named flows, found {node!r}")
 
     def py_name(self, name: str) -> str:
         """PySD name of a model variable given its model or Python name."""
@@ -368,6 +424,7 @@ class Model:
                 time_step=time_step or self.time_step,
                 saveper=1.0,
                 final_time=self.final_time,
+                cache_output=False,
             )
         self._changed = set(overrides)
         return self._to_dataset(df, columns, overrides, time_step or self.time_step, scenario)
@@ -379,21 +436,12 @@ class Model:
 
         from hatinh_sd import __version__
 
-        doc = self.doc.set_index("Py Name")
         times = df.index.to_numpy(dtype=float)
-        data_vars = {}
-        for py in columns:
-            real = self._py_to_real[py]
-            values = df[py if py in df.columns else real].to_numpy(dtype=float)
-            data_vars[py] = xr.Variable(
-                ("time",),
-                values,
-                attrs={
-                    "long_name": real,
-                    "units": str(doc.at[py, "Units"]),
-                    "comment": str(doc.at[py, "Comment"]) if isinstance(doc.at[py, "Comment"], str) else "",
-                },
-            )
+        names = [py if py in df.columns else self._py_to_real[py] for py in columns]
+        values = df[names].to_numpy(dtype=float)
+        data_vars = {
+            py: xr.Variable(("time",), values[:, i], attrs=self._attrs[py]) for i, py in enumerate(columns)
+        }
         ds = xr.Dataset(data_vars, coords={"time": ("time", times, {"units": "year", "long_name": "mid-year"})})
         ds.attrs = {
             "title": "Hà Tĩnh industrialisation model (hatinh-sd) results",
@@ -402,7 +450,7 @@ class Model:
             "parameter_overrides": json.dumps({self._py_to_real[k]: v for k, v in overrides.items()}, ensure_ascii=False),
             "model_file": self.mdl_path.name,
             "model_sha256": self.hash,
-            "git_commit": _git_commit(self.mdl_path.parent),
+            "git_commit": self.git_commit,
             "hatinh_sd_version": __version__,
             "pysd_version": pysd.__version__,
             "time_step": float(time_step),

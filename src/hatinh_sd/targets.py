@@ -1,0 +1,134 @@
+"""The plan's targets and the scorecard.
+
+Targets come from ``model/data/targets.csv``; each plan indicator is computed
+by a named model variable (:data:`INDICATOR_VARIABLES`). The scorecard reads a
+result Dataset at the target year and at 2050 and says whether each target is
+met: ``>``, ``>=``, ``<``, ``<=`` literally, and ``~`` ("about") within
++-10 % of the target value, as the data README defines it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import xarray as xr
+
+from hatinh_sd.data import load_targets
+
+__all__ = ["INDICATOR_VARIABLES", "PLAN_TARGETS", "is_met", "scorecard"]
+
+#: Indicator name in targets.csv -> model variable (PySD name) that computes it.
+INDICATOR_VARIABLES: dict[str, str] = {
+    "grdp_growth_average_2021_2030": "t01_average_grdp_growth_since_2020",
+    "grdp_per_capita_current": "grdp_per_capita_current",
+    "share_industry_grdp": "share_industry",
+    "share_manufacturing_grdp": "share_manufacturing",
+    "manufacturing_va_per_capita_current": "manufacturing_value_added_per_capita",
+    "share_services_grdp": "share_services",
+    "employment_share_agriculture": "employment_share_agriculture",
+    "trained_labour_share_certified": "trained_labour_share",
+    "university_students_per_10000": "students_per_10000",
+    "digital_economy_share_grdp": "digital_economy_share",
+    "urbanisation_rate": "urbanisation_rate",
+    "grdp_ratio_to_20th_province": "grdp_ratio_to_20th_province",
+    "share_agriculture_grdp": "share_agriculture",
+    "share_industry_construction_grdp": "share_industry_construction",
+    "share_product_taxes_grdp": "share_product_taxes",
+    "steel_output": "steel_output",
+}
+
+#: The Action Programme's targets computed by the model (T13 is outside its boundary).
+PLAN_TARGETS = [f"T{i:02d}" for i in range(1, 13)]
+
+#: Relative tolerance of an "about" (``~``) target.
+ABOUT_TOLERANCE = 0.10
+
+
+def is_met(value: float, comparator: str, target: float) -> bool:
+    """Whether ``value`` meets ``comparator target``.
+
+    ``~`` means within +-10 % of the target; ``=`` is treated like ``~``
+    (the 2012 plan's point expectations).
+    """
+    if not math.isfinite(value):
+        return False
+    if comparator == ">":
+        return value > target
+    if comparator == ">=":
+        return value >= target
+    if comparator == "<":
+        return value < target
+    if comparator == "<=":
+        return value <= target
+    if comparator in ("~", "="):
+        return abs(value - target) <= ABOUT_TOLERANCE * abs(target)
+    raise ValueError(f"unknown comparator {comparator!r}")
+
+
+def gap(value: float, comparator: str, target: float) -> float:
+    """Signed distance to meeting the target, in the indicator's unit (0 if met).
+
+    Positive means the value must rise, negative that it must fall.
+    """
+    if is_met(value, comparator, target):
+        return 0.0
+    if comparator in (">", ">="):
+        return target - value
+    if comparator in ("<", "<="):
+        return target - value
+    lo, hi = target * (1 - ABOUT_TOLERANCE), target * (1 + ABOUT_TOLERANCE)
+    return lo - value if value < lo else hi - value
+
+
+def scorecard(
+    ds: xr.Dataset,
+    *,
+    ids: list[str] | None = None,
+    targets: pd.DataFrame | None = None,
+    extra_year: int = 2050,
+) -> pd.DataFrame:
+    """Score a model run against the plan's targets.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Results of :meth:`hatinh_sd.model.Model.run`.
+    ids : list of str, optional
+        Target ids to score (T01-T12 by default).
+    targets : DataFrame, optional
+        Loaded ``targets.csv`` (read from ``model/data`` by default).
+    extra_year : int
+        A second year whose value is reported beside the target year's.
+
+    Returns
+    -------
+    DataFrame
+        One row per target: id, indicator, variable, year, value, comparator,
+        target, unit, met, gap and the value in ``extra_year``.
+    """
+    targets = load_targets() if targets is None else targets
+    ids = PLAN_TARGETS if ids is None else ids
+    rows = []
+    for tid in ids:
+        t = targets.loc[targets["target_id"] == tid].iloc[0]
+        var = INDICATOR_VARIABLES[t["indicator"]]
+        year = int(t["year"])
+        value = float(ds[var].sel(time=year))
+        later = float(ds[var].sel(time=extra_year)) if extra_year in ds["time"] else math.nan
+        rows.append(
+            {
+                "id": tid,
+                "indicator": t["indicator"],
+                "variable": var,
+                "year": year,
+                "value": value,
+                f"value_{extra_year}": later,
+                "comparator": t["comparator"],
+                "target": float(t["value"]),
+                "unit": t["unit"],
+                "met": is_met(value, t["comparator"], float(t["value"])),
+                "gap": gap(value, t["comparator"], float(t["value"])),
+            }
+        )
+    return pd.DataFrame(rows)

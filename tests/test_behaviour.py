@@ -1,0 +1,196 @@
+"""Behaviour tests: stocks stay non-negative, accounting identities hold,
+extreme conditions stay sane, integration error is small, levers move the
+indicators the expected way (Sterman 2000, ch. 21)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hatinh_sd.targets import INDICATOR_VARIABLES, PLAN_TARGETS
+from hatinh_sd.data import load_targets
+
+STOCK_TOLERANCE = -1e-9
+
+
+def _stock_minima(model, ds):
+    return {s: float(ds[model.py_name(s)].min()) for s in model.stocks}
+
+
+def _assert_sane(model, ds, label):
+    for name, da in ds.data_vars.items():
+        assert np.all(np.isfinite(da.values)), f"{label}: {name} not finite"
+    negative = {s: v for s, v in _stock_minima(model, ds).items() if v < STOCK_TOLERANCE}
+    assert negative == {}, f"{label}: negative stocks {negative}"
+    assert float(ds["unemployed"].min()) >= 0, f"{label}: negative unemployment"
+
+
+def test_baseline_is_sane(model, baseline):
+    _assert_sane(model, baseline, "baseline")
+
+
+def _lever_cases(model):
+    cases = []
+    for name, p in model.levers().items():
+        cases.append((f"{name}=min", {name: p.low}))
+        cases.append((f"{name}=max", {name: p.high}))
+    cases.append(("all=min", {n: p.low for n, p in model.levers().items()}))
+    cases.append(("all=max", {n: p.high for n, p in model.levers().items()}))
+    return cases
+
+
+def test_no_negative_stock_under_any_lever_extreme(model):
+    cases = _lever_cases(model)
+    assert len(cases) >= 2 * 25 + 2
+    for label, params in cases:
+        _assert_sane(model, model.run(params), label)
+
+
+def test_uncertain_and_calibrated_extremes_stay_sane(model):
+    for name, p in model.parameters.items():
+        if p.role == "lever":
+            continue
+        for value in (p.low, p.high):
+            _assert_sane(model, model.run({name: value}), f"{name}={value}")
+
+
+# --------------------------------------------------------------- identities
+def _rel(a, b):
+    return np.max(np.abs(np.asarray(a) - np.asarray(b)) / np.maximum(np.abs(np.asarray(b)), 1e-12))
+
+
+@pytest.fixture(scope="module")
+def all_max(model):
+    return model.run({n: p.high for n, p in model.levers().items()})
+
+
+@pytest.mark.parametrize("case", ["baseline", "all_max"])
+def test_accounting_identities(model, baseline, all_max, case):
+    ds = baseline if case == "baseline" else all_max
+    grdp_parts = (
+        ds["agriculture_value_added"]
+        + ds["manufacturing_value_added"]
+        + ds["energy_mining_value_added"]
+        + ds["construction_value_added"]
+        + ds["services_value_added"]
+        + ds["product_taxes"]
+    )
+    assert _rel(grdp_parts, ds["grdp"]) < 1e-6
+    current_parts = (
+        ds["agriculture_value_added_current"]
+        + ds["industry_value_added_current"]
+        + ds["construction_value_added_current"]
+        + ds["services_value_added_current"]
+        + ds["product_taxes_current"]
+    )
+    assert _rel(current_parts, ds["grdp_current"]) < 1e-6
+    shares = ds["share_agriculture"] + ds["share_industry_construction"] + ds["share_services"] + ds["share_product_taxes"]
+    assert _rel(shares, 100 + 0 * shares) < 1e-6
+    jobs = (
+        ds["agricultural_employment"]
+        + ds["manufacturing_employment"]
+        + ds["steel_employment"]
+        + ds["construction_employment"]
+        + ds["energy_mining_employment"]
+        + ds["services_employment"]
+    )
+    assert _rel(jobs, ds["total_employment"]) < 1e-6
+    cohorts = ds["population_0_14"] + ds["population_15_64"] + ds["population_65_plus"]
+    # urban and rural are stocks of their own, integrated separately from the cohorts
+    assert _rel(ds["urban_population"] + ds["rural_population"], cohorts) < 1e-6
+    assert _rel(cohorts, ds["total_population"]) < 1e-6
+    investment = ds["investment_state_current"] + ds["investment_private_current"] + ds["investment_fdi_current"]
+    assert _rel(investment, ds["total_investment_current"]) < 1e-6
+    assert _rel(ds["total_investment"] * ds["grdp_deflator"], ds["total_investment_current"]) < 1e-6
+
+
+# --------------------------------------------------------------- extreme conditions
+def test_zero_investment_capital_decays(model):
+    ds = model.run(
+        {
+            "public investment rate historical": 0,
+            "public investment rate": 0,
+            "private investment rate historical": 0,
+            "private investment rate": 0,
+            "base FDI registrations": 0,
+        },
+        check_ranges=False,
+    )
+    _assert_sane(model, ds, "zero investment")
+    k = ds["agriculture_capital"].values
+    t = ds["time"].values - 2010
+    dep = model._constant_defaults["depreciation_rate_agriculture"]
+    # pure decay, integrated by Euler with the model's step
+    expected = k[0] * (1 - dep * model.time_step) ** (t / model.time_step)
+    assert _rel(k, expected) < 1e-9
+    services = ds["services_capital"].sel(time=slice(2015, 2050)).values
+    assert np.all(np.diff(services) < 0)
+    infra = ds["infrastructure_capital"].sel(time=slice(2010, 2024)).values
+    assert np.all(np.diff(infra) < 0)
+    assert float(ds["grdp"].min()) > 0
+
+
+def test_zero_fdi_attractiveness_fdi_capital_declines(model):
+    ds = model.run(
+        {"FDI incentives": 0, "investment policy start year": 2024, "investment policy ramp years": 0},
+        check_ranges=False,
+    )
+    _assert_sane(model, ds, "zero FDI attractiveness")
+    assert float(ds["fdi_registrations"].sel(time=slice(2025, 2050)).max()) == 0
+    fdi = ds["fdi_realised_capital"].sel(time=slice(2030, 2050)).values
+    assert np.all(np.diff(fdi) < 0)
+    assert float(ds["fdi_pipeline"].sel(time=2050)) < 0.01 * float(ds["fdi_pipeline"].max())
+
+
+def test_zero_fertility_population_falls(model):
+    ds = model.run({"total fertility 2010": 0, "total fertility long run": 0}, check_ranges=False)
+    _assert_sane(model, ds, "zero fertility")
+    assert float(ds["births"].max()) == 0
+    pop = ds["total_population"].values
+    assert np.all(np.diff(pop) < 0)
+    assert pop[-1] < 0.75 * pop[0]
+
+
+def test_no_migration_and_no_export_stays_sane(model):
+    ds = model.run({"base out migration rate": 0, "labour export historical": 0, "labour export": 0}, check_ranges=False)
+    _assert_sane(model, ds, "no migration")
+    assert float(ds["total_population"].sel(time=2050)) > float(ds["total_population"].sel(time=2010))
+
+
+# --------------------------------------------------------------- integration error
+def test_halving_time_step_changes_indicators_little(model, baseline):
+    fine = model.run(time_step=model.time_step / 2)
+    targets = load_targets().set_index("target_id")
+    for tid in PLAN_TARGETS:
+        var = INDICATOR_VARIABLES[targets.at[tid, "indicator"]]
+        for year in (2030, 2050):
+            a, b = float(baseline[var].sel(time=year)), float(fine[var].sel(time=year))
+            assert abs(a - b) <= 0.01 * abs(a), f"{tid} {year}: {a} vs {b}"
+
+
+# --------------------------------------------------------------- lever directions
+def test_more_vocational_training_raises_trained_share(model, baseline):
+    ds = model.run({"vocational training": 20})
+    for year in (2030, 2050):
+        assert float(ds["trained_labour_share"].sel(time=year)) > float(baseline["trained_labour_share"].sel(time=year)) + 1
+
+
+def test_formosa_phase2_raises_industry_share(model, baseline):
+    ds = model.run({"formosa phase 2": 1, "formosa total capacity": 15, "formosa phase 2 year": 2030})
+    for year in (2032, 2040, 2050):
+        assert float(ds["share_industry"].sel(time=year)) > float(baseline["share_industry"].sel(time=year)) + 1
+    assert float(ds["steel_output"].sel(time=2035)) == pytest.approx(15 * 0.9, rel=1e-3)
+
+
+def test_more_industrial_land_raises_fdi(model, baseline):
+    ds = model.run({"industrial land development rate": 400})
+    assert float(ds["fdi_realised_capital"].sel(time=2050)) > 1.05 * float(baseline["fdi_realised_capital"].sel(time=2050))
+    cumulative = float(ds["fdi_registrations"].sum())
+    assert cumulative > 1.05 * float(baseline["fdi_registrations"].sum())
+
+
+def test_runs_do_not_leak_parameters(model, baseline):
+    model.run({"vocational training": 25}, time_step=0.125)
+    again = model.run()
+    assert float(again["trained_labour_share"].sel(time=2050)) == float(baseline["trained_labour_share"].sel(time=2050))
+    assert again.attrs["time_step"] == model.time_step
