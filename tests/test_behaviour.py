@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hatinh_sd.targets import INDICATOR_VARIABLES, PLAN_TARGETS
 from hatinh_sd.data import load_targets
+from hatinh_sd.targets import INDICATOR_VARIABLES, PLAN_TARGETS
 
 STOCK_TOLERANCE = -1e-9
 
@@ -84,7 +84,12 @@ def test_accounting_identities(model, baseline, all_max, case):
         + ds["product_taxes_current"]
     )
     assert _rel(current_parts, ds["grdp_current"]) < 1e-6
-    shares = ds["share_agriculture"] + ds["share_industry_construction"] + ds["share_services"] + ds["share_product_taxes"]
+    shares = (
+        ds["share_agriculture"]
+        + ds["share_industry_construction"]
+        + ds["share_services"]
+        + ds["share_product_taxes"]
+    )
     assert _rel(shares, 100 + 0 * shares) < 1e-6
     jobs = (
         ds["agricultural_employment"]
@@ -99,7 +104,11 @@ def test_accounting_identities(model, baseline, all_max, case):
     # urban and rural are stocks of their own, integrated separately from the cohorts
     assert _rel(ds["urban_population"] + ds["rural_population"], cohorts) < 1e-6
     assert _rel(cohorts, ds["total_population"]) < 1e-6
-    investment = ds["investment_state_current"] + ds["investment_private_current"] + ds["investment_fdi_current"]
+    investment = (
+        ds["investment_state_current"]
+        + ds["investment_private_current"]
+        + ds["investment_fdi_current"]
+    )
     assert _rel(investment, ds["total_investment_current"]) < 1e-6
     assert _rel(ds["total_investment"] * ds["grdp_deflator"], ds["total_investment_current"]) < 1e-6
 
@@ -132,7 +141,11 @@ def test_zero_investment_capital_decays(model):
 
 def test_zero_fdi_attractiveness_fdi_capital_declines(model):
     ds = model.run(
-        {"FDI incentives": 0, "investment policy start year": 2024, "investment policy ramp years": 0},
+        {
+            "FDI incentives": 0,
+            "investment policy start year": 2024,
+            "investment policy ramp years": 0,
+        },
         check_ranges=False,
     )
     _assert_sane(model, ds, "zero FDI attractiveness")
@@ -152,9 +165,14 @@ def test_zero_fertility_population_falls(model):
 
 
 def test_no_migration_and_no_export_stays_sane(model):
-    ds = model.run({"base out migration rate": 0, "labour export historical": 0, "labour export": 0}, check_ranges=False)
+    ds = model.run(
+        {"base out migration rate": 0, "labour export historical": 0, "labour export": 0},
+        check_ranges=False,
+    )
     _assert_sane(model, ds, "no migration")
-    assert float(ds["total_population"].sel(time=2050)) > float(ds["total_population"].sel(time=2010))
+    assert float(ds["total_population"].sel(time=2050)) > float(
+        ds["total_population"].sel(time=2010)
+    )
 
 
 # --------------------------------------------------------------- integration error
@@ -172,19 +190,29 @@ def test_halving_time_step_changes_indicators_little(model, baseline):
 def test_more_vocational_training_raises_trained_share(model, baseline):
     ds = model.run({"vocational training": 20})
     for year in (2030, 2050):
-        assert float(ds["trained_labour_share"].sel(time=year)) > float(baseline["trained_labour_share"].sel(time=year)) + 1
+        assert (
+            float(ds["trained_labour_share"].sel(time=year))
+            > float(baseline["trained_labour_share"].sel(time=year)) + 1
+        )
 
 
 def test_formosa_phase2_raises_industry_share(model, baseline):
-    ds = model.run({"formosa phase 2": 1, "formosa total capacity": 15, "formosa phase 2 year": 2030})
+    ds = model.run(
+        {"formosa phase 2": 1, "formosa total capacity": 15, "formosa phase 2 year": 2030}
+    )
     for year in (2032, 2040, 2050):
-        assert float(ds["share_industry"].sel(time=year)) > float(baseline["share_industry"].sel(time=year)) + 1
+        assert (
+            float(ds["share_industry"].sel(time=year))
+            > float(baseline["share_industry"].sel(time=year)) + 1
+        )
     assert float(ds["steel_output"].sel(time=2035)) == pytest.approx(15 * 0.9, rel=1e-3)
 
 
 def test_more_industrial_land_raises_fdi(model, baseline):
     ds = model.run({"industrial land development rate": 400})
-    assert float(ds["fdi_realised_capital"].sel(time=2050)) > 1.05 * float(baseline["fdi_realised_capital"].sel(time=2050))
+    assert float(ds["fdi_realised_capital"].sel(time=2050)) > 1.05 * float(
+        baseline["fdi_realised_capital"].sel(time=2050)
+    )
     cumulative = float(ds["fdi_registrations"].sum())
     assert cumulative > 1.05 * float(baseline["fdi_registrations"].sum())
 
@@ -192,5 +220,7 @@ def test_more_industrial_land_raises_fdi(model, baseline):
 def test_runs_do_not_leak_parameters(model, baseline):
     model.run({"vocational training": 25}, time_step=0.125)
     again = model.run()
-    assert float(again["trained_labour_share"].sel(time=2050)) == float(baseline["trained_labour_share"].sel(time=2050))
+    assert float(again["trained_labour_share"].sel(time=2050)) == float(
+        baseline["trained_labour_share"].sel(time=2050)
+    )
     assert again.attrs["time_step"] == model.time_step

@@ -154,7 +154,9 @@ def test_no_observed_outcome_series_drives_the_model(model):
             offending.append((row["indicator"], int(row["year"]), value))
     assert offending == []
     # no lookup table or data variable at all: exogenous paths are functions of time
-    assert not any(model.doc["Type"].eq("Lookup")), "lookups must be inline WITH LOOKUP of model variables"
+    assert not any(model.doc["Type"].eq("Lookup")), (
+        "lookups must be inline WITH LOOKUP of model variables"
+    )
     assert not any(model.doc["Type"].eq("Data"))
     with_lookup = model.doc.loc[model.doc["Subtype"].eq("with Lookup")]
     text = (repo_root() / "model" / "hatinh.mdl").read_text(encoding="utf-8")

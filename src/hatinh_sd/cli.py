@@ -26,7 +26,11 @@ def _parse_set(items: list[str]) -> dict[str, float]:
         try:
             params[name.strip()] = float(value)
         except ValueError:
-            raise HatinhInputError(f"value '{value}' of '{name.strip()}' is not a number", path="--set", key=name.strip()) from None
+            raise HatinhInputError(
+                f"value '{value}' of '{name.strip()}' is not a number",
+                path="--set",
+                key=name.strip(),
+            ) from None
     return params
 
 
@@ -93,15 +97,24 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hatinh-sd",
         description="System-dynamics model of Hà Tĩnh province's industrialisation (Vensim model run under PySD).",
     )
-    parser.add_argument("--lang", choices=LANGUAGES, default="en", help="language of labels and messages")
+    parser.add_argument(
+        "--lang", choices=LANGUAGES, default="en", help="language of labels and messages"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="run the model and print the target scorecard")
-    p.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a model constant (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="NAME=VALUE",
+        help="override a model constant (repeatable)",
+    )
     p.add_argument("--out", default="outputs", help="output folder (default: outputs)")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("docs", help="regenerate the assumptions table of model/README.md from the .mdl")
+    p = sub.add_parser(
+        "docs", help="regenerate the assumptions table of model/README.md from the .mdl"
+    )
     p.set_defaults(func=cmd_docs)
     return parser
 

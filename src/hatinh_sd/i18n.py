@@ -21,7 +21,9 @@ def catalogue(lang: str) -> dict[str, str]:
     """The catalogue of ``lang`` (``vi`` or ``en``) as a flat mapping."""
     if lang not in LANGUAGES:
         raise ValueError(f"unknown language {lang!r}; choose one of {', '.join(LANGUAGES)}")
-    raw = resources.files("hatinh_sd").joinpath("locales", f"{lang}.yaml").read_text(encoding="utf-8")
+    raw = (
+        resources.files("hatinh_sd").joinpath("locales", f"{lang}.yaml").read_text(encoding="utf-8")
+    )
     data = yaml.safe_load(raw)
     return {str(k): str(v) for k, v in data.items()}
 

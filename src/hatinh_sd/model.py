@@ -297,7 +297,9 @@ class Model:
         if kind == "int" or kind == "float":
             if float(node) == 0:  # type: ignore[arg-type]
                 return []
-        raise ValueError(f"stock '{stock}': its INTEG must add and subtract named flows, found {node!r}")
+        raise ValueError(
+            f"stock '{stock}': its INTEG must add and subtract named flows, found {node!r}"
+        )
 
     def py_name(self, name: str) -> str:
         """PySD name of a model variable given its model or Python name."""
@@ -346,12 +348,18 @@ class Model:
                 if d in ("time",):
                     continue
                 out |= expand(d, set())
-            graph[self._py_to_real[var]] = {self._py_to_real[d] for d in out if d in self._py_to_real}
+            graph[self._py_to_real[var]] = {
+                self._py_to_real[d] for d in out if d in self._py_to_real
+            }
         return graph
 
     # ------------------------------------------------------------------ running
     def resolve_params(
-        self, params: Mapping[str, float] | None, *, check_ranges: bool = True, source: str = "parameters"
+        self,
+        params: Mapping[str, float] | None,
+        *,
+        check_ranges: bool = True,
+        source: str = "parameters",
     ) -> dict[str, float]:
         """Check names (and, for levers and uncertain constants, ranges) of overrides.
 
@@ -368,13 +376,23 @@ class Model:
             except KeyError:
                 close = difflib.get_close_matches(name, list(self._real_to_py), n=3, cutoff=0.5)
                 hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-                raise HatinhInputError(f"'{name}' is not a parameter of the model{hint}", path=source, key=name) from None
+                raise HatinhInputError(
+                    f"'{name}' is not a parameter of the model{hint}", path=source, key=name
+                ) from None
             if py not in self._constant_defaults:
                 raise HatinhInputError(
-                    f"'{name}' is computed by the model, not a constant that can be set", path=source, key=name
+                    f"'{name}' is computed by the model, not a constant that can be set",
+                    path=source,
+                    key=name,
                 )
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not math.isfinite(value):
-                raise HatinhInputError(f"value {value!r} of '{name}' is not a finite number", path=source, key=name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float, np.number))
+                or not math.isfinite(value)
+            ):
+                raise HatinhInputError(
+                    f"value {value!r} of '{name}' is not a finite number", path=source, key=name
+                )
             real = self._py_to_real[py]
             par = self.parameters.get(real)
             if check_ranges and par is not None and not (par.low <= value <= par.high):
@@ -430,7 +448,12 @@ class Model:
         return self._to_dataset(df, columns, overrides, time_step or self.time_step, scenario)
 
     def _to_dataset(
-        self, df: pd.DataFrame, columns: list[str], overrides: dict[str, float], time_step: float, scenario: str
+        self,
+        df: pd.DataFrame,
+        columns: list[str],
+        overrides: dict[str, float],
+        time_step: float,
+        scenario: str,
     ) -> xr.Dataset:
         import pysd
 
@@ -440,14 +463,19 @@ class Model:
         names = [py if py in df.columns else self._py_to_real[py] for py in columns]
         values = df[names].to_numpy(dtype=float)
         data_vars = {
-            py: xr.Variable(("time",), values[:, i], attrs=self._attrs[py]) for i, py in enumerate(columns)
+            py: xr.Variable(("time",), values[:, i], attrs=self._attrs[py])
+            for i, py in enumerate(columns)
         }
-        ds = xr.Dataset(data_vars, coords={"time": ("time", times, {"units": "year", "long_name": "mid-year"})})
+        ds = xr.Dataset(
+            data_vars, coords={"time": ("time", times, {"units": "year", "long_name": "mid-year"})}
+        )
         ds.attrs = {
             "title": "Hà Tĩnh industrialisation model (hatinh-sd) results",
             "disclaimer": "A planning model, not a forecast: results depend on stated assumptions.",
             "scenario": scenario,
-            "parameter_overrides": json.dumps({self._py_to_real[k]: v for k, v in overrides.items()}, ensure_ascii=False),
+            "parameter_overrides": json.dumps(
+                {self._py_to_real[k]: v for k, v in overrides.items()}, ensure_ascii=False
+            ),
             "model_file": self.mdl_path.name,
             "model_sha256": self.hash,
             "git_commit": self.git_commit,

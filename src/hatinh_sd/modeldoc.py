@@ -30,8 +30,10 @@ def render_assumptions(model: Model) -> str:
     ]
     params = model.parameters
     for _, r in model.doc.iterrows():
-        if r["Type"] != "Constant" or r["Subtype"] != "Normal" or r["Real Name"] in (
-            "INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER"
+        if (
+            r["Type"] != "Constant"
+            or r["Subtype"] != "Normal"
+            or r["Real Name"] in ("INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER")
         ):
             continue
         name = r["Real Name"]
@@ -39,7 +41,11 @@ def render_assumptions(model: Model) -> str:
         value = model._constant_defaults[r["Py Name"]]
         rng = f"[{_fmt(p.low)}, {_fmt(p.high)}]" if p else ""
         role = (f"lever (group {p.group})" if p.role == "lever" else p.role) if p else "fixed"
-        comment = (r["Comment"] if isinstance(r["Comment"], str) else "").replace("|", "/").replace("\n", " ")
+        comment = (
+            (r["Comment"] if isinstance(r["Comment"], str) else "")
+            .replace("|", "/")
+            .replace("\n", " ")
+        )
         rows.append(f"| {name} | {value:g} | {r['Units']} | {rng} | {role} | {comment} |")
     return "\n".join(rows)
 
