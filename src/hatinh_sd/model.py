@@ -67,6 +67,10 @@ def repo_root() -> Path:
 
 DEFAULT_MODEL_PATH = repo_root() / "model" / "hatinh.mdl"
 
+#: Fitted values of the parameters marked ``calibrated:``, written by
+#: ``hatinh-sd calibrate`` and reviewed; every run reads it.
+DEFAULT_CALIBRATION_PATH = repo_root() / "model" / "calibration.yaml"
+
 
 def model_hash(mdl_path: Path | str = DEFAULT_MODEL_PATH) -> str:
     """SHA-256 of the model file's bytes (the cache key of its translation)."""
@@ -180,7 +184,11 @@ class Model:
     >>> float(ds["trained_labour_share"].sel(time=2030))  # doctest: +SKIP
     """
 
-    def __init__(self, mdl_path: Path | str = DEFAULT_MODEL_PATH):
+    def __init__(
+        self,
+        mdl_path: Path | str = DEFAULT_MODEL_PATH,
+        calibration_path: Path | str | None = DEFAULT_CALIBRATION_PATH,
+    ):
         import pysd
 
         self.mdl_path = Path(mdl_path)
@@ -202,6 +210,10 @@ class Model:
         self.final_time = self._constant_defaults["final_time"]
         self._changed: set[str] = set()
         self.git_commit = _git_commit(self.mdl_path.parent)
+        self.calibration_path = Path(calibration_path) if calibration_path else None
+        self.calibration: dict[str, float] = {}
+        self.calibration_hash = ""
+        self._apply_calibration()
         self.outputs: list[str] = [
             row["Py Name"]
             for _, row in self.doc.iterrows()
@@ -219,6 +231,61 @@ class Model:
             }
             for _, r in self.doc.iterrows()
         }
+
+    def _apply_calibration(self) -> None:
+        """Make the reviewed calibration file's values the model's defaults.
+
+        A fitted ``X historical`` also becomes the default of lever ``X``, so
+        that the baseline continues the fitted trend.
+        """
+        path = self.calibration_path
+        if path is None or not path.exists():
+            return
+        import yaml
+
+        raw = path.read_bytes()
+        try:
+            doc = yaml.safe_load(raw) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise HatinhInputError(
+                f"malformed YAML: {getattr(exc, 'problem', exc)}",
+                path=path,
+                line=mark.line + 1 if mark else None,
+            ) from None
+        values = doc.get("parameters") if isinstance(doc, dict) else None
+        if not isinstance(values, dict):
+            raise HatinhInputError(
+                "expected a mapping 'parameters: {name: value}'", path=path, key="parameters"
+            )
+        for name, value in values.items():
+            par = self.parameters.get(name)
+            if par is None or par.role != "calibrated":
+                calibrated = [p.name for p in self.parameters.values() if p.role == "calibrated"]
+                close = difflib.get_close_matches(str(name), calibrated, n=3, cutoff=0.5)
+                hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+                raise HatinhInputError(
+                    f"'{name}' is not a parameter marked 'calibrated:' in the model{hint}",
+                    path=path,
+                    key=f"parameters.{name}",
+                )
+        resolved = self.resolve_params(values, source=str(path))
+        tied = {}
+        for py, value in resolved.items():
+            lever = self._py_to_real[py].removesuffix(" historical")
+            if lever != self._py_to_real[py] and lever in self._real_to_py:
+                tied[self._real_to_py[lever]] = value
+        resolved.update(tied)
+        self._constant_defaults.update(resolved)
+        self._pysd.set_components(resolved)
+        self.calibration = {self._py_to_real[k]: v for k, v in resolved.items()}
+        self.calibration_hash = hashlib.sha256(raw).hexdigest()
+        self.__dict__.pop("parameters", None)
+
+    @property
+    def defaults(self) -> dict[str, float]:
+        """Default value of every constant (model name), calibration applied."""
+        return {self._py_to_real[k]: v for k, v in self._constant_defaults.items()}
 
     # ------------------------------------------------------------------ metadata
     @cached_property
@@ -478,6 +545,8 @@ class Model:
             ),
             "model_file": self.mdl_path.name,
             "model_sha256": self.hash,
+            "calibration_sha256": self.calibration_hash
+            or "none (uncalibrated defaults of the .mdl)",
             "git_commit": self.git_commit,
             "hatinh_sd_version": __version__,
             "pysd_version": pysd.__version__,
@@ -490,9 +559,14 @@ class Model:
 _MODEL_CACHE: dict[tuple[str, str], Model] = {}
 
 
-def load_model(mdl_path: Path | str = DEFAULT_MODEL_PATH) -> Model:
-    """Load the model once per process and file hash (translation cached on disk)."""
-    key = (str(Path(mdl_path).resolve()), model_hash(mdl_path))
+def load_model(
+    mdl_path: Path | str = DEFAULT_MODEL_PATH,
+    calibration_path: Path | str | None = DEFAULT_CALIBRATION_PATH,
+) -> Model:
+    """Load the model once per process, model hash and calibration file (translation cached on disk)."""
+    cal = Path(calibration_path) if calibration_path else None
+    cal_key = hashlib.sha256(cal.read_bytes()).hexdigest() if cal and cal.exists() else ""
+    key = (str(Path(mdl_path).resolve()), model_hash(mdl_path), cal_key)
     if key not in _MODEL_CACHE:
-        _MODEL_CACHE[key] = Model(mdl_path)
+        _MODEL_CACHE[key] = Model(mdl_path, cal)
     return _MODEL_CACHE[key]
