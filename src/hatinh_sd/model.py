@@ -258,7 +258,7 @@ class Model:
             raise HatinhInputError(
                 "expected a mapping 'parameters: {name: value}'", path=path, key="parameters"
             )
-        for name, value in values.items():
+        for name in values:
             par = self.parameters.get(name)
             if par is None or par.role != "calibrated":
                 calibrated = [p.name for p in self.parameters.values() if p.role == "calibrated"]
