@@ -64,17 +64,39 @@ def cmd_run(args: argparse.Namespace) -> int:
     params = parse_set(args.set or [])
     model = load_model()
     model.resolve_params(params, source="--set")
-    name = "baseline" if not params else "custom"
-    ds = model.run(params, scenario=name)
-    card = scorecard(ds, targets=data.targets)
-    folder = write_run(
-        ds,
-        Path(args.out) / name,
-        extra={"scorecard.csv": lambda p: card.to_csv(p, index=False, float_format="%.6g")},
-    )
-    print(text("run.scenario", args.lang, name=name))
-    print(format_scorecard(card, args.lang))
-    print(text("run.wrote", args.lang, path=folder / "results.nc"))
+    names = list(args.scenario or [])
+    if args.all or names:
+        from hatinh_sd.scenarios import (
+            available_scenarios,
+            load_catalogue,
+            load_scenario,
+            run_scenario,
+        )
+
+        if params:
+            raise HatinhInputError(
+                "--set cannot be combined with --scenario/--all; put the change in a scenario file",
+                path="--set",
+            )
+        if args.all:
+            names = available_scenarios()
+        cat = load_catalogue(model=model)
+        scenarios = [load_scenario(n, model=model, catalogue=cat) for n in names]  # check all first
+        runs = [(s.name, run_scenario(s, model), s) for s in scenarios]
+    else:
+        name = "baseline" if not params else "custom"
+        runs = [(name, model.run(params, scenario=name), None)]
+    for name, ds, scn in runs:
+        card = scorecard(ds, targets=data.targets)
+        extra = {"scorecard.csv": lambda p, c=card: c.to_csv(p, index=False, float_format="%.6g")}
+        if scn is not None:
+            extra["scenario.yaml"] = lambda p, y=ds.attrs["scenario_yaml"]: p.write_text(
+                y, encoding="utf-8"
+            )
+        folder = write_run(ds, Path(args.out) / name, extra=extra)
+        print(text("run.scenario", args.lang, name=name))
+        print(format_scorecard(card, args.lang))
+        print(text("run.wrote", args.lang, path=folder / "results.nc"))
     return 0
 
 
@@ -86,5 +108,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="NAME=VALUE",
         help="override a model constant (repeatable)",
     )
+    p.add_argument(
+        "--scenario",
+        action="append",
+        metavar="NAME",
+        help="run a scenario of scenarios/ (name or YAML file; repeatable)",
+    )
+    p.add_argument("--all", action="store_true", help="run every scenario of scenarios/")
     p.add_argument("--out", default="outputs", help="output folder (default: outputs)")
     p.set_defaults(func=cmd_run)

@@ -1,0 +1,166 @@
+"""Charts of the target indicators over 2010-2050 for several scenarios.
+
+One figure per target T01-T12: a line per scenario, the observed history as
+points (where ``model/data/observed.csv`` has the indicator, or the urban and
+total population for the urbanisation rate), and the target as a marker at its
+year with its comparator. Labels come from the locale files (Vietnamese or
+English). Written as PNG and SVG.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import xarray as xr  # noqa: E402
+
+from hatinh_sd.i18n import text  # noqa: E402
+from hatinh_sd.targets import INDICATOR_VARIABLES, PLAN_TARGETS  # noqa: E402
+
+__all__ = ["observed_series", "target_figure", "write_charts"]
+
+#: Unit label key (locale ``unit.*``) of each target's unit in targets.csv.
+_UNIT_KEYS = {
+    "% per year": "unit.percent_per_year",
+    "million VND": "unit.million_vnd",
+    "ratio": "unit.ratio",
+    "students per 10000 people": "unit.per10000",
+}
+
+_COLOURS = ["#333333", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2"]
+
+
+def observed_series(observed: pd.DataFrame, indicator: str) -> pd.DataFrame:
+    """Observed points (``time``, ``value``, ``status``) of a target indicator.
+
+    The urbanisation rate is derived as urban over total population (%) in the
+    years both are observed; other indicators are taken as they are. Empty
+    when there is no observed series.
+    """
+    if indicator == "urbanisation_rate":
+        urban = observed[observed["indicator"] == "population_urban"].set_index("year")
+        total = observed[observed["indicator"] == "population_total"].set_index("year")
+        years = urban.index.intersection(total.index)
+        return pd.DataFrame(
+            {
+                "time": years.astype(float),
+                "value": 100.0 * urban.loc[years, "value"] / total.loc[years, "value"],
+                "status": "D",
+            }
+        ).reset_index(drop=True)
+    rows = observed[observed["indicator"] == indicator]
+    return rows[["time", "value", "status"]].reset_index(drop=True)
+
+
+def target_figure(
+    runs: Mapping[str, xr.Dataset],
+    target_id: str,
+    *,
+    lang: str = "en",
+    targets: pd.DataFrame,
+    observed: pd.DataFrame,
+) -> plt.Figure:
+    """Figure of target ``target_id``'s indicator for every scenario in ``runs``."""
+    t = targets.loc[targets["target_id"] == target_id].iloc[0]
+    var = INDICATOR_VARIABLES[t["indicator"]]
+    fig, ax = plt.subplots(figsize=(8, 4.8), dpi=120)
+    for i, (name, ds) in enumerate(runs.items()):
+        da = ds[var]
+        ax.plot(
+            ds["time"].values,
+            da.values,
+            color=_COLOURS[i % len(_COLOURS)],
+            lw=1.8,
+            # the first scenario (the reference) is dashed and on top, so that
+            # it stays visible where another scenario coincides with it
+            ls=(0, (5, 3)) if i == 0 else ("-" if i < len(_COLOURS) else ":"),
+            label=name,
+            zorder=4 if i == 0 else 3,
+        )
+    obs = observed_series(observed, t["indicator"])
+    if not obs.empty:
+        ax.scatter(
+            obs["time"],
+            obs["value"],
+            s=36,
+            marker="o",
+            facecolor="white",
+            edgecolor="black",
+            linewidth=1.4,
+            zorder=5,
+            label=text("chart.observed", lang),
+        )
+    value = float(t["value"])
+    comparator = str(t["comparator"])
+    year = int(t["year"])
+    ax.scatter(
+        [year],
+        [value],
+        s=160,
+        marker="*",
+        color="#e6a700",
+        edgecolor="black",
+        zorder=6,
+        label=text("chart.target", lang, comparator=comparator, value=f"{value:g}", year=year),
+    )
+    if comparator == "~":
+        ax.errorbar(
+            [year],
+            [value],
+            yerr=[[0.1 * value], [0.1 * value]],
+            color="#e6a700",
+            capsize=6,
+            lw=1.5,
+            zorder=5,
+        )
+    ax.axvline(year, color="#bbbbbb", lw=0.8, ls=":", zorder=1)
+    ax.axvspan(ax.get_xlim()[0], 2025.5, color="#f2f2f2", zorder=0)
+    ax.set_xlim(min(2008, float(obs["time"].min()) - 1 if not obs.empty else 2008), 2051)
+    ax.set_title(f"{target_id}: {text(f'target.{target_id}', lang)}", fontsize=12)
+    unit_key = _UNIT_KEYS.get(str(t["unit"]), "unit.percent")
+    if unit_key == "unit.million_vnd":
+        # current-price values grow ~40-fold by 2050: a log scale keeps history and target legible
+        ax.set_yscale("log")
+        unit_label = f"{text(unit_key, lang)} ({text('chart.log_scale', lang)})"
+    else:
+        unit_label = text(unit_key, lang)
+    ax.set_ylabel(unit_label)
+    ax.set_xlabel(text("chart.year", lang))
+    ax.grid(True, color="#e0e0e0", lw=0.6)
+    ax.legend(fontsize=8, loc="best", framealpha=0.9)
+    fig.text(0.01, 0.01, text("chart.footer", lang), fontsize=7, color="#555555")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig
+
+
+def write_charts(
+    runs: Mapping[str, xr.Dataset],
+    folder: Path | str,
+    *,
+    lang: str = "en",
+    targets: pd.DataFrame | None = None,
+    observed: pd.DataFrame | None = None,
+    ids: list[str] | None = None,
+) -> list[Path]:
+    """Write ``<id>.png`` and ``<id>.svg`` for every target into ``folder``; return the PNG paths."""
+    from hatinh_sd.data import load_observed, load_targets
+
+    targets = load_targets() if targets is None else targets
+    observed = load_observed() if observed is None else observed
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for tid in ids or PLAN_TARGETS:
+        fig = target_figure(runs, tid, lang=lang, targets=targets, observed=observed)
+        try:
+            fig.savefig(folder / f"{tid}.png")
+            fig.savefig(folder / f"{tid}.svg")
+        finally:
+            plt.close(fig)
+        paths.append(folder / f"{tid}.png")
+    return paths

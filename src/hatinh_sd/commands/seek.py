@@ -1,0 +1,93 @@
+"""``hatinh-sd seek --target T07``: what lever settings would meet a target."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.i18n import text
+
+
+def _split(items: list[str] | None) -> list[str]:
+    return [x.strip() for item in items or [] for x in item.split(",") if x.strip()]
+
+
+def cmd_seek(args: argparse.Namespace) -> int:
+    from hatinh_sd.commands.run import parse_set
+    from hatinh_sd.data import load_all
+    from hatinh_sd.seek import seek, write_answer
+
+    data = load_all()
+    targets = _split(args.target)
+    thresholds = parse_set(args.threshold or [])
+    if args.maxiter < 1:
+        raise HatinhInputError("must be at least 1", path="--maxiter")
+    result = seek(
+        targets,
+        args.scenario,
+        levers=_split(args.levers) or None,
+        thresholds=thresholds,
+        maxiter=args.maxiter,
+        targets=data.targets,
+    )
+    reached = ", ".join(
+        f"{t} = {result.reached[t]:.4g} ({c} {v:g})" for t, (c, v, _) in result.targets.items()
+    )
+    if result.reachable:
+        print(
+            text(
+                "seek.found",
+                args.lang,
+                targets=reached,
+                count=len(result.changed()),
+                distance=f"{result.distance:.3f}",
+            )
+        )
+    else:
+        print(text("seek.unreachable", args.lang, closest=reached))
+    from hatinh_sd.model import load_model
+
+    model = load_model()
+    for name, (old, new) in result.changed().items():
+        print(
+            text(
+                "seek.lever_change",
+                args.lang,
+                name=name,
+                old=f"{old:g}",
+                new=f"{new:g}",
+                units=model.units(name),
+            )
+        )
+    path = Path(args.out) if args.out else Path("outputs") / "seek" / f"{result.scenario.name}.yaml"
+    write_answer(result, path)
+    print(text("seek.wrote", args.lang, path=path))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("seek", help="find the smallest lever change that meets target(s)")
+    p.add_argument(
+        "--target",
+        action="append",
+        required=True,
+        metavar="ID",
+        help="target id(s), e.g. T07 (repeatable or comma-separated)",
+    )
+    p.add_argument("--scenario", default="baseline", help="starting scenario (default: baseline)")
+    p.add_argument(
+        "--levers",
+        action="append",
+        metavar="NAME[,NAME...]",
+        help="levers that may move (default: every lever goal seeking may move)",
+    )
+    p.add_argument(
+        "--threshold",
+        action="append",
+        metavar="ID=VALUE",
+        help="replace a target's threshold (same comparator)",
+    )
+    p.add_argument("--maxiter", type=int, default=15, help="optimiser iterations (default: 15)")
+    p.add_argument("--out", help="scenario file to write (default: outputs/seek/<name>.yaml)")
+    p.set_defaults(func=cmd_seek)

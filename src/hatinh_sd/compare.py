@@ -1,0 +1,211 @@
+"""Compare scenarios: the target scorecard side by side and what each scenario costs.
+
+Two tables, from result Datasets of :func:`hatinh_sd.scenarios.run_scenario`:
+
+* :func:`target_table`: every target T01-T12 per scenario (2030 value, 2050
+  value, target, met/missed, gap);
+* :func:`investment_table`: total social investment per period by source
+  (state budget and ODA, domestic private, FDI; trillion VND at current
+  prices), the incremental capital-output ratio (ICOR) and a flag when the
+  state's investment exceeds the fiscal envelope stated in
+  ``scenarios/fiscal_envelope.yaml`` (with its source or reason).
+
+:func:`write_comparison` writes both as CSV and as one Excel workbook (one sheet
+per table, headers in Vietnamese or English), plus the charts, atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+import yaml
+
+from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.i18n import text
+from hatinh_sd.results import atomic_dir
+from hatinh_sd.targets import scorecard
+
+__all__ = [
+    "ENVELOPE_PATH",
+    "PERIODS",
+    "investment_table",
+    "load_envelope",
+    "localise",
+    "target_table",
+    "write_comparison",
+]
+
+#: Investment periods reported (calendar years, inclusive).
+PERIODS: tuple[tuple[int, int], ...] = ((2026, 2030), (2031, 2050))
+
+#: The stated fiscal envelope of state investment.
+ENVELOPE_PATH = Path(__file__).resolve().parents[2] / "scenarios" / "fiscal_envelope.yaml"
+
+#: Investment variables by source (bnVND/Year, current prices).
+SOURCES = {
+    "state": "investment_state_current",
+    "private": "investment_private_current",
+    "fdi": "investment_fdi_current",
+    "total": "total_investment_current",
+}
+
+
+def load_envelope(path: Path | str | None = None) -> dict[str, object]:
+    """The fiscal envelope: ``share_of_grdp`` (% of GRDP, period average) and ``source``.
+
+    Raises
+    ------
+    HatinhInputError
+        Missing file, malformed YAML, or a missing/non-numeric share or source.
+    """
+    path = Path(path) if path else ENVELOPE_PATH
+    if not path.exists():
+        raise HatinhInputError("file not found", path=path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise HatinhInputError(
+            f"malformed YAML: {getattr(exc, 'problem', exc)}",
+            path=path,
+            line=mark.line + 1 if mark else None,
+        ) from None
+    share = doc.get("share_of_grdp") if isinstance(doc, dict) else None
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share < 100:
+        raise HatinhInputError(
+            "expected a number in (0, 100) (% of GRDP)", path=path, key="share_of_grdp"
+        )
+    source = doc.get("source")
+    if not isinstance(source, str) or not source.strip():
+        raise HatinhInputError("state the envelope's source or reason", path=path, key="source")
+    return {"share_of_grdp": float(share), "source": " ".join(source.split())}
+
+
+def target_table(
+    runs: Mapping[str, xr.Dataset], targets: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Targets T01-T12 for every scenario (rows: scenario x target).
+
+    Columns: scenario, id, indicator, year, value, value_2050, comparator,
+    target, unit, met, gap (see :func:`hatinh_sd.targets.scorecard`).
+    """
+    frames = []
+    for name, ds in runs.items():
+        card = scorecard(ds, targets=targets)
+        card.insert(0, "scenario", name)
+        frames.append(card)
+    return pd.concat(frames, ignore_index=True)
+
+
+def investment_table(
+    runs: Mapping[str, xr.Dataset], envelope: Mapping[str, object] | None = None
+) -> pd.DataFrame:
+    """Investment by source per period, ICOR and the fiscal-envelope flag.
+
+    Returns
+    -------
+    DataFrame
+        One row per scenario and period: ``state``, ``private``, ``fdi``,
+        ``total`` (trillion VND, current prices, summed over the period's
+        years), ``state_share_grdp`` (state investment over GRDP, both summed,
+        %), ``icor`` (investment at constant 2010 prices over the period over
+        the GRDP increase from the year before it to its last year, a ratio),
+        ``envelope`` (% of GRDP) and ``over_envelope``.
+    """
+    envelope = envelope or load_envelope()
+    limit = float(envelope["share_of_grdp"])  # type: ignore[arg-type]
+    rows = []
+    for name, ds in runs.items():
+        for start, end in PERIODS:
+            years = slice(start, end)
+            row: dict[str, object] = {"scenario": name, "period": f"{start}-{end}"}
+            for key, var in SOURCES.items():
+                row[key] = float(ds[var].sel(time=years).sum()) / 1000.0
+            gdp = float(ds["grdp_current"].sel(time=years).sum()) / 1000.0
+            share = 100.0 * float(row["state"]) / gdp  # type: ignore[arg-type]
+            invest_real = float(ds["total_investment"].sel(time=years).sum())
+            growth = float(ds["grdp"].sel(time=end) - ds["grdp"].sel(time=start - 1))
+            row.update(
+                state_share_grdp=share,
+                icor=invest_real / growth if growth > 0 else float("nan"),
+                envelope=limit,
+                over_envelope=share > limit,
+            )
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def localise(df: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """Rename columns to their ``lang`` headers and translate met/missed and flags."""
+    out = df.copy()
+    if "met" in out:
+        out["met"] = [text("scorecard.met" if m else "scorecard.missed", lang) for m in out["met"]]
+    if "over_envelope" in out:
+        out["over_envelope"] = [
+            text("compare.over" if m else "compare.within", lang) for m in out["over_envelope"]
+        ]
+    if "id" in out:
+        out.insert(2, "label", [text(f"target.{i}", lang) for i in out["id"]])
+    return out.rename(columns={c: text(f"compare.col.{c}", lang) for c in out.columns})
+
+
+def write_comparison(
+    runs: Mapping[str, xr.Dataset],
+    folder: Path | str,
+    *,
+    lang: str = "en",
+    targets: pd.DataFrame | None = None,
+    observed: pd.DataFrame | None = None,
+    envelope: Mapping[str, object] | None = None,
+    charts: bool = True,
+) -> dict[str, pd.DataFrame]:
+    """Write ``targets.csv``, ``investment.csv``, ``comparison.xlsx`` and ``charts/`` into ``folder``.
+
+    The folder is assembled in a temporary folder and moved into place.
+
+    Returns
+    -------
+    dict
+        ``targets`` and ``investment`` tables (unlocalised).
+    """
+    from openpyxl.utils import get_column_letter
+
+    envelope = envelope or load_envelope()
+    tables = {
+        "targets": target_table(runs, targets),
+        "investment": investment_table(runs, envelope),
+    }
+    with atomic_dir(Path(folder)) as tmp:
+        sheets = {}
+        for key, df in tables.items():
+            loc = localise(df, lang)
+            loc.to_csv(tmp / f"{key}.csv", index=False, float_format="%.6g")
+            sheets[text(f"compare.sheet.{key}", lang)] = loc
+        note = pd.DataFrame(
+            {
+                text("compare.col.note", lang): [
+                    text("compare.envelope_note", lang, share=envelope["share_of_grdp"]),
+                    str(envelope["source"]),
+                    text("scorecard.disclaimer", lang),
+                ]
+            }
+        )
+        sheets[text("compare.sheet.notes", lang)] = note
+        with pd.ExcelWriter(tmp / "comparison.xlsx", engine="openpyxl") as xl:
+            for sheet, df in sheets.items():
+                df.to_excel(xl, sheet_name=sheet[:31], index=False)
+                ws = xl.sheets[sheet[:31]]
+                for i, col in enumerate(df.columns, start=1):
+                    width = max(
+                        [len(str(col))]
+                        + [len(f"{v:.4g}" if isinstance(v, float) else str(v)) for v in df[col]]
+                    )
+                    ws.column_dimensions[get_column_letter(i)].width = min(60, width + 2)
+        if charts:
+            from hatinh_sd.charts import write_charts
+
+            write_charts(runs, tmp / "charts", lang=lang, targets=targets, observed=observed)
+    return tables

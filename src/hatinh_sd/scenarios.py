@@ -1,0 +1,674 @@
+"""Scenarios for planners: the lever catalogue, scenario files and their resolution.
+
+The lever catalogue (``scenarios/levers.yaml``) says which policy levers the
+model has, which model variables they set, how their timing works and which
+task group of Action Programme 26-CTr/TU each implements. Units, defaults,
+ranges and group numbers come from the model itself (:attr:`Model.parameters`,
+read from the ``.mdl``); :func:`load_catalogue` checks the file against them.
+
+A scenario file (``scenarios/<name>.yaml``) holds only what it changes from
+``scenarios/baseline.yaml``; it is validated by a pydantic schema (unknown keys
+are errors), merged over the baseline and converted into the model's scalar
+parameters. A lever value is one of::
+
+    vocational training: 15                              # constant (model's default timing)
+    vocational training: {value: 15, year: 2028}         # step in 2028
+    vocational training: {value: 15, from: 2026, to: 2030}  # linear ramp 2026-2030
+
+A step sets ``X start year`` (and ``X ramp years`` = 0); a ramp sets both
+start and ramp years, or the shared timing parameters of the lever's group
+(``investment policy start year`` ...), so that scenarios are plain constants
+that also run in vectorised ensembles.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, ValidationError, field_validator
+
+from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.model import Model, Parameter, load_model, repo_root
+
+__all__ = [
+    "SCENARIO_DIR",
+    "Catalogue",
+    "LeverEntry",
+    "Ramp",
+    "Scenario",
+    "Step",
+    "available_scenarios",
+    "deep_merge",
+    "dump_scenario",
+    "load_catalogue",
+    "load_scenario",
+    "render_readme",
+    "resolve_scenario",
+    "run_scenario",
+    "scenario_path",
+]
+
+#: Folder of the lever catalogue and the scenario files.
+SCENARIO_DIR = repo_root() / "scenarios"
+
+#: Files in the scenario folder that are not scenarios.
+RESERVED = {"levers", "fiscal_envelope"}
+
+#: Task groups that are economic and must map to levers (issue 4).
+ECONOMIC_GROUPS = (2, 3, 4, 5, 6, 8)
+
+
+# --------------------------------------------------------------------- schemas
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Bilingual(_Strict):
+    """A text in Vietnamese and English."""
+
+    vi: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class Timing(_Strict):
+    """The scalar timing parameters a lever's effect depends on."""
+
+    start: str
+    ramp: str | None = None
+
+
+class LeverEntry(_Strict):
+    """A lever of the catalogue (ranges and units come from the model)."""
+
+    sets: list[str] = Field(min_length=1)
+    timing: Timing | None = None
+    seek: bool = True
+    description: Bilingual
+
+
+class TaskGroup(_Strict):
+    """A task group of the Action Programme and, if so, why it is outside the model."""
+
+    title: Bilingual
+    outside_boundary: Bilingual | None = None
+
+
+class CatalogueFile(_Strict):
+    task_groups: dict[int, TaskGroup]
+    levers: dict[str, LeverEntry]
+
+
+class Step(_Strict):
+    """A lever value reached in one step at the start of ``year`` (calendar year)."""
+
+    value: StrictFloat
+    year: StrictFloat
+
+
+class Ramp(_Strict):
+    """A lever value reached by a linear ramp from ``from`` to ``to`` (calendar years)."""
+
+    value: StrictFloat
+    from_: StrictFloat = Field(alias="from")
+    to: StrictFloat
+
+
+LeverValue = Annotated[StrictFloat | Step | Ramp, Field(union_mode="left_to_right")]
+
+
+class Expected(_Strict):
+    """An expected direction of a target indicator against the baseline."""
+
+    indicator: str
+    year: Literal[2030, 2050]
+    direction: Literal["raise", "lower"]
+
+    @field_validator("indicator")
+    @classmethod
+    def _known_target(cls, v: str) -> str:
+        from hatinh_sd.targets import PLAN_TARGETS
+
+        if v not in PLAN_TARGETS:
+            raise ValueError(f"'{v}' is not a target id; use one of {', '.join(PLAN_TARGETS)}")
+        return v
+
+
+class Scenario(_Strict):
+    """A scenario file, merged over the baseline.
+
+    Attributes
+    ----------
+    name : str
+        File stem (``action_programme``).
+    title, description : Bilingual
+    cites : str
+        The paragraph of Action Programme 26-CTr/TU the scenario implements.
+    levers : dict
+        Lever (or timing parameter) name -> constant, :class:`Step` or :class:`Ramp`.
+    expected : list of Expected
+        Directions against the baseline that the tests check.
+    """
+
+    name: str = ""
+    title: Bilingual
+    description: Bilingual
+    cites: str = Field(min_length=1)
+    levers: dict[str, LeverValue] = Field(default_factory=dict)
+    expected: list[Expected] = Field(default_factory=list)
+    path: str = ""
+
+
+# --------------------------------------------------------------------- YAML
+def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
+    """Parse ``path``; return the data and the node tree (for line numbers)."""
+    if not path.exists():
+        raise HatinhInputError("file not found", path=path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text)
+        node = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise HatinhInputError(
+            f"malformed YAML: {getattr(exc, 'problem', None) or exc}",
+            path=path,
+            line=mark.line + 1 if mark else None,
+        ) from None
+    return data, node
+
+
+def _line_of(node: yaml.Node | None, keys: tuple[Any, ...]) -> int | None:
+    """1-based line of the key path ``keys`` in a composed YAML tree."""
+    line = None
+    for key in keys:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if str(k.value) == str(key):
+                    line, node = k.start_mark.line + 1, v
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _validation_error(exc: ValidationError, path: Path, node: yaml.Node | None) -> HatinhInputError:
+    """The first pydantic error as a one-line :class:`HatinhInputError`."""
+    err = exc.errors()[0]
+    loc = tuple(err["loc"])
+    # drop pydantic's union-branch labels ("float", "Step", ...) from the location
+    keys = tuple(k for k in loc if not (isinstance(k, str) and k[:1].isupper() or k == "float"))
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = f"unknown key '{keys[-1]}'"
+    elif err["type"] == "missing":
+        msg = f"missing key '{keys[-1]}'"
+    elif any(isinstance(k, str) and (k[:1].isupper() or k == "float") for k in loc):
+        msg = (
+            f"{msg} (input {err.get('input')!r}); a lever value is a number, "
+            "{value: V, year: Y} (a step) or {value: V, from: Y1, to: Y2} (a ramp)"
+        )
+    return HatinhInputError(
+        msg.removeprefix("Value error, "),
+        path=path,
+        line=_line_of(node, keys),
+        key=".".join(str(k) for k in keys),
+    )
+
+
+# --------------------------------------------------------------------- catalogue
+class Catalogue:
+    """The lever catalogue checked against a model.
+
+    Attributes
+    ----------
+    path : Path
+    task_groups : dict[int, TaskGroup]
+    levers : dict[str, LeverEntry]
+        Primary levers by model name (timing parameters excluded).
+    parameters : dict[str, Parameter]
+        The model's metadata of every lever and timing parameter.
+    timing_of : dict[str, str]
+        Timing parameter -> the first lever using it (for messages).
+    """
+
+    def __init__(self, path: Path, data: CatalogueFile, model: Model):
+        self.path = path
+        self.task_groups = dict(sorted(data.task_groups.items()))
+        self.levers = data.levers
+        self.model = model
+        self.parameters: dict[str, Parameter] = model.levers()
+        self.timing_of: dict[str, str] = {}
+        for name, entry in self.levers.items():
+            if entry.timing:
+                for t in (entry.timing.start, entry.timing.ramp):
+                    if t:
+                        self.timing_of.setdefault(t, name)
+
+    def group(self, lever: str) -> int:
+        """Task group of a lever (from the ``.mdl``)."""
+        group = self.parameters[lever].group
+        assert group is not None
+        return group
+
+    def levers_of(self, group: int) -> list[str]:
+        """Levers implementing task group ``group``."""
+        return [n for n in self.levers if self.group(n) == group]
+
+    def names(self) -> list[str]:
+        """Every name a scenario may set: levers and their timing parameters."""
+        return list(self.levers) + list(self.timing_of)
+
+
+def _check_catalogue(cat: Catalogue, node: yaml.Node | None) -> None:
+    path, model = cat.path, cat.model
+    levers = cat.parameters
+    graph = model.dependency_graph()
+
+    def fail(msg: str, keys: tuple[Any, ...]) -> HatinhInputError:
+        return HatinhInputError(
+            msg, path=path, line=_line_of(node, keys), key=".".join(map(str, keys))
+        )
+
+    for name, entry in cat.levers.items():
+        if name not in levers:
+            close = difflib.get_close_matches(name, list(levers), n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise fail(
+                f"'{name}' is not a lever of the model (no 'lever gN:' comment){hint}",
+                ("levers", name),
+            )
+        group = levers[name].group
+        if group not in cat.task_groups:
+            raise fail(
+                f"lever '{name}' has task group {group}, not listed in task_groups",
+                ("levers", name),
+            )
+        for var in entry.sets:
+            if var not in graph or name not in graph[var]:
+                raise fail(
+                    f"'{var}' is not a model variable whose equation uses '{name}'",
+                    ("levers", name, "sets"),
+                )
+        if entry.timing:
+            reach = set(entry.sets).union(*(graph[v] for v in entry.sets))
+            for t in (entry.timing.start, entry.timing.ramp):
+                if t is None:
+                    continue
+                if t not in levers:
+                    raise fail(
+                        f"timing parameter '{t}' is not a lever of the model",
+                        ("levers", name, "timing"),
+                    )
+                users = {v for v, deps in graph.items() if t in deps}
+                if not users & reach:
+                    raise fail(
+                        f"timing parameter '{t}' does not act on {entry.sets}",
+                        ("levers", name, "timing"),
+                    )
+    listed = set(cat.levers) | set(cat.timing_of)
+    for name in levers:
+        if name not in listed:
+            raise fail(f"model lever '{name}' is missing from the catalogue", ("levers",))
+    for g, tg in cat.task_groups.items():
+        mapped = cat.levers_of(g)
+        if not mapped and tg.outside_boundary is None:
+            raise fail(
+                f"task group {g} has no lever: map one or state 'outside_boundary'",
+                ("task_groups", g),
+            )
+        if mapped and tg.outside_boundary is not None:
+            raise fail(
+                f"task group {g} has levers {mapped} but is declared outside the boundary",
+                ("task_groups", g),
+            )
+        if g in ECONOMIC_GROUPS and not mapped:
+            raise fail(f"economic task group {g} must map to levers", ("task_groups", g))
+    if sorted(cat.task_groups) != list(range(1, 11)):
+        raise fail(
+            "task_groups must list the ten groups 1-10 of the Action Programme", ("task_groups",)
+        )
+
+
+def load_catalogue(path: Path | str | None = None, model: Model | None = None) -> Catalogue:
+    """Load ``scenarios/levers.yaml`` and check it against the model.
+
+    Raises
+    ------
+    HatinhInputError
+        Malformed YAML, unknown keys, a lever the model does not have, a model
+        lever missing from the file, a ``sets`` variable that does not use the
+        lever, or a task group neither mapped nor declared outside the boundary.
+    """
+    path = Path(path) if path else SCENARIO_DIR / "levers.yaml"
+    model = model or load_model()
+    return _load_catalogue_cached(
+        str(path.resolve()), path.stat().st_mtime_ns if path.exists() else 0, id(model), model
+    )
+
+
+@cache
+def _load_catalogue_cached(path_s: str, _mtime: int, _mid: int, model: Model) -> Catalogue:
+    path = Path(path_s)
+    data, node = _read_yaml(path)
+    try:
+        parsed = CatalogueFile.model_validate(data)
+    except ValidationError as exc:
+        raise _validation_error(exc, path, node) from None
+    cat = Catalogue(path, parsed, model)
+    _check_catalogue(cat, node)
+    return cat
+
+
+# --------------------------------------------------------------------- scenarios
+def available_scenarios(folder: Path | str | None = None) -> list[str]:
+    """Names of the scenario files in ``folder`` (``scenarios/``), baseline first."""
+    folder = Path(folder) if folder else SCENARIO_DIR
+    names = sorted(p.stem for p in folder.glob("*.yaml") if p.stem not in RESERVED)
+    return sorted(names, key=lambda n: n != "baseline")
+
+
+def scenario_path(name: str, folder: Path | str | None = None) -> Path:
+    """The file of scenario ``name`` (or ``name`` itself if it is a YAML path)."""
+    folder = Path(folder) if folder else SCENARIO_DIR
+    if name.endswith((".yaml", ".yml")):
+        return Path(name)
+    path = folder / f"{name}.yaml"
+    if name in RESERVED or not path.exists():
+        names = available_scenarios(folder)
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise HatinhInputError(
+            f"no scenario named '{name}'{hint}; available: {', '.join(names)}",
+            path=folder,
+        )
+    return path
+
+
+def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``over`` into a copy of ``base``: mappings merge key by key, other values replace.
+
+    A lever's value is a leaf: a scenario's ``{value, year}`` replaces the
+    baseline's entry for that lever as a whole.
+    """
+    out = copy.deepcopy(dict(base))
+    for key, value in over.items():
+        if key != "levers" and isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        elif key == "levers" and isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = {**out[key], **copy.deepcopy(dict(value))}
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _parse(path: Path) -> tuple[Scenario, yaml.Node | None, dict[str, Any]]:
+    data, node = _read_yaml(path)
+    if not isinstance(data, dict):
+        raise HatinhInputError(
+            "a scenario file must be a mapping (title, description, cites, levers, expected)",
+            path=path,
+        )
+    try:
+        scn = Scenario.model_validate({**data, "name": path.stem, "path": str(path)})
+    except ValidationError as exc:
+        raise _validation_error(exc, path, node) from None
+    return scn, node, data
+
+
+def load_scenario(
+    name: str,
+    folder: Path | str | None = None,
+    *,
+    model: Model | None = None,
+    catalogue: Catalogue | None = None,
+) -> Scenario:
+    """Load scenario ``name`` (or a YAML path), merged over the baseline, and check its levers.
+
+    The scenario file may omit ``expected`` and any lever it does not change;
+    ``title``, ``description`` and ``cites`` are its own. Every lever value is
+    resolved once (:func:`resolve_scenario`) so that all errors surface before
+    any run starts.
+    """
+    folder = Path(folder) if folder else SCENARIO_DIR
+    path = scenario_path(name, folder)
+    scn, node, data = _parse(path)
+    model = model or load_model()
+    catalogue = catalogue or load_catalogue(model=model)
+    _check_levers(scn, node, catalogue)
+    base_path = folder / "baseline.yaml"
+    if path.resolve() != base_path.resolve() and base_path.exists():
+        base, base_node, base_data = _parse(base_path)
+        _check_levers(base, base_node, catalogue)
+        merged = deep_merge(
+            {"levers": base_data.get("levers") or {}},
+            {k: v for k, v in data.items()},
+        )
+        scn = Scenario.model_validate({**merged, "name": path.stem, "path": str(path)})
+    resolve_scenario(scn, model, catalogue, node=node)
+    return scn
+
+
+def _check_levers(scn: Scenario, node: yaml.Node | None, cat: Catalogue) -> None:
+    valid = cat.names()
+    for name in scn.levers:
+        if name not in valid:
+            close = difflib.get_close_matches(name, valid, n=3, cutoff=0.5)
+            hint = f"; closest valid names: {', '.join(repr(c) for c in close)}" if close else ""
+            raise HatinhInputError(
+                f"unknown lever '{name}'{hint}",
+                path=scn.path,
+                line=_line_of(node, ("levers", name)),
+                key=f"levers.{name}",
+            )
+
+
+def resolve_scenario(
+    scn: Scenario,
+    model: Model | None = None,
+    catalogue: Catalogue | None = None,
+    *,
+    node: yaml.Node | None = None,
+) -> dict[str, float]:
+    """Convert a scenario's lever values into the model's scalar parameters.
+
+    Returns
+    -------
+    dict
+        Model name -> value, checked by :meth:`Model.resolve_params` (ranges
+        from the ``.mdl``).
+
+    Raises
+    ------
+    HatinhInputError
+        Unknown lever, wrong type, value or timing out of range, a year outside
+        the model's time, a ramp for a lever the model switches on in one step,
+        or two levers setting a shared timing parameter differently.
+    """
+    model = model or load_model()
+    cat = catalogue or load_catalogue(model=model)
+    _check_levers(scn, node, cat)
+    out: dict[str, float] = {}
+    origin: dict[str, str] = {}
+    t0, t1 = model.initial_time, model.final_time
+
+    def fail(msg: str, name: str, sub: str | None = None) -> HatinhInputError:
+        keys = ("levers", name) + ((sub,) if sub else ())
+        return HatinhInputError(
+            msg, path=scn.path or "scenario", line=_line_of(node, keys), key=".".join(keys)
+        )
+
+    def put(param: str, value: float, name: str, sub: str | None = None) -> None:
+        if param in out and out[param] != value:
+            raise fail(
+                f"'{param}' is set to {out[param]:g} by '{origin[param]}' and to {value:g} here; "
+                "levers sharing a timing parameter must share their timing",
+                name,
+                sub,
+            )
+        par = cat.parameters[param]
+        if not (par.low <= value <= par.high):
+            raise fail(
+                f"value {value:g} of '{param}' is outside its range [{par.low:g}, {par.high:g}] {par.units}",
+                name,
+                sub,
+            )
+        out[param] = float(value)
+        origin[param] = name
+
+    for name, spec in scn.levers.items():
+        if isinstance(spec, float | int):
+            put(name, float(spec), name)
+            continue
+        entry = cat.levers.get(name)
+        if entry is None or entry.timing is None:
+            raise fail(
+                f"'{name}' takes a plain number (it has no timing parameter in the model)", name
+            )
+        for sub, year in (
+            ("year", getattr(spec, "year", None)),
+            ("from", getattr(spec, "from_", None)),
+            ("to", getattr(spec, "to", None)),
+        ):
+            if year is not None and not (t0 <= year <= t1):
+                raise fail(f"year {year:g} is outside the model's time {t0:g}-{t1:g}", name, sub)
+        put(name, spec.value, name, "value")
+        if isinstance(spec, Step):
+            put(entry.timing.start, spec.year, name, "year")
+            if entry.timing.ramp:
+                put(entry.timing.ramp, 0.0, name, "year")
+        else:
+            if spec.to < spec.from_:
+                raise fail(f"ramp ends ({spec.to:g}) before it starts ({spec.from_:g})", name, "to")
+            if entry.timing.ramp is None:
+                raise fail(
+                    f"'{name}' has no ramp in the model ({entry.timing.start} switches it on); "
+                    "use a step {value: V, year: Y}",
+                    name,
+                )
+            put(entry.timing.start, spec.from_, name, "from")
+            put(entry.timing.ramp, spec.to - spec.from_, name, "to")
+    return model.resolve_params(out, source=scn.path or "scenario")
+
+
+def dump_scenario(scn: Scenario) -> str:
+    """The scenario as YAML text (the merged, resolved form written beside results)."""
+    doc: dict[str, Any] = {
+        "title": scn.title.model_dump(),
+        "description": scn.description.model_dump(),
+        "cites": scn.cites,
+        "levers": {
+            k: (v if isinstance(v, float | int) else v.model_dump(by_alias=True))
+            for k, v in scn.levers.items()
+        },
+        "expected": [e.model_dump() for e in scn.expected],
+    }
+    return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100)
+
+
+def run_scenario(scn: Scenario | str, model: Model | None = None, **run_kwargs: Any):
+    """Run a scenario; the merged scenario is stored in the results' attributes.
+
+    Returns
+    -------
+    xarray.Dataset
+        As :meth:`Model.run`, with attributes ``scenario`` (its name),
+        ``scenario_yaml`` (the merged scenario) and ``scenario_params``.
+    """
+    model = model or load_model()
+    if isinstance(scn, str):
+        scn = load_scenario(scn, model=model)
+    params = resolve_scenario(scn, model)
+    ds = model.run(params, scenario=scn.name, source=scn.path, **run_kwargs)
+    ds.attrs["scenario_yaml"] = dump_scenario(scn)
+    ds.attrs["scenario_params"] = json.dumps(
+        {model.real_name(k): v for k, v in params.items()}, ensure_ascii=False
+    )
+    return ds
+
+
+# --------------------------------------------------------------------- README
+def render_readme(cat: Catalogue, folder: Path | str | None = None) -> str:
+    """Markdown of the catalogue and the shipped scenarios (``scenarios/README.md``)."""
+    folder = Path(folder) if folder else SCENARIO_DIR
+    lines = [
+        "# Scenarios and the lever catalogue",
+        "",
+        "<!-- Rendered from scenarios/levers.yaml and the scenario files by "
+        "`hatinh-sd scenarios --readme`; do not edit by hand. -->",
+        "",
+        "Units and allowed ranges are read from `model/hatinh.mdl`; defaults are the calibrated historical levels (`model/calibration.yaml`, see `hatinh-sd docs`). "
+        "A scenario file holds only what it changes from `baseline.yaml`. "
+        "A lever value is a constant (`vocational training: 15`, the model's default timing), "
+        "a step (`{value: 15, year: 2028}`) or a ramp (`{value: 15, from: 2026, to: 2030}`); "
+        "years are calendar years, and levers of one group share the group's timing.",
+        "",
+        "## Task groups of Action Programme 26-CTr/TU",
+        "",
+        "| group | task group | levers |",
+        "|---|---|---|",
+    ]
+    for g, tg in cat.task_groups.items():
+        levers = ", ".join(f"`{n}`" for n in cat.levers_of(g))
+        if tg.outside_boundary:
+            levers = f"outside the model's boundary: {tg.outside_boundary.en}"
+        lines.append(f"| {g} | {tg.title.en} / {tg.title.vi} | {levers} |")
+    lines += [
+        "",
+        "## Levers",
+        "",
+        "| lever | group | unit | range | timing | sets | description (en / vi) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, entry in sorted(cat.levers.items(), key=lambda kv: (cat.group(kv[0]), kv[0])):
+        p = cat.parameters[name]
+        timing = "constant"
+        if entry.timing:
+            timing = f"start: `{entry.timing.start}`"
+            if entry.timing.ramp:
+                timing += f", ramp: `{entry.timing.ramp}`"
+            else:
+                timing += " (step only)"
+        lines.append(
+            f"| `{name}` | {p.group} | {p.units} | [{p.low:g}, {p.high:g}] | "
+            f"{timing} | {', '.join(entry.sets)} | {entry.description.en} / {entry.description.vi} |"
+        )
+    lines += [
+        "",
+        "## Timing parameters",
+        "",
+        "| parameter | range | used by |",
+        "|---|---|---|---|",
+    ]
+    for t in sorted(cat.timing_of):
+        p = cat.parameters[t]
+        users = [
+            n for n, e in cat.levers.items() if e.timing and t in (e.timing.start, e.timing.ramp)
+        ]
+        lines.append(f"| `{t}` | [{p.low:g}, {p.high:g}] {p.units} | {', '.join(users)} |")
+    lines += [
+        "",
+        "## Scenarios",
+        "",
+        "| name | title (en / vi) | cites | levers changed |",
+        "|---|---|---|---|",
+    ]
+    for name in available_scenarios(folder):
+        scn, _, data = _parse(folder / f"{name}.yaml")
+        changed = ", ".join(f"`{k}`" for k in (data.get("levers") or {}))
+        lines.append(
+            f"| `{name}` | {scn.title.en} / {scn.title.vi} | {scn.cites} | {changed or '-'} |"
+        )
+    lines.append("")
+    return "\n".join(lines)

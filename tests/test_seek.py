@@ -1,0 +1,90 @@
+"""Goal seeking: a reachable threshold is met when run; 'not reachable' is confirmed at the bounds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+
+from hatinh_sd.cli import main
+from hatinh_sd.scenarios import load_catalogue, load_scenario, resolve_scenario
+from hatinh_sd.seek import seek
+from hatinh_sd.targets import is_met, scorecard
+
+LEVERS = [
+    "high tech adoption rate",
+    "mechanisation rate",
+    "urban reclassification rate",
+    "FDI incentives",
+]
+
+
+def test_reachable_threshold_is_met_by_the_written_scenario(tmp_path, model, baseline):
+    base = float(baseline["employment_share_agriculture"].sel(time=2030))
+    # what the levers reach at their favourable bounds (an unreachable threshold) ...
+    far = seek(["T07"], levers=LEVERS, thresholds={"T07": 1.0}, model=model)
+    assert not far.reachable and far.reached["T07"] < base - 0.05
+    # ... so half-way there is reachable
+    threshold = 0.5 * (base + far.reached["T07"])
+    r = seek(["T07"], levers=LEVERS, thresholds={"T07": threshold}, model=model)
+    assert r.reachable and r.changed()
+    assert 0 < r.distance < np.sqrt(len(LEVERS))
+    path = tmp_path / "answer.yaml"
+    path.write_text(r.scenario_yaml(), encoding="utf-8")
+    scn = load_scenario(str(path), model=model)
+    ds = model.run(resolve_scenario(scn, model))
+    value = float(ds["employment_share_agriculture"].sel(time=2030))
+    assert is_met(value, "<", threshold) and value == pytest.approx(r.reached["T07"], rel=1e-6)
+    # smallest change: moving every changed lever back 20 % of the way misses
+    cat = load_catalogue(model=model)
+    back = {n: old + 0.8 * (new - old) for n, (old, new) in r.changed().items()}
+    ds2 = model.run(
+        {**{model.real_name(k): v for k, v in resolve_scenario(scn, model).items()}, **back}
+    )
+    assert not is_met(float(ds2["employment_share_agriculture"].sel(time=2030)), "<", threshold)
+    assert set(r.changed()) <= {n for n in cat.levers if cat.levers[n].seek}
+
+
+def test_unreachable_answer_misses_at_every_favourable_bound(model):
+    r = seek(["T08"], levers=["vocational training", "university enrolment rate"], model=model)
+    assert not r.reachable
+    cat = load_catalogue(model=model)
+    corner = {
+        n: cat.parameters[n].high for n in ["vocational training", "university enrolment rate"]
+    }
+    ds = model.run(corner)
+    card = scorecard(ds, ids=["T08"])
+    assert not bool(card["met"].iloc[0])
+    assert r.reached["T08"] == pytest.approx(float(card["value"].iloc[0]), rel=1e-6)
+
+
+def test_seek_command_says_plainly_and_writes_a_scenario(tmp_path, capsys):
+    out = tmp_path / "s.yaml"
+    assert (
+        main(["seek", "--target", "T08", "--levers", "vocational training", "--out", str(out)]) == 0
+    )
+    printed = capsys.readouterr().out
+    assert "Not reachable within the ranges" in printed and "T08 =" in printed
+    doc = yaml.safe_load(out.read_text(encoding="utf-8"))
+    assert doc["levers"]["vocational training"] == 30
+    assert main(["run", "--scenario", str(out), "--out", str(tmp_path / "o")]) == 0
+
+
+def test_seek_rejects_unknown_target_and_switch_lever(tmp_path, capsys):
+    assert main(["seek", "--target", "T99", "--out", str(tmp_path / "a.yaml")]) == 2
+    assert (
+        main(
+            [
+                "seek",
+                "--target",
+                "T07",
+                "--levers",
+                "formosa phase 2",
+                "--out",
+                str(tmp_path / "a.yaml"),
+            ]
+        )
+        == 2
+    )
+    assert "not a lever goal seeking may move" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
