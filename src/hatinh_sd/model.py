@@ -480,6 +480,7 @@ class Model:
         check_ranges: bool = True,
         scenario: str = "custom",
         source: str = "parameters",
+        times: Iterable[float] | None = None,
     ) -> xr.Dataset:
         """Run the model and return its results as a Dataset (dimension ``time``).
 
@@ -497,6 +498,9 @@ class Model:
             (switched off only by extreme-condition tests).
         scenario : str
             Name stored in the results' attributes.
+        times : iterable of float, optional
+            Model times to return instead of the yearly saves (multiples of the
+            time step between INITIAL and FINAL TIME), e.g. for annual means.
         """
         overrides = self.resolve_params(params, check_ranges=check_ranges, source=source)
         reset = {p: self._constant_defaults[p] for p in self._changed if p not in overrides}
@@ -506,6 +510,7 @@ class Model:
             df = self._pysd.run(
                 params={**reset, **overrides} or None,
                 return_columns=columns,
+                return_timestamps=list(times) if times is not None else None,
                 time_step=time_step or self.time_step,
                 saveper=1.0,
                 final_time=self.final_time,

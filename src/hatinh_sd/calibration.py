@@ -1,0 +1,555 @@
+"""Calibration of the model to history, fit statistics and the hold-out test.
+
+The parameters the model marks ``calibrated:`` are fitted to
+``model/data/observed.csv`` by weighted least squares (:func:`scipy.optimize.least_squares`,
+bounded, parameters scaled to their ranges). How each observed series is compared
+with the model is data, in ``model/calibration_setup.yaml``: the model variable,
+whether the observation is a period mean, an end-of-period stock, a growth rate or a
+cumulative sum, the error that counts as one unit of misfit, and rows excluded
+because of definitional breaks. Observations weigh by status (R > D > E); "over X"
+values are lower bounds, penalised only when the model falls below them.
+
+Model time marks mid-year (calendar time = Time + 0.5), so the calendar year Y is
+the model interval [Y - 0.5, Y + 0.5); period means are taken over the model's
+integration steps inside the period.
+
+References
+----------
+Sterman, J. D. (1984). Appropriate summary statistics for evaluating the historical
+fit of system dynamics models. Dynamica 10(2), 51-66.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import difflib
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+import yaml
+
+from hatinh_sd.data import load_observed
+from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.model import DEFAULT_CALIBRATION_PATH, Model, repo_root
+from hatinh_sd.results import atomic_file
+
+__all__ = [
+    "CalibrationResult",
+    "CalibrationSetup",
+    "calibrate",
+    "compare_with_observed",
+    "fit_statistics",
+    "fine_times",
+    "fit_table",
+    "load_setup",
+    "model_fit",
+    "naive_trend_benchmark",
+    "observations",
+    "residuals",
+    "write_calibration",
+]
+
+DEFAULT_SETUP_PATH = repo_root() / "model" / "calibration_setup.yaml"
+DEFAULT_FIT_TABLE_PATH = repo_root() / "model" / "calibration_fit.csv"
+
+#: Quantities compared with data that are not model variables themselves.
+DERIVED: dict[str, Callable[[xr.Dataset], xr.DataArray]] = {
+    "share_services_and_product_taxes": lambda ds: ds["share_services"] + ds["share_product_taxes"],
+    "labour_force_participation_percent": lambda ds: ds["labour_force"] / ds["population_15_plus"] * 100,
+}
+
+KINDS = ("mean", "end", "growth", "cumulative")
+ERRORS = ("relative", "points")
+
+#: Part of the calendar year each period covers: (start, end) in years from 1 January.
+PERIOD_SPAN = {
+    "year": (0.0, 1.0),
+    "Q1": (0.0, 0.25),
+    "Q2": (0.25, 0.5),
+    "Q3": (0.5, 0.75),
+    "Q4": (0.75, 1.0),
+    "H1": (0.0, 0.5),
+    "9M": (0.0, 0.75),
+    "10M": (0.0, 10 / 12),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class SeriesSpec:
+    """How one observed indicator is compared with the model."""
+
+    indicator: str
+    variable: str
+    kind: str
+    error: str
+    tolerance: float
+    weight: float = 1.0
+    factor: float = 1.0
+    from_year: int | None = None
+    exclude: tuple[dict[str, str], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class CalibrationSetup:
+    """The parsed ``calibration_setup.yaml``.
+
+    Attributes
+    ----------
+    parameters : dict
+        Fitted parameter (model name) -> (low, high) search range.
+    status_weights : dict
+        Weight of an observation by status (R, D, E).
+    series : dict
+        Indicator -> :class:`SeriesSpec`.
+    not_used : dict
+        Indicator -> reason it is not used.
+    path : Path
+    """
+
+    parameters: dict[str, tuple[float, float]]
+    status_weights: dict[str, float]
+    series: dict[str, SeriesSpec]
+    not_used: dict[str, str]
+    path: Path
+
+
+def _yaml(path: Path) -> dict:
+    if not path.exists():
+        raise HatinhInputError("file not found", path=path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise HatinhInputError(
+            f"malformed YAML: {getattr(exc, 'problem', exc)}", path=path, line=mark.line + 1 if mark else None
+        ) from None
+    if not isinstance(doc, dict):
+        raise HatinhInputError("expected a mapping at the top level", path=path)
+    return doc
+
+
+def _number(value: object, path: Path, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise HatinhInputError(f"{value!r} is not a finite number", path=path, key=key)
+    return float(value)
+
+
+def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> CalibrationSetup:
+    """Read and validate the calibration setup against the model.
+
+    Raises
+    ------
+    HatinhInputError
+        For a parameter that is not marked ``calibrated:`` in the model, a range
+        with low > high or outside the model's range, an unknown status, kind,
+        error type or model variable.
+    """
+    path = Path(path)
+    doc = _yaml(path)
+    allowed = {"status_weights", "ranges", "series", "not_used"}
+    for key in doc:
+        if key not in allowed:
+            raise HatinhInputError(f"unknown key; allowed: {', '.join(sorted(allowed))}", path=path, key=str(key))
+    calibrated = {n: p for n, p in model.parameters.items() if p.role == "calibrated"}
+    params = {n: (p.low, p.high) for n, p in calibrated.items()}
+    for name, spec in (doc.get("ranges") or {}).items():
+        key = f"ranges.{name}"
+        if name not in calibrated:
+            close = difflib.get_close_matches(str(name), list(calibrated), n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise HatinhInputError(f"'{name}' is not a parameter marked 'calibrated:' in the model{hint}", path=path, key=key)
+        if not isinstance(spec, dict) or "range" not in spec or "reason" not in spec:
+            raise HatinhInputError("expected {range: [low, high], reason: ...}", path=path, key=key)
+        rng = spec["range"]
+        if not isinstance(rng, list) or len(rng) != 2:
+            raise HatinhInputError("range must be [low, high]", path=path, key=key)
+        low, high = (_number(v, path, key) for v in rng)
+        if low > high:
+            raise HatinhInputError(f"range [{low:g}, {high:g}] has low > high", path=path, key=key)
+        p = calibrated[name]
+        if low < p.low or high > p.high:
+            raise HatinhInputError(
+                f"range [{low:g}, {high:g}] leaves the model's range [{p.low:g}, {p.high:g}] {p.units}",
+                path=path,
+                key=key,
+            )
+        params[name] = (low, high)
+    weights = doc.get("status_weights") or {"R": 1.0, "D": 0.7, "E": 0.4}
+    for status, w in weights.items():
+        if status not in ("R", "D", "E"):
+            raise HatinhInputError(f"unknown status '{status}'; allowed: R, D, E", path=path, key=f"status_weights.{status}")
+        _number(w, path, f"status_weights.{status}")
+    if not weights.get("R", 0) >= weights.get("D", 0) >= weights.get("E", 0):
+        raise HatinhInputError("weights must satisfy R >= D >= E", path=path, key="status_weights")
+    series: dict[str, SeriesSpec] = {}
+    known_vars = set(model.outputs) | set(DERIVED)
+    for indicator, spec in (doc.get("series") or {}).items():
+        key = f"series.{indicator}"
+        if not isinstance(spec, dict):
+            raise HatinhInputError("expected a mapping", path=path, key=key)
+        unknown = set(spec) - {"variable", "kind", "error", "tolerance", "weight", "factor", "from_year", "exclude"}
+        if unknown:
+            raise HatinhInputError(f"unknown key(s) {', '.join(sorted(unknown))}", path=path, key=key)
+        var = spec.get("variable")
+        if var not in known_vars:
+            close = difflib.get_close_matches(str(var), sorted(known_vars), n=3, cutoff=0.5)
+            raise HatinhInputError(
+                f"'{var}' is not a model variable; did you mean {', '.join(repr(c) for c in close)}?",
+                path=path,
+                key=f"{key}.variable",
+            )
+        if spec.get("kind") not in KINDS:
+            raise HatinhInputError(f"kind must be one of {', '.join(KINDS)}", path=path, key=f"{key}.kind")
+        if spec.get("error") not in ERRORS:
+            raise HatinhInputError(f"error must be one of {', '.join(ERRORS)}", path=path, key=f"{key}.error")
+        tol = _number(spec.get("tolerance"), path, f"{key}.tolerance")
+        if tol <= 0:
+            raise HatinhInputError("tolerance must be positive", path=path, key=f"{key}.tolerance")
+        series[indicator] = SeriesSpec(
+            indicator=indicator,
+            variable=var,
+            kind=spec["kind"],
+            error=spec["error"],
+            tolerance=tol,
+            weight=_number(spec.get("weight", 1.0), path, f"{key}.weight"),
+            factor=_number(spec.get("factor", 1.0), path, f"{key}.factor"),
+            from_year=spec.get("from_year"),
+            exclude=tuple(spec.get("exclude") or ()),
+        )
+    return CalibrationSetup(
+        parameters=params,
+        status_weights={k: float(v) for k, v in weights.items()},
+        series=series,
+        not_used={str(k): str(v) for k, v in (doc.get("not_used") or {}).items()},
+        path=path,
+    )
+
+
+def observations(observed: pd.DataFrame, setup: CalibrationSetup, *, source: Path | str = "observed.csv") -> pd.DataFrame:
+    """Observed rows with how they are compared: weight, model window, use or reason.
+
+    Raises
+    ------
+    HatinhInputError
+        When no row of the file can be used.
+    """
+    rows = []
+    for _, r in observed.iterrows():
+        spec = setup.series.get(r["indicator"])
+        reason = ""
+        if spec is None:
+            reason = setup.not_used.get(r["indicator"], "no comparison defined in calibration_setup.yaml")
+        else:
+            for rule in spec.exclude:
+                if ("source" in rule and r["source"] == rule["source"]) or (
+                    "note_contains" in rule and rule["note_contains"] in str(r["note"])
+                ):
+                    reason = rule.get("reason", "excluded")
+        start, end = PERIOD_SPAN[r["period"]]
+        # calendar [Y + start, Y + end) is model time [Y + start - 0.5, Y + end - 0.5)
+        t0, t1 = r["year"] + start - 0.5, r["year"] + end - 0.5
+        rows.append(
+            {
+                "indicator": r["indicator"],
+                "year": int(r["year"]),
+                "period": r["period"],
+                "observed": float(r["value"]),
+                "unit": r["unit"],
+                "status": r["status"],
+                "source": r["source"],
+                "lower_bound": bool(r["lower_bound"]),
+                "t0": t0,
+                "t1": t1,
+                "used": reason == "",
+                "reason": reason,
+                "line": int(r["line"]),
+            }
+        )
+    obs = pd.DataFrame(rows)
+    used = obs[obs["used"]]
+    if used.empty:
+        raise HatinhInputError("no row can be compared with the model (no usable observations)", path=source)
+    w = used["status"].map(setup.status_weights).fillna(0.0)
+    n = used.groupby("indicator")["indicator"].transform("size")
+    series_w = used["indicator"].map(lambda i: setup.series[i].weight)
+    obs.loc[used.index, "weight"] = w * series_w / np.sqrt(n)
+    obs["weight"] = obs["weight"].fillna(0.0)
+    return obs
+
+
+def fine_times(model: Model) -> np.ndarray:
+    """Every integration step of the model (the grid of period means)."""
+    n = int(round((model.final_time - model.initial_time) / model.time_step))
+    return model.initial_time + model.time_step * np.arange(n + 1)
+
+
+def _variables(setup: CalibrationSetup) -> list[str]:
+    out = set()
+    for spec in setup.series.values():
+        if spec.variable in DERIVED:
+            out |= {"share_services", "share_product_taxes", "labour_force", "population_15_plus"}
+        else:
+            out.add(spec.variable)
+    return sorted(out)
+
+
+def compare_with_observed(ds: xr.Dataset, obs: pd.DataFrame, setup: CalibrationSetup) -> np.ndarray:
+    """The model value matching each observation row (NaN for unused rows).
+
+    ``ds`` must hold the model at every integration step (:func:`fine_times`).
+    """
+    t = ds["time"].values
+    cache: dict[str, np.ndarray] = {}
+
+    def series(var: str) -> np.ndarray:
+        if var not in cache:
+            cache[var] = (DERIVED[var](ds) if var in DERIVED else ds[var]).values
+        return cache[var]
+
+    def mean(var: str, t0: float, t1: float) -> float:
+        sel = (t >= t0 - 1e-9) & (t < t1 - 1e-9)
+        if not sel.any():
+            sel = np.abs(t - min(max(t0, t[0]), t[-1])) < 1e-9
+        return float(series(var)[sel].mean())
+
+    out = np.full(len(obs), np.nan)
+    for i, r in enumerate(obs.itertuples()):
+        if not r.used:
+            continue
+        spec = setup.series[r.indicator]
+        if spec.kind == "mean":
+            out[i] = mean(spec.variable, r.t0, r.t1)
+        elif spec.kind == "end":
+            out[i] = float(np.interp(min(r.t1, t[-1]), t, series(spec.variable)))
+        elif spec.kind == "growth":
+            now = mean(spec.variable, r.t0, r.t1)
+            before = mean(spec.variable, r.t0 - 1, r.t1 - 1)
+            out[i] = (now / before - 1) * 100
+        elif spec.kind == "cumulative":
+            out[i] = sum(mean(spec.variable, y - 0.5, y + 0.5) for y in range(int(spec.from_year or r.year), r.year + 1))
+        if spec.kind != "growth":
+            out[i] *= spec.factor
+    return out
+
+
+def residuals(model_values: np.ndarray, obs: pd.DataFrame, setup: CalibrationSetup) -> np.ndarray:
+    """Weighted residuals: (model - observed) / tolerance, lower bounds one-sided."""
+    res = np.zeros(len(obs))
+    for i, r in enumerate(obs.itertuples()):
+        if not r.used or r.weight == 0:
+            continue
+        spec = setup.series[r.indicator]
+        diff = model_values[i] - r.observed
+        if r.lower_bound:
+            diff = min(0.0, diff)
+        err = diff / abs(r.observed) if spec.error == "relative" else diff
+        res[i] = math.sqrt(r.weight) * err / spec.tolerance
+    return res
+
+
+def fit_statistics(observed: np.ndarray, simulated: np.ndarray) -> dict[str, float]:
+    """n, MAPE (%), RMSE, R² and Theil's inequality decomposition of the MSE.
+
+    U^M (bias), U^S (unequal variation) and U^C (unequal covariation) sum to 1
+    (Sterman 1984). R² is 1 - SS_res / SS_tot; with fewer than two points R²
+    and the Theil statistics are NaN.
+    """
+    a = np.asarray(observed, float)
+    s = np.asarray(simulated, float)
+    n = len(a)
+    out = {"n": n, "mape": math.nan, "rmse": math.nan, "r2": math.nan, "um": math.nan, "us": math.nan, "uc": math.nan}
+    if n == 0:
+        return out
+    err = s - a
+    out["mape"] = float(np.mean(np.abs(err / a)) * 100) if np.all(a != 0) else math.nan
+    mse = float(np.mean(err**2))
+    out["rmse"] = math.sqrt(mse)
+    if n >= 2:
+        ss_tot = float(np.sum((a - a.mean()) ** 2))
+        out["r2"] = 1 - float(np.sum(err**2)) / ss_tot if ss_tot > 0 else math.nan
+        if mse > 0:
+            sd_s, sd_a = float(s.std()), float(a.std())
+            r = float(np.corrcoef(s, a)[0, 1]) if sd_s > 0 and sd_a > 0 else 0.0
+            out["um"] = (s.mean() - a.mean()) ** 2 / mse
+            out["us"] = (sd_s - sd_a) ** 2 / mse
+            out["uc"] = 2 * (1 - r) * sd_s * sd_a / mse
+    return out
+
+
+def fit_table(obs: pd.DataFrame, model_values: np.ndarray, mask: np.ndarray | None = None) -> pd.DataFrame:
+    """Fit statistics per series over the used rows (optionally a subset ``mask``)."""
+    sel = obs["used"].to_numpy() & np.isfinite(model_values)
+    if mask is not None:
+        sel &= mask
+    rows = []
+    for indicator, idx in obs[sel].groupby("indicator").groups.items():
+        pos = obs.index.get_indexer(idx)
+        stats = fit_statistics(obs["observed"].to_numpy()[pos], model_values[pos])
+        sources = ", ".join(sorted(set(obs.loc[idx, "source"])))
+        years = obs.loc[idx, "year"]
+        rows.append({"series": indicator, "years": f"{years.min()}-{years.max()}", **stats, "sources": sources})
+    return pd.DataFrame(rows, columns=["series", "years", "n", "mape", "rmse", "r2", "um", "us", "uc", "sources"])
+
+
+def naive_trend_benchmark(
+    obs: pd.DataFrame, fit_until: int, first_year: int = 2012, *, log_levels: set[str] | None = None
+) -> np.ndarray:
+    """The naive forecast: each series' trend over ``first_year``-``fit_until``, extrapolated.
+
+    The trend is an ordinary least-squares line through the annual observations
+    of the window; for the series in ``log_levels`` (levels that grow
+    exponentially, such as GRDP) it is fitted to their logarithm, i.e. a
+    constant growth rate. Returns a value per observation row (NaN where a series
+    has fewer than two annual points in the window or the row is not after
+    ``fit_until``).
+    """
+    log_levels = log_levels or set()
+    out = np.full(len(obs), np.nan)
+    for indicator, group in obs[obs["used"]].groupby("indicator"):
+        window = group[(group["year"] >= first_year) & (group["year"] <= fit_until) & (group["period"] == "year")]
+        if window["year"].nunique() < 2:
+            continue
+        log = indicator in log_levels and bool((window["observed"] > 0).all())
+        y = np.log(window["observed"]) if log else window["observed"]
+        slope, intercept = np.polyfit(window["year"], y, 1)
+        later = group[group["year"] > fit_until]
+        pos = obs.index.get_indexer(later.index)
+        t = (later["t0"] + later["t1"]).to_numpy() / 2
+        trend = slope * t + intercept
+        out[pos] = np.exp(trend) if log else trend
+    return out
+
+
+def level_series(setup: CalibrationSetup) -> set[str]:
+    """Series compared in relative error (levels), whose naive trend is log-linear."""
+    return {i for i, s in setup.series.items() if s.error == "relative" and s.kind != "cumulative"}
+
+
+@dataclasses.dataclass
+class CalibrationResult:
+    """Fitted values, fit statistics and, with ``fit_until``, the hold-out test."""
+
+    values: dict[str, float]
+    at_bound: list[str]
+    observations: pd.DataFrame
+    model_values: np.ndarray
+    fit: pd.DataFrame
+    fit_until: int | None
+    holdout: pd.DataFrame | None
+    benchmark: pd.DataFrame | None
+    cost: float
+    evaluations: int
+
+
+def _run_fine(model: Model, params: dict[str, float], variables: list[str]) -> xr.Dataset:
+    return model.run(params, outputs=variables, times=fine_times(model), check_ranges=False)
+
+
+def calibrate(
+    model: Model,
+    setup: CalibrationSetup,
+    observed: pd.DataFrame | None = None,
+    *,
+    fit_until: int | None = None,
+    max_evaluations: int = 1000,
+    start: dict[str, float] | None = None,
+    progress: Callable[[int, float], None] | None = None,
+) -> CalibrationResult:
+    """Fit the ``calibrated`` parameters by bounded weighted least squares.
+
+    Parameters
+    ----------
+    model : Model
+    setup : CalibrationSetup
+    observed : DataFrame, optional
+        ``load_observed()`` by default.
+    fit_until : int, optional
+        Fit only observations up to this year; the later ones are the hold-out.
+    max_evaluations : int
+        Approximate budget of model runs for the optimiser (each iteration
+        costs one run per parameter plus one).
+    start : dict, optional
+        Starting values (model defaults by default).
+    """
+    from scipy.optimize import least_squares
+
+    observed = load_observed() if observed is None else observed
+    obs = observations(observed, setup)
+    fit_mask = np.ones(len(obs), bool) if fit_until is None else (obs["year"] <= fit_until).to_numpy()
+    if not (obs["used"].to_numpy() & fit_mask).any():
+        raise HatinhInputError(f"no usable observation up to {fit_until}", path="observed.csv")
+    names = list(setup.parameters)
+    low = np.array([setup.parameters[n][0] for n in names])
+    high = np.array([setup.parameters[n][1] for n in names])
+    x0_values = np.array([(start or {}).get(n, model.defaults[n]) for n in names])
+    x0 = np.clip((x0_values - low) / (high - low), 0, 1)
+    variables = _variables(setup)
+    count = [0]
+
+    def unscale(x: np.ndarray) -> dict[str, float]:
+        return {n: float(v) for n, v in zip(names, low + x * (high - low), strict=True)}
+
+    def fun(x: np.ndarray) -> np.ndarray:
+        count[0] += 1
+        ds = _run_fine(model, unscale(x), variables)
+        r = residuals(compare_with_observed(ds, obs, setup), obs, setup)
+        r[~fit_mask] = 0.0
+        if progress:
+            progress(count[0], float(np.sum(r**2)))
+        return r
+
+    # least_squares counts evaluations without those of its finite-difference
+    # Jacobian (len(names) each): turn the budget of model runs into iterations.
+    iterations = max(1, max_evaluations // (len(names) + 1))
+    sol = least_squares(fun, x0, bounds=(0, 1), x_scale=1.0, diff_step=1e-3, max_nfev=iterations, method="trf")
+    values = unscale(sol.x)
+    at_bound = [n for n, x in zip(names, sol.x, strict=True) if x < 0.005 or x > 0.995]
+    ds = _run_fine(model, values, variables)
+    mv = compare_with_observed(ds, obs, setup)
+    fit = fit_table(obs, mv, fit_mask)
+    holdout = benchmark = None
+    if fit_until is not None:
+        later = ~fit_mask
+        holdout = fit_table(obs, mv, later)
+        naive = naive_trend_benchmark(obs, fit_until, log_levels=level_series(setup))
+        ok = later & np.isfinite(naive)
+        benchmark = fit_table(obs, naive, ok)
+    return CalibrationResult(values, at_bound, obs, mv, fit, fit_until, holdout, benchmark, float(2 * sol.cost), count[0])
+
+
+def model_fit(model: Model, setup: CalibrationSetup, observed: pd.DataFrame | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """Observations and the current model's matching values (no fitting)."""
+    observed = load_observed() if observed is None else observed
+    obs = observations(observed, setup)
+    ds = _run_fine(model, {}, _variables(setup))
+    return obs, compare_with_observed(ds, obs, setup)
+
+
+def write_calibration(result: CalibrationResult, model: Model, path: Path | str = DEFAULT_CALIBRATION_PATH) -> Path:
+    """Write the fitted values as the reviewed calibration file (atomically)."""
+    path = Path(path)
+    header = (
+        "# Fitted values of the parameters marked 'calibrated:' in model/hatinh.mdl.\n"
+        "# Written by `hatinh-sd calibrate`; review the change (git diff) before committing.\n"
+        + (
+            "# Every run of the model reads this file.\n"
+            if result.fit_until is None
+            else f"# Hold-out record: fitted to data up to {result.fit_until} only. Runs do NOT read this file.\n"
+        )
+    )
+    doc = {
+        "model_sha256": model.hash,
+        "fitted": _dt.date.today().isoformat(),
+        "fit_until": result.fit_until,
+        "weighted_sum_of_squares": round(result.cost, 6),
+        "at_bound": result.at_bound,
+        "parameters": {n: float(f"{v:.6g}") for n, v in result.values.items()},
+    }
+    with atomic_file(path) as tmp:
+        tmp.write_text(header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path

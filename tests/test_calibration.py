@@ -1,0 +1,151 @@
+"""Calibration: fit statistics, the committed fit, the hold-out record and bad input."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from hatinh_sd.calibration import (
+    fit_statistics,
+    load_setup,
+    model_fit,
+    naive_trend_benchmark,
+    observations,
+)
+from hatinh_sd.cli import main
+from hatinh_sd.data import load_observed
+from hatinh_sd.model import DEFAULT_CALIBRATION_PATH, repo_root
+from hatinh_sd.validation import acceptance_checks
+
+HOLDOUT = repo_root() / "model" / "calibration_holdout_2019.yaml"
+
+
+def test_theil_decomposition_sums_to_one_and_detects_bias():
+    a = np.array([10.0, 12, 15, 13, 18])
+    s = a + 2.0  # pure bias
+    st = fit_statistics(a, s)
+    assert st["um"] == pytest.approx(1.0)
+    assert st["us"] == pytest.approx(0.0, abs=1e-12)
+    assert st["uc"] == pytest.approx(0.0, abs=1e-12)
+    noisy = a + np.array([1.0, -1, 0.5, -0.5, 0])
+    st = fit_statistics(a, noisy)
+    assert st["um"] + st["us"] + st["uc"] == pytest.approx(1.0)
+    assert st["rmse"] == pytest.approx(np.sqrt(np.mean((noisy - a) ** 2)))
+    assert st["mape"] == pytest.approx(np.mean(np.abs((noisy - a) / a)) * 100)
+    assert st["r2"] == pytest.approx(1 - np.sum((noisy - a) ** 2) / np.sum((a - a.mean()) ** 2))
+
+
+def test_naive_benchmark_extrapolates_a_linear_trend():
+    obs = pd.DataFrame(
+        {
+            "indicator": "x",
+            "year": [2012, 2013, 2014, 2015, 2016],
+            "period": "year",
+            "observed": [10.0, 12.0, 14.0, 16.0, 18.0],
+            "used": True,
+            "t0": [y - 0.5 for y in range(2012, 2017)],
+            "t1": [y + 0.5 for y in range(2012, 2017)],
+        }
+    )
+    naive = naive_trend_benchmark(obs, fit_until=2014)
+    assert np.isnan(naive[:3]).all()
+    assert naive[3:] == pytest.approx([16.0, 18.0])
+
+
+@pytest.fixture(scope="module")
+def fitted(model):
+    setup = load_setup(model)
+    obs, mv = model_fit(model, setup)
+    return setup, obs, mv
+
+
+def test_committed_calibration_is_applied(model):
+    doc = yaml.safe_load(DEFAULT_CALIBRATION_PATH.read_text(encoding="utf-8"))
+    assert model.calibration_hash
+    for name, value in doc["parameters"].items():
+        assert model.defaults[name] == pytest.approx(value)
+    calibrated = {n for n, p in model.parameters.items() if p.role == "calibrated"}
+    assert set(doc["parameters"]) == calibrated
+    assert len(calibrated) <= 26
+
+
+def test_fit_meets_acceptance_criteria(fitted):
+    from hatinh_sd.calibration import fit_table
+
+    setup, obs, mv = fitted
+    checks = acceptance_checks(obs, mv, fit_table(obs, mv))
+    print(checks.to_string())
+    assert len(checks) == 11
+    assert checks["met"].all(), checks[~checks["met"]]
+
+
+def test_holdout_beats_naive_trend(model):
+    """The record of `hatinh-sd calibrate --fit-until 2019`, re-run here."""
+    setup = load_setup(model)
+    record = yaml.safe_load(HOLDOUT.read_text(encoding="utf-8"))
+    assert record["fit_until"] == 2019
+    from hatinh_sd.calibration import compare_with_observed, fine_times
+
+    obs = observations(load_observed(), setup)
+    ds = model.run(record["parameters"], times=fine_times(model), outputs=["grdp"])
+    later = obs[(obs.indicator == "grdp_const2010") & (obs.year > 2019) & obs.used]
+    assert list(later.year) == [2020, 2021]
+    sub = obs.loc[later.index]
+    model_vals = compare_with_observed(ds, sub, setup)
+    naive = naive_trend_benchmark(obs, 2019)[obs.index.get_indexer(later.index)]
+    mape_model = float(np.mean(np.abs(model_vals - sub.observed) / sub.observed) * 100)
+    mape_naive = float(np.mean(np.abs(naive - sub.observed) / sub.observed) * 100)
+    print(f"hold-out GRDP MAPE 2020-2021: model {mape_model:.2f} %, naive trend {mape_naive:.2f} %")
+    assert mape_model <= 10
+    assert mape_model < mape_naive
+
+
+def _run_calibrate(tmp_path, *args):
+    before = DEFAULT_CALIBRATION_PATH.read_bytes()
+    status = main(["calibrate", "--out", str(tmp_path / "out"), *args])
+    assert DEFAULT_CALIBRATION_PATH.read_bytes() == before
+    return status
+
+
+def _setup_copy(tmp_path, edit):
+    src = repo_root() / "model" / "calibration_setup.yaml"
+    doc = yaml.safe_load(src.read_text(encoding="utf-8"))
+    edit(doc)
+    path = tmp_path / "setup.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_range_low_above_high_is_refused(tmp_path, capsys):
+    path = _setup_copy(tmp_path, lambda d: d["ranges"].update({"product tax rate": {"range": [0.09, 0.05], "reason": "x"}}))
+    assert _run_calibrate(tmp_path, "--setup", str(path)) == 2
+    err = capsys.readouterr().err
+    assert "setup.yaml" in err and "ranges.product tax rate" in err and "low > high" in err
+
+
+def test_unknown_parameter_is_refused(tmp_path, capsys):
+    path = _setup_copy(tmp_path, lambda d: d["ranges"].update({"product tax rte": {"range": [0.05, 0.09], "reason": "x"}}))
+    assert _run_calibrate(tmp_path, "--setup", str(path)) == 2
+    err = capsys.readouterr().err
+    assert "'product tax rte'" in err and "'product tax rate'" in err
+
+
+def test_observed_file_without_usable_rows_is_refused(tmp_path, capsys):
+    data = tmp_path / "data"
+    shutil.copytree(repo_root() / "model" / "data", data)
+    lines = (data / "observed.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    keep = [lines[0]] + [ln for ln in lines[1:] if ln.startswith(("budget_revenue", "exports"))]
+    (data / "observed.csv").write_text("".join(keep), encoding="utf-8")
+    assert _run_calibrate(tmp_path, "--observed", str(data / "observed.csv")) == 2
+    err = capsys.readouterr().err
+    assert "observed.csv" in err and "no usable" in err
+
+
+def test_calibrate_command_runs_and_reports(tmp_path, capsys):
+    assert _run_calibrate(tmp_path, "--dry-run", "--max-evaluations", "30") == 0
+    out = capsys.readouterr().out
+    assert "grdp_const2010" in out and "population_total" in out
