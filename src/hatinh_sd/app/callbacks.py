@@ -1,0 +1,244 @@
+"""Dash callbacks of the explorer: thin wrappers around :class:`~hatinh_sd.app.explorer.Explorer`.
+
+Every callback validates what it receives; bad input (a lever value outside
+its range, a malformed uploaded scenario) is shown as a message in the page
+and the app keeps serving.
+"""
+
+from __future__ import annotations
+
+from dash import ALL, Dash, Input, Output, Patch, State, ctx, html, no_update
+
+from hatinh_sd.app.explorer import Explorer, summary_json
+from hatinh_sd.app.logic import format_number
+from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.i18n import text
+
+__all__ = ["register_callbacks", "scorecard_table"]
+
+LEVERS = {"type": "lever", "name": ALL}
+
+#: Index of the current-settings line in a chart (see :func:`hatinh_sd.app.logic.chart_figure`).
+CURRENT_TRACE = 1
+
+
+def _values(entries: list[dict]) -> dict[str, object]:
+    """Lever name -> raw value from a pattern-matching input's entries."""
+    return {e["id"]["name"]: e.get("value") for e in entries}
+
+
+def scorecard_table(card, lang: str) -> html.Table:
+    """The scorecard T01-T12 as an HTML table: value 2030 and 2050, baseline, target, met/missed."""
+    extra = [c for c in card.columns if c.startswith("value_") and c[6:].isdigit()][0]
+    head = html.Tr(
+        [
+            html.Th(text("scorecard.id", lang)),
+            html.Th(text("scorecard.indicator", lang)),
+            html.Th(text("scorecard.value", lang, year=int(card["year"].iloc[0]))),
+            html.Th(text("app.scorecard.baseline", lang, year=int(card["year"].iloc[0]))),
+            html.Th(text("scorecard.value", lang, year=extra[6:])),
+            html.Th(text("scorecard.target", lang)),
+            html.Th(text("scorecard.status", lang)),
+        ]
+    )
+    rows = [
+        html.Tr(
+            [
+                html.Td(r["id"]),
+                html.Td(text(f"target.{r['id']}", lang)),
+                html.Td(
+                    format_number(r["value"]), className="num", **{"data-value": repr(r["value"])}
+                ),
+                html.Td(format_number(r["value_baseline"]), className="num"),
+                html.Td(format_number(r[extra]), className="num"),
+                html.Td(f"{r['comparator']} {r['target']:g}", className="num"),
+                html.Td(
+                    text("scorecard.met" if r["met"] else "scorecard.missed", lang),
+                    className="hsd-met" if r["met"] else "hsd-missed",
+                ),
+            ],
+            id=f"score-{r['id']}",
+        )
+        for _, r in card.iterrows()
+    ]
+    return html.Table([html.Thead(head), html.Tbody(rows)], className="hsd-scorecard")
+
+
+def register_callbacks(app: Dash, explorer: Explorer) -> None:
+    """Attach the explorer's callbacks to ``app``."""
+
+    @app.callback(
+        Output({"type": "i18n", "key": ALL, "slot": ALL}, "children"),
+        Output({"type": "i18n-group", "group": ALL}, "children"),
+        Output({"type": "i18n-range", "name": ALL}, "children"),
+        Output("scenario-choice", "options"),
+        Output("scenario-choice", "placeholder"),
+        Output("uncertainty", "options"),
+        Input("lang", "value"),
+        prevent_initial_call=True,
+    )
+    def switch_language(lang):
+        from hatinh_sd.app.layout import _fmt, group_title
+
+        keys, groups, ranges = (o for o in ctx.outputs_list[:3])
+        return (
+            [text(o["id"]["key"], lang) for o in keys],
+            [group_title(o["id"]["group"], lang) for o in groups],
+            [
+                text(
+                    "app.range",
+                    lang,
+                    low=_fmt(explorer.by_name[o["id"]["name"]].low),
+                    high=_fmt(explorer.by_name[o["id"]["name"]].high),
+                    units=explorer.by_name[o["id"]["name"]].units,
+                )
+                for o in ranges
+            ],
+            explorer.scenario_options(lang),
+            text("app.scenario.placeholder", lang),
+            [{"label": text("app.uncertainty.toggle", lang), "value": "on"}],
+        )
+
+    @app.callback(
+        Output({"type": "chart", "target": ALL}, "figure"),
+        Output("scorecard", "children"),
+        Output("scorecard-summary", "children"),
+        Output("run-summary", "children"),
+        Output("run-status", "children"),
+        Output("run-message", "children"),
+        Output("bands-note", "children"),
+        Input(LEVERS, "value"),
+        Input("lang", "value"),
+        Input("uncertainty", "value"),
+    )
+    def update(_values_list, lang, uncertainty):
+        levers_only = bool(ctx.triggered_prop_ids) and all(
+            isinstance(i, dict) and i.get("type") == "lever"
+            for i in ctx.triggered_prop_ids.values()
+        )
+        return update_outputs(
+            explorer, _values(ctx.inputs_list[0]), lang, bool(uncertainty), patch=levers_only
+        )
+
+    @app.callback(
+        Output(LEVERS, "value"),
+        Output("scenario-message", "children"),
+        Input("scenario-load", "n_clicks"),
+        Input("scenario-upload", "contents"),
+        Input("reset", "n_clicks"),
+        State("scenario-choice", "value"),
+        State("scenario-upload", "filename"),
+        State("lang", "value"),
+        prevent_initial_call=True,
+    )
+    def load(_load, contents, _reset, choice, filename, lang):
+        names = [o["id"]["name"] for o in ctx.outputs_list[0]]
+        return load_outputs(explorer, ctx.triggered_id, names, choice, contents, filename, lang)
+
+    @app.callback(
+        Output("scenario-download", "data"),
+        Output("scenario-message", "children", allow_duplicate=True),
+        Input("scenario-save", "n_clicks"),
+        State(LEVERS, "value"),
+        State("lang", "value"),
+        prevent_initial_call=True,
+    )
+    def save(_n, _values_list, lang):
+        try:
+            body = explorer.scenario_yaml(_values(ctx.states_list[0]), lang)
+        except HatinhInputError as exc:
+            return no_update, html.Span(str(exc), className="hsd-error")
+        return (
+            {"content": body, "filename": "scenario_from_app.yaml", "type": "text/yaml"},
+            html.Span(text("app.scenario.saved", lang), className="hsd-info"),
+        )
+
+    @app.callback(
+        Output("csv-download", "data"),
+        Output("run-message", "children", allow_duplicate=True),
+        Input("csv-button", "n_clicks"),
+        State(LEVERS, "value"),
+        prevent_initial_call=True,
+    )
+    def download_csv(_n, _values_list):
+        try:
+            body = explorer.csv(_values(ctx.states_list[0]))
+        except HatinhInputError as exc:
+            return no_update, str(exc)
+        return {"content": body, "filename": "hatinh_sd_app_run.csv", "type": "text/csv"}, ""
+
+
+def update_outputs(
+    explorer: Explorer,
+    values: dict[str, object],
+    lang: str,
+    show_bands: bool,
+    *,
+    patch: bool = False,
+):
+    """Outputs of the main callback for lever values ``values`` (name -> raw value).
+
+    Returns the 12 figures, scorecard table, summary line, hidden run summary
+    (JSON), status line, error message and uncertainty note. Settings that the
+    model rejects leave figures and scorecard as they are and show the error.
+    With ``patch`` (only levers changed), each figure is a :class:`dash.Patch`
+    replacing just the current-settings line, which keeps the update lean.
+    """
+    try:
+        view = explorer.view(values, lang, show_bands)
+    except HatinhInputError as exc:
+        message = text("app.error.rejected", lang, reason=str(exc))
+        return [no_update] * 12, no_update, no_update, no_update, no_update, message, no_update
+    met = int(view.card["met"].sum())
+    summary = text(
+        "app.scorecard.summary",
+        lang,
+        met=met,
+        total=len(view.card),
+        met_baseline=int(view.card["met_baseline"].sum()),
+    )
+    status = text("app.status.ok", lang, changed=len(view.params))
+    figures: list[dict | Patch] = list(view.figures)
+    if patch:
+        figures = []
+        for fig in view.figures:
+            p = Patch()
+            p["data"][CURRENT_TRACE]["y"] = fig["data"][CURRENT_TRACE]["y"]
+            figures.append(p)
+    return (
+        figures,
+        scorecard_table(view.card, lang),
+        summary,
+        summary_json(view.summary),
+        status,
+        "",
+        view.bands_note,
+    )
+
+
+def load_outputs(
+    explorer: Explorer,
+    trigger: str | None,
+    names: list[str],
+    choice: str | None,
+    contents: str | None,
+    filename: str | None,
+    lang: str,
+):
+    """Lever values (in the order of ``names``) and a message after load, upload or reset."""
+    try:
+        if trigger == "reset":
+            values, message = explorer.default_values(), ""
+        elif trigger == "scenario-upload":
+            values = explorer.upload_values(contents or "", filename or "")
+            message = text("app.scenario.loaded", lang, name=filename)
+        else:
+            if not choice:
+                return [no_update] * len(names), html.Span(
+                    text("app.scenario.none", lang), className="hsd-error"
+                )
+            values = explorer.scenario_values(choice)
+            message = text("app.scenario.loaded", lang, name=choice)
+    except HatinhInputError as exc:
+        return [no_update] * len(names), html.Span(str(exc), className="hsd-error")
+    return [values[n] for n in names], html.Span(message, className="hsd-info")

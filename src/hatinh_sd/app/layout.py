@@ -1,0 +1,285 @@
+"""The explorer's page: lever panel by task group, scorecard, charts, menus.
+
+Every user-facing string is an element whose id names its catalogue key
+(``{"type": "i18n", "key": ...}``) so that one callback can switch the
+language of the whole page.
+"""
+
+from __future__ import annotations
+
+from dash import dcc, html
+
+from hatinh_sd.app.explorer import Explorer
+from hatinh_sd.app.logic import LeverControl
+from hatinh_sd.i18n import LANGUAGES, text
+from hatinh_sd.targets import PLAN_TARGETS
+
+__all__ = ["CSS", "build_layout", "lever_id"]
+
+#: Page style (embedded in the page: the app serves no external files).
+CSS = """
+body { font-family: "Segoe UI", "Noto Sans", "DejaVu Sans", sans-serif; margin: 0; background: #f4f6f8; color: #1d2733; }
+.hsd-header { background: #1f4e79; color: white; padding: 10px 18px; }
+.hsd-header h1 { font-size: 21px; margin: 0 0 2px 0; }
+.hsd-header p { margin: 0; font-size: 13px; opacity: 0.9; }
+.hsd-toolbar { display: flex; flex-wrap: wrap; gap: 10px; align-items: center; padding: 8px 18px; background: white; border-bottom: 1px solid #d8dee4; font-size: 13px; }
+.hsd-toolbar .hsd-scenario { width: 300px; }
+.hsd-toolbar button, .hsd-upload { background: #eef3f8; border: 1px solid #9db4cc; border-radius: 4px; padding: 5px 10px; cursor: pointer; font-size: 13px; color: #1d2733; }
+.hsd-toolbar button:hover, .hsd-upload:hover { background: #dde8f3; }
+.hsd-lang label { margin-right: 8px; }
+.hsd-messages { padding: 0 18px; font-size: 13px; }
+.hsd-error { color: #a61b1b; font-weight: 600; }
+.hsd-info { color: #1f4e79; }
+.hsd-body { display: flex; gap: 14px; padding: 10px 18px; align-items: flex-start; }
+.hsd-levers { width: 380px; flex: none; background: white; border: 1px solid #d8dee4; border-radius: 6px; padding: 8px 10px; max-height: calc(100vh - 150px); overflow-y: auto; position: sticky; top: 8px; }
+.hsd-levers h2, .hsd-main h2 { font-size: 16px; margin: 4px 0; }
+.hsd-hint { font-size: 11px; color: #5a6773; margin: 0 0 6px 0; }
+.hsd-group { border-top: 1px solid #e3e8ed; padding: 4px 0; }
+.hsd-group summary { font-weight: 600; font-size: 13px; cursor: pointer; padding: 3px 0; color: #1f4e79; }
+.hsd-lever { padding: 4px 0 6px 0; border-bottom: 1px dotted #e7ebef; }
+.hsd-lever-label { font-size: 12.5px; font-weight: 500; }
+.hsd-range { font-size: 10.5px; color: #6b7782; }
+.hsd-lever .dash-slider-container { margin-top: 2px; }
+.hsd-year { width: 120px; font-size: 12px; }
+.hsd-switch { font-size: 12px; }
+.hsd-main { flex: 1; min-width: 0; }
+.hsd-card { background: white; border: 1px solid #d8dee4; border-radius: 6px; padding: 8px 12px; margin-bottom: 10px; }
+.hsd-scorecard { border-collapse: collapse; width: 100%; font-size: 12.5px; }
+.hsd-scorecard th { text-align: left; border-bottom: 2px solid #c9d3dd; padding: 3px 6px; font-weight: 600; }
+.hsd-scorecard td { border-bottom: 1px solid #eef1f4; padding: 3px 6px; }
+.hsd-scorecard td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.hsd-met { color: #17663a; font-weight: 600; }
+.hsd-missed { color: #a61b1b; font-weight: 600; }
+.hsd-charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(330px, 1fr)); gap: 8px; }
+.hsd-chart { background: white; border: 1px solid #d8dee4; border-radius: 6px; }
+.hsd-legend { font-size: 12px; display: flex; gap: 16px; flex-wrap: wrap; margin: 2px 0 8px 0; }
+.hsd-key { display: inline-block; width: 22px; height: 0; vertical-align: middle; margin-right: 5px; }
+.hsd-summary { display: none; }
+#uncertainty label { color: #1d2733; }
+"""
+
+
+def lever_id(name: str) -> dict:
+    """The component id of a lever's control."""
+    return {"type": "lever", "name": name}
+
+
+def t(key: str, lang: str, tag=html.Span, slot: str = "", **kwargs):
+    """An element showing catalogue string ``key`` (switched with the language).
+
+    ``slot`` tells apart several elements showing the same key.
+    """
+    return tag(text(key, lang), id={"type": "i18n", "key": key, "slot": slot}, **kwargs)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+def lever_control(c: LeverControl, lang: str, description: str | None) -> html.Div:
+    """The control of one lever: label, switch / year picker / slider, range and unit."""
+    if c.kind == "switch":
+        control = html.Div(
+            [
+                dcc.Checklist(
+                    id=lever_id(c.name),
+                    options=[{"label": "", "value": 1}],
+                    value=c.to_raw(c.default),
+                    inline=True,
+                    style={"display": "inline-block"},
+                ),
+                t("app.switch.on", lang, slot=c.name, className="hsd-switch"),
+            ]
+        )
+    elif c.kind == "year":
+        control = dcc.Dropdown(
+            id=lever_id(c.name),
+            options=[{"label": str(y), "value": y} for y in range(int(c.low), int(c.high) + 1)],
+            value=c.to_raw(c.default),
+            clearable=False,
+            searchable=False,
+            className="hsd-year",
+        )
+    else:
+        control = dcc.Slider(
+            id=lever_id(c.name),
+            min=c.low,
+            max=c.high,
+            step=c.step,
+            value=c.default,
+            marks={c.low: _fmt(c.low), c.high: _fmt(c.high)},
+            updatemode="mouseup",
+        )
+    return html.Div(
+        [
+            html.Div(
+                [t(f"app.lever.{c.name}", lang, className="hsd-lever-label")],
+                title=description or c.name,
+            ),
+            control,
+            html.Div(
+                text("app.range", lang, low=_fmt(c.low), high=_fmt(c.high), units=c.units),
+                id={"type": "i18n-range", "name": c.name},
+                className="hsd-range",
+            ),
+        ],
+        className="hsd-lever",
+        **{"data-lever": c.name},
+    )
+
+
+def group_title(group: int, lang: str) -> str:
+    return text("app.group", lang, number=group, name=text(f"app.group.{group}", lang))
+
+
+def lever_panel(explorer: Explorer, lang: str, descriptions: dict[str, dict[str, str]]) -> html.Div:
+    """Levers grouped by task group of the Action Programme (the first group open)."""
+    groups: dict[int, list[LeverControl]] = {}
+    for c in explorer.controls:
+        groups.setdefault(c.group, []).append(c)
+    children = [
+        t("app.levers", lang, tag=html.H2),
+        t("app.levers_hint", lang, tag=html.P, className="hsd-hint"),
+    ]
+    for i, (g, controls) in enumerate(sorted(groups.items())):
+        children.append(
+            html.Details(
+                [
+                    html.Summary(group_title(g, lang), id={"type": "i18n-group", "group": g}),
+                    *[
+                        lever_control(c, lang, descriptions.get(c.name, {}).get(lang))
+                        for c in controls
+                    ],
+                ],
+                open=i < 2,
+                className="hsd-group",
+            )
+        )
+    return html.Div(children, className="hsd-levers")
+
+
+def legend(lang: str) -> html.Div:
+    from hatinh_sd.app.logic import COLOURS
+
+    def key(colour: str, style: str, label: str) -> html.Span:
+        return html.Span(
+            [
+                html.Span(className="hsd-key", style={"borderTop": f"3px {style} {colour}"}),
+                t(label, lang),
+            ]
+        )
+
+    return html.Div(
+        [
+            key(COLOURS["current"], "solid", "app.chart.current"),
+            key(COLOURS["baseline"], "dashed", "app.chart.baseline"),
+            html.Span(
+                [
+                    html.Span("●", style={"color": COLOURS["observed"], "marginRight": "4px"}),
+                    t("app.chart.observed", lang),
+                ]
+            ),
+            html.Span(
+                [
+                    html.Span("★", style={"color": COLOURS["target"], "marginRight": "4px"}),
+                    t("app.chart.target", lang),
+                ]
+            ),
+        ],
+        className="hsd-legend",
+    )
+
+
+def build_layout(
+    explorer: Explorer, lang: str, descriptions: dict[str, dict[str, str]]
+) -> html.Div:
+    """The whole page in language ``lang``."""
+    toolbar = html.Div(
+        [
+            html.Div(
+                [
+                    t("app.language", lang, style={"marginRight": "6px"}),
+                    dcc.RadioItems(
+                        id="lang",
+                        options=[{"label": code.upper(), "value": code} for code in LANGUAGES],
+                        value=lang,
+                        inline=True,
+                        className="hsd-lang",
+                        style={"display": "inline-block"},
+                    ),
+                ]
+            ),
+            t("app.scenario.label", lang),
+            dcc.Dropdown(
+                id="scenario-choice",
+                options=explorer.scenario_options(lang),
+                placeholder=text("app.scenario.placeholder", lang),
+                className="hsd-scenario",
+            ),
+            html.Button(t("app.scenario.load", lang), id="scenario-load"),
+            dcc.Upload(
+                t("app.scenario.upload", lang),
+                id="scenario-upload",
+                className="hsd-upload",
+                accept=".yaml,.yml",
+            ),
+            html.Button(t("app.scenario.save", lang), id="scenario-save"),
+            html.Button(t("app.download_csv", lang), id="csv-button"),
+            html.Button(t("app.reset", lang), id="reset"),
+            dcc.Checklist(
+                id="uncertainty",
+                options=[{"label": text("app.uncertainty.toggle", lang), "value": "on"}],
+                value=[],
+                inline=True,
+            ),
+            dcc.Download(id="scenario-download"),
+            dcc.Download(id="csv-download"),
+        ],
+        className="hsd-toolbar",
+    )
+    main = html.Div(
+        [
+            html.Div(
+                [
+                    t("scorecard.title", lang, tag=html.H2),
+                    html.Div(id="scorecard-summary"),
+                    html.Div(id="scorecard"),
+                ],
+                className="hsd-card",
+            ),
+            legend(lang),
+            html.Div(id="bands-note", className="hsd-info"),
+            html.Div(
+                [
+                    dcc.Graph(
+                        id={"type": "chart", "target": tid},
+                        className="hsd-chart",
+                        style={"height": "270px"},
+                        config={"displaylogo": False, "responsive": True},
+                    )
+                    for tid in PLAN_TARGETS
+                ],
+                className="hsd-charts",
+            ),
+        ],
+        className="hsd-main",
+    )
+    return html.Div(
+        [
+            html.Div(
+                [t("app.title", lang, tag=html.H1), t("app.subtitle", lang, tag=html.P)],
+                className="hsd-header",
+            ),
+            toolbar,
+            html.Div(
+                [
+                    html.Div(id="run-message", role="alert", className="hsd-error"),
+                    html.Div(id="scenario-message", role="status"),
+                    html.Div(id="run-status", className="hsd-info"),
+                ],
+                className="hsd-messages",
+            ),
+            html.Div([lever_panel(explorer, lang, descriptions), main], className="hsd-body"),
+            html.Pre(id="run-summary", className="hsd-summary"),
+        ]
+    )

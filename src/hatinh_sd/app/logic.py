@@ -1,0 +1,450 @@
+"""What the explorer computes, kept apart from Dash so it can be tested without a browser.
+
+Lever controls are derived from the model's own metadata (:meth:`Model.levers`:
+range, unit, default, task group); lever settings become model parameters; the
+model really runs for each exact setting (:class:`RunCache`, an LRU cache keyed
+by the settings, never an interpolation); figures are plain Plotly figure
+dictionaries built from the run, the baseline, observed history and the 2030
+targets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.i18n import text
+from hatinh_sd.model import Model, Parameter
+from hatinh_sd.targets import INDICATOR_VARIABLES, PLAN_TARGETS, scorecard
+
+__all__ = [
+    "LeverControl",
+    "RunCache",
+    "chart_figure",
+    "lever_controls",
+    "observed_series",
+    "params_from_values",
+    "run_summary",
+    "scorecard_rows",
+]
+
+#: Observed indicators that measure what a target's model variable computes:
+#: variable -> (numerator indicator, denominator indicator or None, factor).
+#: A ratio is formed only for years in which both indicators are observed.
+OBSERVED_FOR_VARIABLE: dict[str, tuple[str, str | None, float]] = {
+    "grdp_per_capita_current": ("grdp_per_capita_current", None, 1.0),
+    "share_services": ("share_services_grdp", None, 1.0),
+    "employment_share_agriculture": ("employment_share_agriculture", None, 1.0),
+    "urbanisation_rate": ("population_urban", "population_total", 100.0),
+    "grdp_ratio_to_20th_province": ("grdp_current", "grdp_current_20th_ranked_province", 1.0),
+}
+
+#: Years shown on the charts.
+CHART_YEARS = (2010, 2050)
+
+COLOURS = {
+    "baseline": "#7f7f7f",
+    "current": "#c0392b",
+    "observed": "#1f4e79",
+    "target": "#e67e22",
+    "band": "rgba(192, 57, 43, 0.18)",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class LeverControl:
+    """How one lever is shown: a switch (0/1), a year picker or a slider.
+
+    Attributes
+    ----------
+    name : str
+        The lever's model name (the key of :meth:`Model.levers`).
+    kind : str
+        ``switch`` for a yes/no decision (range exactly [0, 1] and a comment
+        saying "1 if ..."), ``year`` for a calendar year (unit ``Year``, name
+        ending in "year"), ``slider`` otherwise.
+    group : int
+        Task group of Action Programme 26-CTr/TU.
+    low, high, default, step : float
+        Range and default from the model; ``step`` the slider's step
+        (about a fiftieth of the range, rounded down to a power of ten).
+    units : str
+        The model's unit of the lever.
+    """
+
+    name: str
+    kind: str
+    group: int
+    low: float
+    high: float
+    default: float
+    step: float
+    units: str
+
+    @property
+    def decimals(self) -> int:
+        """Decimal places of a slider value (from the step)."""
+        return max(0, -int(math.floor(math.log10(self.step))))
+
+    def to_value(self, raw: object) -> float:
+        """The lever value (model units) of a control's raw value.
+
+        A switch's raw value is a checklist value (``[]`` or ``[1]``); others
+        are numbers. Raises ``HatinhInputError`` for anything else.
+        """
+        if self.kind == "switch":
+            if isinstance(raw, list) and all(v in (0, 1) for v in raw):
+                return 1.0 if 1 in raw else 0.0
+            raise HatinhInputError(
+                f"switch value {raw!r} is not [] or [1]", path="app", key=self.name
+            )
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+            raise HatinhInputError(f"value {raw!r} is not a number", path="app", key=self.name)
+        value = float(raw)
+        if self.kind == "slider" and math.isfinite(value) and value != self.default:
+            value = round(value, self.decimals + 2)
+        return value
+
+    def to_raw(self, value: float) -> object:
+        """The control's raw value showing lever value ``value``."""
+        if self.kind == "switch":
+            return [1] if value >= 0.5 else []
+        if self.kind == "year":
+            return int(round(value))
+        return value
+
+
+def _control(p: Parameter) -> LeverControl:
+    if p.low == 0 and p.high == 1 and "1 if" in p.comment:
+        kind, step = "switch", 1.0
+    elif p.units == "Year" and p.name.endswith("year"):
+        kind, step = "year", 1.0
+    else:
+        kind = "slider"
+        step = 10.0 ** math.floor(math.log10((p.high - p.low) / 50))
+    return LeverControl(
+        name=p.name,
+        kind=kind,
+        group=int(p.group or 0),
+        low=p.low,
+        high=p.high,
+        default=p.default,
+        step=step,
+        units=p.units,
+    )
+
+
+def lever_controls(model: Model) -> list[LeverControl]:
+    """Every lever of the model as a control, ordered by task group.
+
+    Within a group, the levers' own levels come first (switches and sliders),
+    then the timing parameters (year pickers and ramp-up sliders), each in the
+    model's order.
+    """
+
+    def timing(p: Parameter) -> bool:
+        return p.units == "Year"
+
+    levers = model.levers().values()
+    return [_control(p) for p in sorted(levers, key=lambda p: (p.group or 0, timing(p)))]
+
+
+def params_from_values(
+    controls: Sequence[LeverControl], raw_values: Mapping[str, object], model: Model
+) -> dict[str, float]:
+    """Model parameters (model name -> value) of the controls' raw values.
+
+    ``raw_values`` maps lever names to the controls' raw values; levers not
+    given keep their default. Only levers that differ from their default are
+    returned, so the baseline is ``{}``. Names and values are validated
+    against the model (ranges from the ``.mdl``).
+
+    Raises
+    ------
+    HatinhInputError
+        For an unknown lever, a value that is not a number, or one outside
+        the lever's range.
+    """
+    by_name = {c.name: c for c in controls}
+    params = {}
+    for name, raw in raw_values.items():
+        control = by_name.get(name)
+        if control is None:
+            model.resolve_params({name: 0.0}, source="app")  # names the close matches
+            raise HatinhInputError(f"'{name}' is not a lever", path="app", key=name)
+        value = control.to_value(raw)
+        if value != control.default:
+            params[name] = value
+    model.resolve_params(params, source="app")
+    return params
+
+
+def settings_key(params: Mapping[str, float]) -> tuple[tuple[str, float], ...]:
+    """Hashable key of exact settings (sorted name-value pairs)."""
+    return tuple(sorted((k, float(v)) for k, v in params.items()))
+
+
+class RunCache:
+    """Model runs for exact settings, least recently used dropped first.
+
+    The model is run under a lock: a PySD model is not safe to run from two
+    threads at once, and Dash serves callbacks from several threads.
+
+    Parameters
+    ----------
+    model : Model
+    maxsize : int
+        Number of runs kept.
+    """
+
+    def __init__(self, model: Model, maxsize: int = 64):
+        self.model = model
+        self.maxsize = maxsize
+        self._runs: OrderedDict[tuple, xr.Dataset] = OrderedDict()
+        self._lock = threading.Lock()
+        self.runs = 0  # model runs made (not served from the cache)
+
+    def get(self, params: Mapping[str, float]) -> xr.Dataset:
+        """The run for ``params`` (model name -> value), from the cache or computed."""
+        key = settings_key(params)
+        with self._lock:
+            if key in self._runs:
+                self._runs.move_to_end(key)
+                return self._runs[key]
+            ds = self.model.run(
+                dict(params), scenario="app" if params else "baseline", source="app"
+            )
+            self.runs += 1
+            self._runs[key] = ds
+            while len(self._runs) > self.maxsize:
+                self._runs.popitem(last=False)
+            return ds
+
+
+def observed_series(observed: pd.DataFrame, variable: str) -> pd.Series:
+    """Observed annual values comparable with model ``variable`` (index: year).
+
+    Uses :data:`OBSERVED_FOR_VARIABLE`; empty when nothing observed measures
+    the same thing.
+    """
+    if variable not in OBSERVED_FOR_VARIABLE:
+        return pd.Series(dtype=float)
+    num, den, factor = OBSERVED_FOR_VARIABLE[variable]
+    annual = observed[observed["is_annual"]]
+
+    def series(indicator: str) -> pd.Series:
+        rows = annual[annual["indicator"] == indicator]
+        # Where a year has several observations (revisions), keep the last listed.
+        return rows.groupby("year")["value"].last()
+
+    values = series(num)
+    if den is not None:
+        values = (values / series(den)).dropna()
+    return (values * factor).sort_index()
+
+
+def target_rows(targets: pd.DataFrame) -> pd.DataFrame:
+    """The plan's targets T01-T12 with their model variable."""
+    rows = targets[targets["target_id"].isin(PLAN_TARGETS)].copy()
+    rows["variable"] = rows["indicator"].map(INDICATOR_VARIABLES)
+    return rows.set_index("target_id").loc[PLAN_TARGETS]
+
+
+def _in_chart(ds: xr.Dataset) -> np.ndarray:
+    t = ds["time"].values
+    return (t >= CHART_YEARS[0]) & (t <= CHART_YEARS[1])
+
+
+def _values(ds: xr.Dataset, variable: str) -> list[float | None]:
+    values = ds[variable].values[_in_chart(ds)]
+    return [None if not math.isfinite(v) else round(float(v), 6) for v in values]
+
+
+def chart_figure(
+    target_id: str,
+    run: xr.Dataset,
+    baseline: xr.Dataset,
+    targets: pd.DataFrame,
+    observed: pd.Series,
+    lang: str,
+    bands: Mapping[str, xr.DataArray] | None = None,
+    band_label: tuple[float, float] | None = None,
+) -> dict:
+    """Plotly figure (a plain dict) of one target indicator, 2010-2050.
+
+    Traces, in this order: baseline, current settings, observed history,
+    the 2030 target, then (when ``bands`` holds the variable) the uncertainty
+    band's lower and upper edges.
+
+    Parameters
+    ----------
+    target_id : str
+        ``T01`` ... ``T12``.
+    run, baseline : Dataset
+        Results of the current settings and of the baseline.
+    targets : DataFrame
+        :func:`target_rows`.
+    observed : Series
+        Observed values comparable with the target's variable, by year
+        (:func:`observed_series`).
+    lang : str
+    bands : mapping, optional
+        Variable -> DataArray with a ``percentile`` dimension of two values
+        (low, high) over ``time``.
+    band_label : (low, high), optional
+        Percentiles of the band, for its legend entry.
+    """
+    t = targets.loc[target_id]
+    var = t["variable"]
+    years = [int(y) for y in run["time"].values[_in_chart(run)]]
+    obs = observed[(observed.index >= CHART_YEARS[0]) & (observed.index <= CHART_YEARS[1])]
+    unit = run[var].attrs.get("units", "")
+    data: list[dict] = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": text("app.chart.baseline", lang),
+            "x": years,
+            "y": _values(baseline, var),
+            "line": {"color": COLOURS["baseline"], "dash": "dash", "width": 1.5},
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": text("app.chart.current", lang),
+            "x": years,
+            "y": _values(run, var),
+            "line": {"color": COLOURS["current"], "width": 2.5},
+        },
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": text("app.chart.observed", lang),
+            "x": [int(y) for y in obs.index],
+            "y": [float(v) for v in obs.values],
+            "marker": {"color": COLOURS["observed"], "size": 7},
+        },
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": text("app.chart.target", lang) + f" ({t['comparator']} {t['value']:g})",
+            "x": [int(t["year"])],
+            "y": [float(t["value"])],
+            "marker": {
+                "color": COLOURS["target"],
+                "size": 13,
+                "symbol": "star",
+                "line": {"color": "#7a3e00", "width": 1},
+            },
+        },
+    ]
+    if bands is not None and var in bands:
+        band = bands[var].sel(time=[y for y in years if y in bands[var]["time"]])
+        bx = [int(y) for y in band["time"].values]
+        label = (
+            text("app.uncertainty.band", lang, low=f"{band_label[0]:g}", high=f"{band_label[1]:g}")
+            if band_label
+            else ""
+        )
+        data += [
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": bx,
+                "y": [float(v) for v in band.isel(percentile=0).values],
+                "line": {"width": 0},
+                "showlegend": False,
+                "hoverinfo": "skip",
+            },
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": label,
+                "x": bx,
+                "y": [float(v) for v in band.isel(percentile=-1).values],
+                "line": {"width": 0},
+                "fill": "tonexty",
+                "fillcolor": COLOURS["band"],
+            },
+        ]
+    return {
+        "data": data,
+        "layout": {
+            "title": {
+                "text": _wrap(f"{target_id}: {text(f'target.{target_id}', lang)}"),
+                "font": {"size": 13},
+                "x": 0.01,
+                "xanchor": "left",
+            },
+            "margin": {"l": 50, "r": 10, "t": 44, "b": 30},
+            "showlegend": False,
+            "hovermode": "x unified",
+            "xaxis": {"range": [CHART_YEARS[0] - 0.5, CHART_YEARS[1] + 0.5], "gridcolor": "#eee"},
+            "yaxis": {"title": {"text": unit, "font": {"size": 11}}, "gridcolor": "#eee"},
+            "plot_bgcolor": "white",
+            "paper_bgcolor": "white",
+            "uirevision": target_id,
+        },
+    }
+
+
+def _wrap(title: str, width: int = 46) -> str:
+    """Break a chart title into lines of at most ``width`` characters (Plotly does not wrap)."""
+    lines: list[str] = []
+    for word in title.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
+def _fmt(value: float) -> str:
+    if not math.isfinite(value):
+        return "-"
+    return f"{value:,.1f}" if abs(value) >= 10 else f"{value:,.2f}"
+
+
+def scorecard_rows(run: xr.Dataset, base: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard of T01-T12 for the current run, with the baseline's 2030 value beside it.
+
+    Parameters
+    ----------
+    run : Dataset
+    base : DataFrame
+        The baseline's scorecard (:func:`hatinh_sd.targets.scorecard`).
+    targets : DataFrame
+        Loaded ``targets.csv``.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`hatinh_sd.targets.scorecard` plus
+        ``value_baseline`` and ``met_baseline``.
+    """
+    card = scorecard(run, targets=targets)
+    card["value_baseline"] = base["value"].to_numpy()
+    card["met_baseline"] = base["met"].to_numpy()
+    return card
+
+
+def run_summary(params: Mapping[str, float], card: pd.DataFrame) -> dict:
+    """Key numbers of a run, carried in the page (hidden) for tests and tools."""
+    return {
+        "params": dict(sorted(params.items())),
+        "scorecard": {r["id"]: r["value"] for _, r in card.iterrows()},
+        "met": {r["id"]: bool(r["met"]) for _, r in card.iterrows()},
+    }
+
+
+def format_number(value: float) -> str:
+    """A value as shown in the scorecard."""
+    return _fmt(value)

@@ -1,0 +1,292 @@
+"""The explorer's callback logic, without a browser."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+from dash import Patch, no_update
+
+from hatinh_sd.app import logic
+from hatinh_sd.app.callbacks import load_outputs, update_outputs
+from hatinh_sd.app.explorer import Explorer, find_bands
+from hatinh_sd.commands.app import check_host
+from hatinh_sd.data import load_observed
+from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.i18n import catalogue, text
+from hatinh_sd.targets import PLAN_TARGETS, scorecard
+
+
+@pytest.fixture(scope="module")
+def explorer(model, tmp_path_factory):
+    return Explorer(model, outputs=tmp_path_factory.mktemp("outputs"))
+
+
+def test_controls_cover_every_lever_with_model_ranges(model, explorer):
+    levers = model.levers()
+    assert {c.name for c in explorer.controls} == set(levers)
+    for c in explorer.controls:
+        p = levers[c.name]
+        assert (c.low, c.high, c.default, c.units, c.group) == (
+            p.low,
+            p.high,
+            p.default,
+            p.units,
+            p.group,
+        )
+        if c.kind == "slider":
+            assert c.step <= (c.high - c.low) / 10
+    kinds = {c.name: c.kind for c in explorer.controls}
+    assert kinds["formosa phase 2"] == kinds["thach khe mine"] == "switch"
+    assert kinds["formosa phase 2 year"] == kinds["investment policy start year"] == "year"
+    assert kinds["vocational training"] == kinds["investment policy ramp years"] == "slider"
+    groups = [c.group for c in explorer.controls]
+    assert groups == sorted(groups) and set(groups) <= set(range(1, 11))
+
+
+def test_every_lever_and_group_has_a_label_in_both_languages(explorer):
+    for lang in ("vi", "en"):
+        cat = catalogue(lang)
+        for c in explorer.controls:
+            assert f"app.lever.{c.name}" in cat
+            assert f"app.group.{c.group}" in cat
+
+
+def test_baseline_values_give_no_parameters(explorer):
+    assert explorer.params(explorer.default_values()) == {}
+
+
+def test_update_runs_the_model_for_exact_settings(model, explorer):
+    values = explorer.default_values()
+    values["vocational training"] = 21.3
+    values["thach khe mine"] = [1]
+    values["thach khe year"] = 2034
+    figures, table, summary_line, summary, status, message, note = update_outputs(
+        explorer, values, "en", False
+    )
+    params = {"vocational training": 21.3, "thach khe mine": 1.0, "thach khe year": 2034.0}
+    direct = model.run(params)
+    card = scorecard(direct)
+    shown = json.loads(summary)
+    assert shown["params"] == params
+    for _, r in card.iterrows():
+        assert shown["scorecard"][r["id"]] == pytest.approx(r["value"], rel=1e-12)
+    assert len(figures) == 12
+    t08 = figures[PLAN_TARGETS.index("T08")]
+    np.testing.assert_allclose(
+        t08["data"][1]["y"],
+        direct["trained_labour_share"].sel(time=t08["data"][1]["x"]).values,
+        rtol=1e-6,
+    )
+    assert t08["data"][3]["x"] == [2030] and t08["data"][3]["y"] == [50.0]
+    assert message == "" and note == ""
+    assert f"{int(card['met'].sum())} of 12" in summary_line
+    assert "3 lever(s)" in status
+    # The same settings again come from the cache: no new model run.
+    runs = explorer.cache.runs
+    update_outputs(explorer, values, "vi", False)
+    assert explorer.cache.runs == runs
+    values["vocational training"] = 21.4
+    update_outputs(explorer, values, "en", False)
+    assert explorer.cache.runs == runs + 1
+
+
+def test_lever_only_change_patches_the_current_line(explorer):
+    values = explorer.default_values()
+    values["investment climate"] = 1.2
+    figures, *_ = update_outputs(explorer, values, "en", False, patch=True)
+    assert all(isinstance(f, Patch) for f in figures)
+    full, *_ = update_outputs(explorer, values, "en", False)
+    ops = figures[0].to_plotly_json()["operations"]
+    assert ops == [
+        {
+            "operation": "Assign",
+            "location": ["data", 1, "y"],
+            "params": {"value": full[0]["data"][1]["y"]},
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    "name, raw",
+    [
+        ("vocational training", 99.0),  # above its range
+        ("investment climate", -1.0),  # below its range
+        ("formosa phase 2", [2]),  # not a switch value
+        ("vocational training", "many"),  # not a number
+        ("vocational trainings", 10.0),  # not a lever
+    ],
+)
+def test_bad_lever_values_are_rejected_with_a_message(explorer, name, raw):
+    values = explorer.default_values()
+    values[name] = raw
+    out = update_outputs(explorer, values, "en", False)
+    assert out[0] == [no_update] * 12 and out[1] is no_update
+    assert out[5].startswith(text("app.error.rejected", "en", reason="")[:20])
+    assert "'vocational training'" in out[5] or name in out[5]
+    # and the app keeps working
+    ok = update_outputs(explorer, explorer.default_values(), "en", False)
+    assert ok[5] == ""
+
+
+def test_out_of_range_message_names_the_range(explorer):
+    values = explorer.default_values()
+    values["vocational training"] = 99.0
+    message = update_outputs(explorer, values, "vi", False)[5]
+    assert "[3, 30]" in message and message.startswith("Thiết lập bị từ chối")
+
+
+def test_shipped_scenario_sets_the_levers(model, explorer):
+    from hatinh_sd.scenarios import available_scenarios, load_scenario, resolve_scenario
+
+    names = [c.name for c in explorer.controls]
+    assert {o["value"] for o in explorer.scenario_options("vi")} == set(available_scenarios())
+    for name in ("formosa_phase2", "action_programme"):
+        values, message = load_outputs(explorer, "scenario-load", names, name, None, None, "en")
+        params = explorer.params(dict(zip(names, values)))
+        resolved = {
+            model.real_name(k): v for k, v in resolve_scenario(load_scenario(name), model).items()
+        }
+        assert params == {k: v for k, v in resolved.items() if v != model.parameters[k].default}
+        assert name in str(message.children)
+    values, _ = load_outputs(explorer, "reset", names, None, None, None, "en")
+    assert explorer.params(dict(zip(names, values))) == {}
+    values, message = load_outputs(explorer, "scenario-load", names, None, None, None, "en")
+    assert values == [no_update] * len(names) and message.children == text(
+        "app.scenario.none", "en"
+    )
+
+
+def _upload(body: str) -> str:
+    return "data:application/x-yaml;base64," + base64.b64encode(body.encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        ("title: [oops\n", "malformed YAML"),
+        (
+            "title: {vi: a, en: b}\ndescription: {vi: a, en: b}\ncites: x\nlevers: {vocational trainin: 10}\n",
+            "unknown lever",
+        ),
+        (
+            "title: {vi: a, en: b}\ndescription: {vi: a, en: b}\ncites: x\nlevers: {vocational training: 99}\n",
+            "outside its range",
+        ),
+        ("- just a list\n", "mapping"),
+    ],
+)
+def test_malformed_upload_is_rejected_naming_the_file(explorer, body, fragment):
+    names = [c.name for c in explorer.controls]
+    values, message = load_outputs(
+        explorer, "scenario-upload", names, None, _upload(body), "mine.yaml", "en"
+    )
+    assert values == [no_update] * len(names)
+    assert "mine.yaml" in message.children and fragment in message.children
+    assert "/tmp" not in message.children
+
+
+def test_saved_scenario_round_trips(model, explorer, tmp_path):
+    from hatinh_sd.scenarios import load_scenario, resolve_scenario
+
+    values = explorer.default_values()
+    values.update({"vocational training": 12.5, "formosa phase 2": [1], "digital start year": 2028})
+    body = explorer.scenario_yaml(values, "vi")
+    path = tmp_path / "saved.yaml"
+    path.write_text(body, encoding="utf-8")
+    scn = load_scenario(str(path), model=model)
+    resolved = {model.real_name(k): v for k, v in resolve_scenario(scn, model).items()}
+    changed = {k: v for k, v in resolved.items() if v != model.parameters[k].default}
+    assert changed == {
+        "vocational training": 12.5,
+        "formosa phase 2": 1.0,
+        "digital start year": 2028.0,
+    }
+    # uploading the saved file gives the same settings back
+    names = [c.name for c in explorer.controls]
+    back, _ = load_outputs(
+        explorer, "scenario-upload", names, None, _upload(body), "saved.yaml", "en"
+    )
+    assert explorer.params(dict(zip(names, back))) == changed
+
+
+def test_csv_is_the_current_run(model, explorer):
+    values = explorer.default_values()
+    values["labour export"] = 15.0
+    lines = explorer.csv(values).splitlines()
+    assert lines[0] == "time,variable,long_name,value,units"
+    direct = model.run({"labour export": 15.0})
+    row = [ln for ln in lines if ln.startswith("2040,total_population,")][0]
+    assert float(row.split(",")[3]) == pytest.approx(
+        float(direct["total_population"].sel(time=2040)), rel=1e-12
+    )
+    assert len(lines) == 1 + len(direct.data_vars) * direct.sizes["time"]
+
+
+def test_observed_series_measure_the_model_variables():
+    observed = load_observed()
+    urban = logic.observed_series(observed, "urbanisation_rate")
+    pop = observed[(observed["indicator"] == "population_total") & (observed["year"] == 2020)]
+    upop = observed[(observed["indicator"] == "population_urban") & (observed["year"] == 2020)]
+    assert urban[2020] == pytest.approx(100 * upop["value"].iloc[-1] / pop["value"].iloc[-1])
+    assert 10 < urban.min() and urban.max() < 40
+    assert logic.observed_series(observed, "grdp_per_capita_current")[2021] == pytest.approx(67.03)
+    assert logic.observed_series(observed, "share_manufacturing").empty  # no provincial series
+
+
+def test_uncertainty_toggle_without_results_says_not_available(explorer):
+    *_, note = update_outputs(explorer, explorer.default_values(), "en", True)
+    assert note == text("app.uncertainty.unavailable", "en")
+
+
+def test_bands_from_a_precomputed_uncertainty_result(model, tmp_path):
+    import xarray as xr
+
+    from hatinh_sd.results import write_netcdf
+    from hatinh_sd.uncertainty import percentile_bands
+
+    years = np.arange(2010, 2051)
+    samples = np.arange(20)
+    data = np.outer(1 + samples / 100, years - 2000.0)
+    ens = xr.Dataset(
+        {"urbanisation_rate": (("sample", "time"), data)},
+        coords={"sample": samples, "time": years},
+    )
+    bands_ds = percentile_bands(ens, ["urbanisation_rate"])
+    bands_ds.attrs = {"scenario": "baseline", "n_runs": 20}
+    (tmp_path / "uncertainty" / "baseline").mkdir(parents=True)
+    write_netcdf(bands_ds, tmp_path / "uncertainty" / "baseline" / "bands.nc")
+    bands = find_bands(tmp_path)
+    assert bands is not None and bands.runs == 20 and (bands.low, bands.high) == (5.0, 95.0)
+    band = bands.variables["urbanisation_rate"]
+    assert float(band.sel(percentile=95.0, time=2030)) == pytest.approx(
+        np.percentile(data[:, 20], 95)
+    )
+    ex = Explorer(model, outputs=tmp_path)
+    figures, *_, note = update_outputs(ex, ex.default_values(), "vi", True)
+    t11 = figures[PLAN_TARGETS.index("T11")]
+    assert len(t11["data"]) == 6 and t11["data"][5]["fill"] == "tonexty"
+    assert t11["data"][4]["y"][20] == pytest.approx(np.percentile(data[:, 20], 5))
+    assert note == text(
+        "app.uncertainty.shown", "vi", low="5", high="95", runs=20, scenario="baseline"
+    )
+    # without the toggle, no band
+    figures, *_ = update_outputs(ex, ex.default_values(), "vi", False)
+    assert len(figures[PLAN_TARGETS.index("T11")]["data"]) == 4
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.5"])
+def test_remote_host_needs_explicit_flag(host):
+    with pytest.raises(HatinhInputError, match="--allow-remote"):
+        check_host(host, allow_remote=False)
+    check_host(host, allow_remote=True)
+    check_host("127.0.0.1", allow_remote=False)
+
+
+def test_cli_refuses_remote_host_without_flag(capsys):
+    from hatinh_sd.cli import main
+
+    assert main(["app", "--host", "0.0.0.0"]) == 2
+    assert "--allow-remote" in capsys.readouterr().err
