@@ -1,0 +1,174 @@
+"""``hatinh-sd sensitivity morris|sobol --config FILE``: global sensitivity analysis."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from pathlib import Path
+
+from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.i18n import text
+
+
+def add_engine_options(p: argparse.ArgumentParser) -> None:
+    """Options of the ensemble engine shared by ``sensitivity`` and ``uncertainty``."""
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        help="Dask scheduler: tcp://HOST:PORT of a running cluster, or 'local' for a "
+        "LocalCluster (default: a local process pool)",
+    )
+    p.add_argument("--workers", type=int, default=None, help="local processes (default: CPUs)")
+    p.add_argument("--chunk-size", type=int, default=None, help="samples per vectorised run")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def engine_kwargs(args: argparse.Namespace) -> dict:
+    if args.workers is not None and args.workers < 1:
+        raise HatinhInputError("must be at least 1", key="--workers")
+    return {
+        "backend": "dask" if args.scheduler else "local",
+        "scheduler": args.scheduler,
+        "workers": args.workers,
+        "progress": not args.no_progress,
+    }
+
+
+def sweep_store(out: str | Path, name: str, setup: bytes, chunk_size: int, model) -> Path:
+    """Folder of a sweep's finished chunks, keyed by its set-up and the model.
+
+    Re-running the same command resumes from it; a changed configuration,
+    model or calibration gets a fresh folder.
+    """
+    import hashlib
+
+    key = hashlib.sha256(
+        setup + f"|{chunk_size}|{model.hash}|{model.calibration_hash}".encode()
+    ).hexdigest()[:12]
+    return Path(out) / ".chunks" / f"{name}-{key}"
+
+
+def _safe(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", label)
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from hatinh_sd.model import load_model
+    from hatinh_sd.results import atomic_dir
+    from hatinh_sd.sensitivity import (
+        load_config,
+        main_index,
+        plot_bars,
+        plot_heatmap,
+        run_analysis,
+        top_factors,
+    )
+
+    lang = args.lang
+    model = load_model()
+    cfg = load_config(args.config, model)
+    if cfg.method != args.method:
+        raise HatinhInputError(
+            f"the file is a '{cfg.method}' configuration, not '{args.method}'",
+            path=args.config,
+            key="method",
+        )
+    if args.chunk_size is not None:
+        if args.chunk_size < 1:
+            raise HatinhInputError("must be at least 1", key="--chunk-size")
+        cfg = dataclasses.replace(cfg, chunk_size=args.chunk_size)
+    kw = engine_kwargs(args)
+    out = Path(args.out) / Path(args.config).stem
+    store = sweep_store(
+        args.out, Path(args.config).stem, Path(args.config).read_bytes(), cfg.chunk_size, model
+    )
+    t0 = time.perf_counter()
+    res = run_analysis(cfg, model=model, store=store, **kw)
+    elapsed = time.perf_counter() - t0
+    table, conv = res["table"], res["convergence"]
+    key = main_index(cfg.method)
+    with atomic_dir(out) as tmp:
+        table.to_csv(tmp / "indices.csv", index=False, float_format="%.6g")
+        ds = table.set_index(["output", "factor"]).drop(columns=["variable", "group"])
+        ds = ds[~ds.index.get_level_values("output").str.endswith("_every_year")]
+        ds.to_xarray().to_netcdf(tmp / "indices.nc")
+        yearly = table[table["output"].str.endswith("_every_year")]
+        if len(yearly):
+            yearly.set_index(["output", "year", "factor"]).drop(
+                columns=["variable", "group"]
+            ).to_xarray().to_netcdf(tmp / "indices_over_time.nc")
+        if len(res["s2"]):
+            res["s2"].to_csv(tmp / "indices_S2.csv", index=False, float_format="%.6g")
+        conv.to_csv(tmp / "convergence.csv", index=False, float_format="%.6g")
+        res["bad"].to_csv(tmp / "bad_runs.csv", index=False, float_format="%.10g")
+        res["skipped"].to_csv(tmp / "skipped_outputs.csv", index=False)
+        res["ensemble"].drop_vars(
+            [c for c in res["ensemble"].coords if c not in ("sample", "time", "stock")]
+        ).to_netcdf(tmp / "ensemble.nc")
+        for spec in cfg.outputs:
+            if spec.label not in set(table["output"]):
+                continue
+            if spec.every_year:
+                plot_heatmap(
+                    table,
+                    cfg.method,
+                    spec.label,
+                    tmp / f"heatmap_{_safe(spec.label)}.png",
+                    title=text("sensitivity.heatmap_title", lang, output=spec.label),
+                )
+            else:
+                plot_bars(
+                    table,
+                    cfg.method,
+                    spec.label,
+                    tmp / f"bars_{_safe(spec.label)}.png",
+                    title=text(
+                        "sensitivity.bars_title", lang, output=spec.label, method=cfg.method
+                    ),
+                    xlabel=text(f"sensitivity.index_{key}", lang),
+                )
+    print(
+        text(
+            "sensitivity.done",
+            lang,
+            method=cfg.method,
+            runs=res["values"].shape[0],
+            seconds=f"{elapsed:.1f}",
+        )
+    )
+    print(
+        text(
+            "sensitivity.check",
+            lang,
+            diff=f"{float(res['ensemble'].attrs['check_max_rel_diff']):.2g}",
+        )
+    )
+    if len(res["bad"]):
+        print(text("sensitivity.bad_runs", lang, n=len(res["bad"]), path=out / "bad_runs.csv"))
+    for r in res["skipped"].itertuples():
+        print(text("sensitivity.skipped", lang, output=r.output, year=r.year, n=r.non_finite_runs))
+    analysed = set(table["output"])
+    for spec in cfg.outputs:
+        if spec.every_year or spec.label not in analysed:
+            continue
+        top = top_factors(table, cfg.method, spec.label, 5)
+        items = ", ".join(f"{r.factor} ({getattr(r, key):.3g})" for r in top.itertuples())
+        print(f"  {spec.label}: {items}")
+    worst = conv["abs_diff"].max()
+    print(text("sensitivity.convergence", lang, index=key, diff=f"{worst:.3f}"))
+    print(text("run.wrote", lang, path=out))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sensitivity", help="global sensitivity analysis (Morris screening, Sobol indices)"
+    )
+    p.add_argument("method", choices=["morris", "sobol"])
+    p.add_argument("--config", required=True, help="sensitivity/<name>.yaml")
+    p.add_argument("--out", default="outputs/sensitivity", help="output folder")
+    add_engine_options(p)
+    p.set_defaults(func=cmd_sensitivity)

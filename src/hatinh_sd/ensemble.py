@@ -1,0 +1,646 @@
+"""Ensembles: many parameter sets of the model in one vectorised PySD run per chunk.
+
+The engine derives from ``model/hatinh.mdl`` a variant in which every
+parameter (lever, uncertain or calibrated constant) and every variable that
+depends on one carries a subscript ``sample`` with ``chunk_size`` elements.
+The variant is made from PySD's own abstract model (the parsed ``.mdl``):
+:func:`add_sample_dimension` adds the subscript range, gives the dependent
+elements the subscript and subscripts the references to them, and PySD's
+builder writes the Python model; the generated code is never edited. It is
+built once per model hash and chunk size and cached under
+``<cache>/vectorised/``.
+
+A sweep is cut into chunks; each chunk runs in a worker process (a local
+process pool by default, or the workers of a Dask cluster) that loads the
+vectorised model once and receives only the chunk's sample array. Finished
+chunks are written to a store folder as they arrive (netCDF, atomically), so
+an interrupted sweep resumes where it stopped with the same result. Each chunk
+re-runs a few of its samples with the scalar :meth:`Model.run` and fails if
+any output differs by more than :data:`CHECK_RTOL` relative.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import multiprocessing
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.model import Model, cache_dir, load_model
+
+__all__ = [
+    "CHECK_RTOL",
+    "EnsembleCheckError",
+    "add_sample_dimension",
+    "bad_runs",
+    "run_ensemble",
+    "vectorised_model_path",
+]
+
+#: Largest relative difference allowed between a vectorised and a scalar run.
+CHECK_RTOL = 1e-9
+
+#: Bumped when the build transformation changes (part of the cache key).
+BUILD_VERSION = 1
+
+SAMPLE = "sample"
+
+
+class EnsembleCheckError(RuntimeError):
+    """A vectorised run disagrees with the scalar run of the same parameters."""
+
+
+# ---------------------------------------------------------------------- build
+def _walk(node: Any, visit) -> None:
+    """Call ``visit`` on every node of a PySD abstract syntax tree."""
+    visit(node)
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        for field in dataclasses.fields(node):
+            _walk(getattr(node, field.name), visit)
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            _walk(item, visit)
+    elif isinstance(node, dict):
+        for item in node.values():
+            _walk(item, visit)
+
+
+def _references(node: Any) -> set[str]:
+    out: set[str] = set()
+
+    def visit(n: Any) -> None:
+        if type(n).__name__ == "ReferenceStructure":
+            out.add(n.reference)
+
+    _walk(node, visit)
+    return out
+
+
+def add_sample_dimension(
+    abstract_model: Any, constants: Iterable[str], size: int, py_name: Callable[[str], str]
+) -> set[str]:
+    """Give ``constants`` and everything that depends on them a subscript ``sample``.
+
+    Parameters
+    ----------
+    abstract_model : pysd AbstractModel
+        ``VensimFile(...).parse(); .get_abstract_model()`` of the ``.mdl``;
+        changed in place.
+    constants : iterable of str
+        PySD names of the constants that vary between samples.
+    size : int
+        Number of elements of the ``sample`` range.
+    py_name : callable
+        Model name -> PySD name (:meth:`Model.py_name`), the names references use.
+
+    Returns
+    -------
+    set of str
+        PySD names of the elements that now carry the subscript.
+    """
+    from pysd.translators.structures.abstract_expressions import SubscriptsReferenceStructure
+    from pysd.translators.structures.abstract_model import AbstractSubscriptRange
+
+    section = abstract_model.sections[0]
+    if any(r.name == SAMPLE for r in section.subscripts):
+        raise ValueError("the model already has a subscript range 'sample'")
+    py_of: dict[str, str] = {}
+    deps: dict[str, set[str]] = {}
+    for element in section.elements:
+        refs: set[str] = set()
+        for component in element.components:
+            refs |= _references(component.ast)
+        deps[element.name] = refs
+    for element in section.elements:
+        py_of[element.name] = py_name(element.name)
+    varying = set(constants)
+    unknown = varying - set(py_of.values())
+    if unknown:
+        raise ValueError(f"not elements of the model: {sorted(unknown)}")
+    changed = True
+    while changed:
+        changed = False
+        for element in section.elements:
+            py = py_of[element.name]
+            if py not in varying and deps[element.name] & varying:
+                varying.add(py)
+                changed = True
+    for element in section.elements:
+        if py_of[element.name] not in varying:
+            continue
+        for component in element.components:
+            if component.subscripts != ([], []):
+                raise ValueError(f"'{element.name}' is already subscripted")
+            component.subscripts = ([SAMPLE], [])
+
+    def subscript(n: Any) -> None:
+        if type(n).__name__ == "ReferenceStructure" and n.reference in varying:
+            if n.subscripts is not None:
+                raise ValueError(f"reference to '{n.reference}' is already subscripted")
+            n.subscripts = SubscriptsReferenceStructure([SAMPLE])
+
+    for element in section.elements:
+        for component in element.components:
+            _walk(component.ast, subscript)
+    section.subscripts = tuple(section.subscripts) + (
+        AbstractSubscriptRange(name=SAMPLE, subscripts=[f"s{i}" for i in range(size)], mapping=[]),
+    )
+    return varying
+
+
+def vectorised_model_path(model: Model, size: int) -> Path:
+    """Build (once per model hash and size) the sample-subscripted model; return its ``.py``."""
+    from pysd.builders.python.python_model_builder import ModelBuilder
+    from pysd.translators.vensim.vensim_file import VensimFile
+
+    if size < 1:
+        raise ValueError("chunk size must be positive")
+    stem = model.mdl_path.stem
+    target = cache_dir() / "vectorised" / f"{stem}-{model.hash[:16]}-n{size}-v{BUILD_VERSION}"
+    py_file = target / f"{stem}.py"
+    if py_file.exists():
+        return py_file
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
+    try:
+        mdl = tmp / model.mdl_path.name
+        shutil.copy2(model.mdl_path, mdl)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            vf = VensimFile(str(mdl))
+            vf.parse()
+            abstract = vf.get_abstract_model()
+            varying = add_sample_dimension(
+                abstract, [p.py_name for p in model.parameters.values()], size, model.py_name
+            )
+            ModelBuilder(abstract).build_model()
+        (tmp / "varying.json").write_text(json.dumps(sorted(varying)))
+        try:
+            tmp.rename(target)
+        except OSError:  # another process won the race
+            if not py_file.exists():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return py_file
+
+
+# --------------------------------------------------------------------- worker
+class _Vectorised:
+    """The vectorised model loaded in one process (loaded once, reused for every chunk)."""
+
+    def __init__(self, model: Model, size: int):
+        import pysd
+
+        self.model = model
+        self.size = size
+        self.py_path = vectorised_model_path(model, size)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.pysd = pysd.load(str(self.py_path))
+        self.coords = {SAMPLE: [f"s{i}" for i in range(size)]}
+        varying = set(json.loads((self.py_path.parent / "varying.json").read_text()))
+        self.subscripted = [p.py_name for p in model.parameters.values() if p.py_name in varying]
+        self._changed: set[str] = set()
+
+    def run(
+        self,
+        values: Mapping[str, np.ndarray],
+        fixed: Mapping[str, float],
+        outputs: Sequence[str],
+        final_time: float,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Run ``size`` samples; return times and an array (output, sample, time)."""
+        defaults = self.model._constant_defaults
+        params: dict[str, Any] = {}
+        for py in self.subscripted:
+            if py in values:
+                arr = np.asarray(values[py], dtype=float)
+            else:
+                arr = np.full(self.size, fixed.get(py, defaults[py]), dtype=float)
+            params[py] = xr.DataArray(arr, self.coords, [SAMPLE])
+        scalars = {py: v for py, v in fixed.items() if py not in params}
+        reset = {py: defaults[py] for py in self._changed if py not in scalars}
+        params.update(reset)
+        params.update(scalars)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            df = self.pysd.run(
+                params=params,
+                return_columns=list(outputs),
+                time_step=self.model.time_step,
+                saveper=1.0,
+                final_time=final_time,
+                cache_output=False,
+                flatten_output=False,
+            )
+        self._changed = set(scalars)
+        out = np.empty((len(outputs), self.size, len(df.index)))
+        for i, col in enumerate(outputs):
+            for j, cell in enumerate(df[col]):
+                if isinstance(cell, xr.DataArray) and cell.dims:
+                    out[i, :, j] = cell.transpose(SAMPLE).values
+                else:
+                    out[i, :, j] = float(cell)
+        return df.index.to_numpy(dtype=float), out
+
+
+_LOADED: dict[tuple[str, str, int], _Vectorised] = {}
+
+
+def _vectorised(mdl_path: str, size: int) -> _Vectorised:
+    model = load_model(mdl_path)
+    key = (mdl_path, model.hash + model.calibration_hash, size)
+    if key not in _LOADED:
+        _LOADED[key] = _Vectorised(model, size)
+    return _LOADED[key]
+
+
+def run_chunk(spec: dict[str, Any], index: int, sample: np.ndarray) -> dict[str, Any]:
+    """Run one chunk of samples (the task a worker receives).
+
+    Parameters
+    ----------
+    spec : dict
+        The sweep's description: ``mdl_path``, ``chunk_size``, ``factors`` (PySD
+        names, the columns of ``sample``), ``fixed`` (PySD name -> value),
+        ``outputs``, ``stocks``, ``final_time``, ``checks``.
+    index : int
+        The chunk's number.
+    sample : ndarray
+        Factor values, shape (n, len(factors)) with n <= chunk_size.
+
+    Returns
+    -------
+    dict
+        ``index``, ``time``, ``values`` (output, sample, time), ``stock_min``
+        (stock, sample) and ``check`` (largest relative difference found).
+    """
+    vec = _vectorised(spec["mdl_path"], spec["chunk_size"])
+    n = sample.shape[0]
+    size = spec["chunk_size"]
+    values = {}
+    for j, py in enumerate(spec["factors"]):
+        col = np.full(size, sample[0, j] if n else 0.0)
+        col[:n] = sample[:, j]
+        values[py] = col
+    columns = list(spec["outputs"]) + [s for s in spec["stocks"] if s not in spec["outputs"]]
+    times, out = vec.run(values, spec["fixed"], columns, spec["final_time"])
+    n_out = len(spec["outputs"])
+    stock_idx = [columns.index(s) for s in spec["stocks"]]
+    stock_min = np.nanmin(out[stock_idx][:, :n, :], axis=2) if stock_idx else np.empty((0, n))
+    worst = 0.0
+    for k in sorted({int(c) for c in np.linspace(0, n - 1, spec["checks"])} if n else set()):
+        params = {
+            vec.model.real_name(py): float(sample[k, j]) for j, py in enumerate(spec["factors"])
+        }
+        params.update({vec.model.real_name(py): v for py, v in spec["fixed"].items()})
+        ds = vec.model.run(params, outputs=spec["outputs"], check_ranges=False)
+        ds = ds.sel(time=times)
+        for i, py in enumerate(spec["outputs"]):
+            a, b = out[i, k, :], ds[py].values
+            scale = np.maximum(np.abs(a), np.abs(b))
+            diff = np.abs(a - b)
+            rel = np.where(scale > 0, diff / np.where(scale > 0, scale, 1.0), 0.0)
+            rel = np.where(np.isnan(a) & np.isnan(b), 0.0, rel)
+            r = float(np.max(rel)) if rel.size else 0.0
+            if np.isnan(r) or r > CHECK_RTOL:
+                raise EnsembleCheckError(
+                    f"chunk {index}, sample {k}: vectorised '{py}' differs from the scalar run "
+                    f"by {r:.3g} relative (> {CHECK_RTOL:g}); parameters {params}"
+                )
+            worst = max(worst, r)
+    return {
+        "index": index,
+        "time": times,
+        "values": out[:n_out, :n, :],
+        "stock_min": stock_min,
+        "check": worst,
+    }
+
+
+# ---------------------------------------------------------------------- sweep
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+
+
+def _chunk_dataset(res: dict[str, Any], start: int, spec: dict[str, Any]) -> xr.Dataset:
+    n = res["values"].shape[1]
+    data = {py: (("sample", "time"), res["values"][i]) for i, py in enumerate(spec["outputs"])}
+    data["stock_min"] = (("stock", "sample"), res["stock_min"])
+    return xr.Dataset(
+        data,
+        coords={
+            "sample": np.arange(start, start + n),
+            "time": res["time"],
+            "stock": list(spec["stocks"]),
+        },
+        attrs={"check_max_rel_diff": float(res["check"])},
+    )
+
+
+def _write_chunk(ds: xr.Dataset, path: Path) -> None:
+    from hatinh_sd.results import write_netcdf
+
+    write_netcdf(ds, path)
+
+
+def _open_chunk(path: Path) -> xr.Dataset:
+    with xr.open_dataset(path, engine="netcdf4") as ds:
+        return ds.load()
+
+
+class _Executor:
+    """Submit chunks to local processes, a Dask cluster or this process."""
+
+    def __init__(self, backend: str, scheduler: str | None, workers: int, timeout: float):
+        self.backend = backend
+        self._pool: Any = None
+        self._client: Any = None
+        self._cluster: Any = None
+        if backend == "local":
+            self._pool = ProcessPoolExecutor(
+                max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+            )
+        elif backend == "dask":
+            try:
+                from distributed import Client, LocalCluster
+            except ImportError as exc:  # pragma: no cover
+                raise HatinhInputError(
+                    "the Dask backend needs 'dask[distributed]'", key="--scheduler"
+                ) from exc
+            if not scheduler or scheduler == "local":
+                self._cluster = LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                )
+                self._client = Client(self._cluster)
+            else:
+                try:
+                    self._client = Client(scheduler, timeout=timeout)
+                except (OSError, TimeoutError, ValueError) as exc:
+                    raise HatinhInputError(
+                        f"no Dask scheduler answers at '{scheduler}' ({type(exc).__name__}); "
+                        "give tcp://HOST:PORT of a running scheduler or 'local'",
+                        key="--scheduler",
+                    ) from None
+        elif backend != "inline":
+            raise HatinhInputError(
+                f"unknown backend '{backend}'; allowed: local, dask, inline", key="backend"
+            )
+
+    def map(self, spec: dict[str, Any], tasks: list[tuple[int, np.ndarray]]):
+        """Yield results as chunks finish."""
+        if self.backend == "inline":
+            for index, sample in tasks:
+                yield run_chunk(spec, index, sample)
+        elif self.backend == "local":
+            futures = [self._pool.submit(run_chunk, spec, i, s) for i, s in tasks]
+            try:
+                for fut in as_completed(futures):
+                    yield fut.result()
+            finally:
+                for fut in futures:
+                    fut.cancel()
+        else:
+            from distributed import as_completed as dask_completed
+
+            futures = [self._client.submit(run_chunk, spec, i, s, pure=False) for i, s in tasks]
+            try:
+                for fut in dask_completed(futures):
+                    yield fut.result()
+            finally:
+                self._client.cancel(futures)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._client is not None:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def run_ensemble(
+    sample: np.ndarray | pd.DataFrame,
+    factors: Sequence[str],
+    *,
+    outputs: Iterable[str],
+    model: Model | None = None,
+    fixed: Mapping[str, float] | None = None,
+    chunk_size: int = 512,
+    backend: str = "local",
+    scheduler: str | None = None,
+    workers: int | None = None,
+    store: Path | str | None = None,
+    final_time: float | None = None,
+    checks_per_chunk: int = 2,
+    seed: int | None = None,
+    progress: bool = True,
+    max_chunks: int | None = None,
+    timeout: float = 10.0,
+) -> xr.Dataset:
+    """Run the model for every row of ``sample`` and return the results.
+
+    Parameters
+    ----------
+    sample : ndarray or DataFrame
+        Factor values, one row per run, one column per factor (in the factors'
+        own units).
+    factors : sequence of str
+        Model (or PySD) names of the constants the columns set.
+    outputs : iterable of str
+        Model variables to return (model or PySD names).
+    model : Model, optional
+        The scalar model (``load_model()``); its defaults (calibration applied)
+        are the values of every constant not in ``factors`` or ``fixed``.
+    fixed : mapping, optional
+        Constants held at a value in every run (a scenario's levers).
+    chunk_size : int
+        Samples per vectorised run (one translation per size, cached).
+    backend : {"local", "dask", "inline"}
+        Local process pool, a Dask cluster (``scheduler``: ``tcp://HOST:PORT``
+        or ``local`` for a LocalCluster), or this process.
+    workers : int, optional
+        Processes of the local pool or the LocalCluster (CPU count by default).
+    store : path, optional
+        Folder where finished chunks are written; a sweep with the same
+        description resumes from them.
+    final_time : float, optional
+        Last year simulated (the model's FINAL TIME by default).
+    checks_per_chunk : int
+        Samples of each chunk re-run with the scalar model and compared.
+    seed : int, optional
+        Recorded in the result's attributes (the seed that drew ``sample``).
+    max_chunks : int, optional
+        Stop after this many new chunks (to test interruption); the result
+        then holds only the finished chunks.
+
+    Returns
+    -------
+    xarray.Dataset
+        Each output with dims (sample, time); the factors' values as
+        coordinates along ``sample``; ``stock_min`` (stock, sample); attributes
+        with the model hash, seed, chunk size and the largest check difference.
+    """
+    model = model or load_model()
+    factor_py = [model.py_name(f) for f in factors]
+    values = np.asarray(sample, dtype=float)
+    if values.ndim != 2 or values.shape[1] != len(factor_py):
+        raise ValueError(f"sample must have shape (n, {len(factor_py)}), got {values.shape}")
+    out_py = [model.py_name(o) for o in outputs]
+    fixed_py = model.resolve_params(fixed or {}, source="fixed")
+    overlap = set(fixed_py) & set(factor_py)
+    if overlap:
+        raise ValueError(f"constants both fixed and varied: {sorted(overlap)}")
+    if chunk_size < 1:
+        raise HatinhInputError("chunk size must be at least 1", key="chunk_size")
+    final = float(final_time if final_time is not None else model.final_time)
+    spec = {
+        "mdl_path": str(model.mdl_path),
+        "chunk_size": int(chunk_size),
+        "factors": factor_py,
+        "fixed": fixed_py,
+        "outputs": out_py,
+        "stocks": [model.py_name(s) for s in model.stocks],
+        "final_time": final,
+        "checks": int(checks_per_chunk),
+    }
+    n = values.shape[0]
+    starts = list(range(0, n, chunk_size))
+    manifest = {
+        "model_sha256": model.hash,
+        "calibration_sha256": model.calibration_hash,
+        "spec": {k: v for k, v in spec.items() if k != "mdl_path"},
+        "n": n,
+        "sample_sha256": hashlib.sha256(values.tobytes()).hexdigest(),
+        "seed": seed,
+    }
+    chunks: dict[int, xr.Dataset] = {}
+    folder = Path(store) if store is not None else None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        mpath = folder / "manifest.json"
+        if mpath.exists():
+            old = json.loads(mpath.read_text())
+            if _digest(old) != _digest(manifest):
+                raise HatinhInputError(
+                    "the store holds chunks of a different sweep (model, factors, outputs, "
+                    "sample or chunk size differ); remove it or choose another folder",
+                    path=folder,
+                )
+        else:
+            from hatinh_sd.results import atomic_file
+
+            with atomic_file(mpath) as tmp:
+                tmp.write_text(json.dumps(manifest, indent=1))
+        for i in range(len(starts)):
+            path = folder / f"chunk-{i:05d}.nc"
+            if path.exists():
+                chunks[i] = _open_chunk(path)
+    # build the vectorised translation before the workers need it
+    if backend != "dask" or scheduler in (None, "local"):
+        vectorised_model_path(model, chunk_size)
+    todo = [(i, values[s : s + chunk_size]) for i, s in enumerate(starts) if i not in chunks]
+    if max_chunks is not None:
+        todo = todo[:max_chunks]
+    if todo:
+        from tqdm import tqdm
+
+        bar = tqdm(
+            total=n,
+            initial=sum(c.sizes["sample"] for c in chunks.values()),
+            unit="run",
+            disable=not progress,
+            desc="ensemble",
+        )
+        executor = _Executor(backend, scheduler, workers or os.cpu_count() or 1, timeout)
+        try:
+            for res in executor.map(spec, todo):
+                ds = _chunk_dataset(res, starts[res["index"]], spec)
+                if folder is not None:
+                    _write_chunk(ds, folder / f"chunk-{res['index']:05d}.nc")
+                chunks[res["index"]] = ds
+                bar.update(ds.sizes["sample"])
+        finally:
+            executor.close()
+            bar.close()
+    if not chunks:
+        raise ValueError("empty sample")
+    ds = xr.concat([chunks[i] for i in sorted(chunks)], dim="sample")
+    rows = ds["sample"].values
+    for j, py in enumerate(factor_py):
+        ds = ds.assign_coords({py: ("sample", values[rows, j])})
+    for py in out_py:
+        ds[py].attrs = model._attrs[py]
+    ds.attrs = {
+        "title": "Hà Tĩnh model ensemble (hatinh-sd)",
+        "model_sha256": model.hash,
+        "calibration_sha256": model.calibration_hash or "none",
+        "factors": json.dumps([model.real_name(p) for p in factor_py], ensure_ascii=False),
+        "fixed": json.dumps({model.real_name(k): v for k, v in fixed_py.items()}),
+        "seed": "none" if seed is None else int(seed),
+        "chunk_size": int(chunk_size),
+        "n_samples": int(n),
+        "complete": int(len(chunks) == len(starts)),
+        "check_max_rel_diff": float(
+            max(float(chunks[i].attrs.get("check_max_rel_diff", 0.0)) for i in chunks)
+        ),
+    }
+    return ds
+
+
+def bad_runs(ds: xr.Dataset) -> pd.DataFrame:
+    """Runs with a NaN or infinite output or a negative stock, with their factor values.
+
+    Returns
+    -------
+    DataFrame
+        One row per bad run: ``sample``, ``problem`` and each factor's value.
+    """
+    factors = [c for c in ds.coords if ds[c].dims == ("sample",) and c != "sample"]
+    problems: dict[int, list[str]] = {}
+    for name, da in ds.data_vars.items():
+        if name == "stock_min":
+            continue
+        bad = ~np.isfinite(da.values).all(axis=tuple(range(1, da.ndim)))
+        for k in np.flatnonzero(bad):
+            problems.setdefault(int(ds["sample"].values[k]), []).append(f"non-finite {name}")
+    if "stock_min" in ds:
+        sm = ds["stock_min"].values
+        for s, stock in enumerate(ds["stock"].values):
+            for k in np.flatnonzero(~(sm[s] >= 0)):
+                problems.setdefault(int(ds["sample"].values[k]), []).append(
+                    f"negative stock {stock}"
+                )
+    rows = []
+    pos = {int(s): i for i, s in enumerate(ds["sample"].values)}
+    for k, what in sorted(problems.items()):
+        row: dict[str, Any] = {"sample": k, "problem": "; ".join(what)}
+        for f in factors:
+            row[f] = float(ds[f].values[pos[k]])
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["sample", "problem", *factors])
+
+
+def describe_check(ds: xr.Dataset) -> str:
+    """One line on the scalar cross-check of an ensemble."""
+    d = float(ds.attrs.get("check_max_rel_diff", math.nan))
+    return f"largest relative difference vectorised vs scalar: {d:.2g}"

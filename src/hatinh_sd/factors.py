@@ -1,0 +1,252 @@
+"""The factor table of sensitivity and uncertainty analyses (``sensitivity/factors.csv``).
+
+A factor is a model constant that an ensemble varies: every policy lever and a
+selection of uncertain or calibrated constants. Each row names the model
+variable, its unit, the range sampled, the distribution over that range and
+why. Ranges must lie inside the range stated in the ``.mdl`` (the single
+source of ranges); defaults are always taken from :attr:`Model.defaults`
+(calibration applied), the ``default`` column only documents them.
+
+Distributions map a unit-interval draw ``u`` to a value in ``[low, high]``:
+
+``uniform``
+    ``low + u (high - low)``.
+``triangular``
+    mode at the model's default.
+``normal``
+    normal with mean at the default and standard deviation ``(high - low) / 4``,
+    truncated to ``[low, high]``.
+``lognormal``
+    lognormal with median at the default and log standard deviation
+    ``ln(high / low) / 4``, truncated to ``[low, high]`` (``low > 0``).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import difflib
+import math
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.model import Model, repo_root
+
+__all__ = [
+    "COLUMNS",
+    "DEFAULT_FACTORS_PATH",
+    "DISTRIBUTIONS",
+    "Factor",
+    "load_factors",
+    "to_values",
+]
+
+DEFAULT_FACTORS_PATH = repo_root() / "sensitivity" / "factors.csv"
+
+COLUMNS = ("name", "variable", "unit", "default", "low", "high", "distribution", "group", "source")
+DISTRIBUTIONS = ("uniform", "triangular", "normal", "lognormal")
+GROUPS = ("lever", "uncertainty")
+
+
+@dataclasses.dataclass(frozen=True)
+class Factor:
+    """One row of the factor table.
+
+    Attributes
+    ----------
+    name : str
+        Label of the factor (usually the model variable's name).
+    variable : str
+        Model (Vensim) name of the constant it sets.
+    py_name : str
+        PySD name of that constant.
+    unit : str
+    default : float
+        The model's default (calibration applied), in ``unit``.
+    low, high : float
+        Sampled range, in ``unit``.
+    distribution : str
+        One of :data:`DISTRIBUTIONS`.
+    group : str
+        ``lever`` or ``uncertainty``.
+    source : str
+        Source of, or reason for, the range.
+    """
+
+    name: str
+    variable: str
+    py_name: str
+    unit: str
+    default: float
+    low: float
+    high: float
+    distribution: str
+    group: str
+    source: str
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Values of the factor at unit-interval quantiles ``u`` (inverse CDF)."""
+        u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
+        lo, hi = self.low, self.high
+        if hi == lo:
+            return np.full_like(u, lo)
+        mode = min(max(self.default, lo), hi)
+        # clipped: rounding must never step outside the range the .mdl allows
+        if self.distribution == "uniform":
+            return np.clip(lo + u * (hi - lo), lo, hi)
+        if self.distribution == "triangular":
+            c = (mode - lo) / (hi - lo)
+            return np.clip(stats.triang.ppf(u, c, loc=lo, scale=hi - lo), lo, hi)
+        if self.distribution == "normal":
+            sd = (hi - lo) / 4
+            a, b = (lo - mode) / sd, (hi - mode) / sd
+            return np.clip(stats.truncnorm.ppf(u, a, b, loc=mode, scale=sd), lo, hi)
+        # lognormal, truncated to [low, high]
+        mu, s = math.log(mode), math.log(hi / lo) / 4
+        a, b = stats.norm.cdf((math.log(lo) - mu) / s), stats.norm.cdf((math.log(hi) - mu) / s)
+        z = stats.norm.ppf(a + u * (b - a))
+        return np.clip(np.exp(mu + s * z), lo, hi)
+
+
+def _float(value: str, path: Path, line: int, column: str) -> float:
+    try:
+        out = float(value)
+    except ValueError:
+        raise HatinhInputError(
+            f"'{value}' is not a number", path=path, line=line, column=column
+        ) from None
+    if not math.isfinite(out):
+        raise HatinhInputError(f"'{value}' is not finite", path=path, line=line, column=column)
+    return out
+
+
+def load_factors(
+    path: Path | str = DEFAULT_FACTORS_PATH,
+    model: Model | None = None,
+    *,
+    names: list[str] | None = None,
+) -> list[Factor]:
+    """Read and check the factor table.
+
+    Parameters
+    ----------
+    path : path
+        The CSV file (``sensitivity/factors.csv``).
+    model : Model, optional
+        The loaded model (``load_model()`` by default).
+    names : list of str, optional
+        Keep only these factors, in this order (unknown names are errors).
+
+    Raises
+    ------
+    HatinhInputError
+        Missing columns, a duplicate factor, an unknown model variable (with
+        close matches), an unknown distribution or group, ``low > high``, a
+        range outside the ``.mdl`` range, or a lognormal range with ``low <= 0``.
+    """
+    from hatinh_sd.model import load_model
+
+    path = Path(path)
+    model = model or load_model()
+    if not path.exists():
+        raise HatinhInputError("factor table not found", path=path)
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise HatinhInputError(
+                f"missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}",
+                path=path,
+                line=1,
+            )
+        rows = list(reader)
+    factors: list[Factor] = []
+    seen: set[str] = set()
+    params = model.parameters
+    for i, row in enumerate(rows):
+        line = i + 2
+        name = row["name"].strip()
+        if name in seen:
+            raise HatinhInputError(f"factor '{name}' appears twice", path=path, line=line)
+        seen.add(name)
+        var = row["variable"].strip()
+        par = params.get(var)
+        if par is None:
+            close = difflib.get_close_matches(var, list(params), n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise HatinhInputError(
+                f"'{var}' is not a lever, uncertain or calibrated constant of the model{hint}",
+                path=path,
+                line=line,
+                column="variable",
+            )
+        dist = row["distribution"].strip()
+        if dist not in DISTRIBUTIONS:
+            raise HatinhInputError(
+                f"unknown distribution '{dist}'; allowed: {', '.join(DISTRIBUTIONS)}",
+                path=path,
+                line=line,
+                column="distribution",
+            )
+        group = row["group"].strip()
+        if group not in GROUPS:
+            raise HatinhInputError(
+                f"unknown group '{group}'; allowed: {', '.join(GROUPS)}",
+                path=path,
+                line=line,
+                column="group",
+            )
+        low = _float(row["low"], path, line, "low")
+        high = _float(row["high"], path, line, "high")
+        if low > high:
+            raise HatinhInputError(
+                f"low {low:g} is greater than high {high:g}", path=path, line=line, column="low"
+            )
+        if low < par.low or high > par.high:
+            raise HatinhInputError(
+                f"range [{low:g}, {high:g}] of '{var}' leaves the model's range "
+                f"[{par.low:g}, {par.high:g}] {par.units}",
+                path=path,
+                line=line,
+                column="low" if low < par.low else "high",
+            )
+        if dist == "lognormal" and low <= 0:
+            raise HatinhInputError(
+                "a lognormal factor needs low > 0", path=path, line=line, column="low"
+            )
+        factors.append(
+            Factor(
+                name=name,
+                variable=var,
+                py_name=par.py_name,
+                unit=row["unit"].strip() or par.units,
+                default=float(model.defaults[var]),
+                low=low,
+                high=high,
+                distribution=dist,
+                group=group,
+                source=row["source"].strip(),
+            )
+        )
+    if names is not None:
+        by_name = {f.name: f for f in factors}
+        out = []
+        for n in names:
+            if n not in by_name:
+                close = difflib.get_close_matches(n, list(by_name), n=3, cutoff=0.5)
+                hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+                raise HatinhInputError(f"no factor named '{n}' in the table{hint}", path=path)
+            out.append(by_name[n])
+        return out
+    return factors
+
+
+def to_values(factors: list[Factor], unit_sample: np.ndarray) -> np.ndarray:
+    """Map a sample on the unit hypercube (rows x factors) to factor values."""
+    unit_sample = np.asarray(unit_sample, dtype=float)
+    if unit_sample.ndim != 2 or unit_sample.shape[1] != len(factors):
+        raise ValueError(f"expected a (n, {len(factors)}) sample, got {unit_sample.shape}")
+    return np.column_stack([f.ppf(unit_sample[:, j]) for j, f in enumerate(factors)])

@@ -1,0 +1,108 @@
+"""Uncertainty bands and target probabilities."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from hatinh_sd.cli import main
+from hatinh_sd.ensemble import run_ensemble
+from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.factors import load_factors
+from hatinh_sd.targets import is_met
+from hatinh_sd.uncertainty import (
+    PERCENTILES,
+    draw_uncertainties,
+    percentile_bands,
+    probabilities,
+    scenario_overrides,
+)
+
+
+@pytest.fixture(scope="module")
+def uncertainties(model):
+    return [f for f in load_factors(model=model) if f.group == "uncertainty"]
+
+
+def _bands(model, uncertainties, seed):
+    values = draw_uncertainties(uncertainties, 8, seed)
+    ds = run_ensemble(
+        values,
+        [f.variable for f in uncertainties],
+        outputs=["grdp", "urbanisation_rate"],
+        model=model,
+        chunk_size=4,
+        backend="inline",
+        final_time=2013,
+        checks_per_chunk=1,
+        progress=False,
+        seed=seed,
+    )
+    return values, percentile_bands(ds, ["grdp", "urbanisation_rate"])
+
+
+def test_bands_monotone_and_reproducible(model, uncertainties):
+    v1, b1 = _bands(model, uncertainties, 11)
+    v2, b2 = _bands(model, uncertainties, 11)
+    assert np.array_equal(v1, v2)
+    xr.testing.assert_identical(b1, b2)
+    assert list(b1["percentile"].values) == list(PERCENTILES)
+    for v in b1.data_vars:
+        assert np.all(np.diff(b1[v].values, axis=0) >= 0)
+    # the 2010 values do not depend on these uncertainties' later effects only
+    assert float(b1["grdp"].sel(percentile=95, time=2013)) > float(
+        b1["grdp"].sel(percentile=5, time=2013)
+    )
+    v3 = draw_uncertainties(uncertainties, 8, 12)
+    assert not np.array_equal(v1, v3)
+
+
+def test_percentiles_monotone_on_random_data():
+    rng = np.random.default_rng(0)
+    ds = xr.Dataset(
+        {"x": (("sample", "time"), rng.normal(size=(500, 5)))},
+        coords={"sample": np.arange(500), "time": np.arange(2010.0, 2015.0)},
+    )
+    b = percentile_bands(ds, ["x"])
+    assert np.all(np.diff(b["x"].values, axis=0) > 0)
+    assert np.allclose(b["x"].sel(percentile=50).values, np.median(ds["x"].values, axis=0))
+
+
+def test_probability_is_fraction_of_runs_meeting_target():
+    targets = pd.DataFrame(
+        {
+            "target_id": ["T11", "T04"],
+            "indicator": ["urbanisation_rate", "share_manufacturing_grdp"],
+            "year": [2030, 2030],
+            "comparator": [">", "~"],
+            "value": [45.0, 33.0],
+        }
+    )
+    urb = np.array([40.0, 45.0, 46.0, 50.0, np.nan])
+    man = np.array([29.0, 29.8, 33.0, 36.3, 36.4])
+    ds = xr.Dataset(
+        {
+            "urbanisation_rate": (("sample", "time"), urb[:, None]),
+            "share_manufacturing": (("sample", "time"), man[:, None]),
+        },
+        coords={"sample": np.arange(5), "time": [2030.0]},
+    )
+    p = probabilities(ds, targets, ["T11", "T04"], is_met).set_index("id")
+    assert p.loc["T11", "runs_meeting"] == 2 and p.loc["T11", "probability"] == 2 / 5
+    # within +-10 % of 33: 29.7 .. 36.3
+    assert p.loc["T04", "runs_meeting"] == 3 and p.loc["T04", "probability"] == 3 / 5
+
+
+def test_scenarios_resolve_to_overrides(model):
+    assert isinstance(scenario_overrides("baseline", model), dict)
+    with pytest.raises(HatinhInputError, match="no scenario named"):
+        scenario_overrides("no_such_scenario", model)
+
+
+def test_cli_rejects_bad_n_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "u"
+    assert main(["uncertainty", "--scenario", "baseline", "--n", "1", "--out", str(out)]) == 2
+    assert "at least 2 runs" in capsys.readouterr().err
+    assert not (out / "baseline").exists()
