@@ -46,6 +46,7 @@ __all__ = [
     "fit_statistics",
     "fine_times",
     "fit_table",
+    "level_series",
     "load_setup",
     "model_fit",
     "naive_trend_benchmark",
@@ -60,7 +61,9 @@ DEFAULT_FIT_TABLE_PATH = repo_root() / "model" / "calibration_fit.csv"
 #: Quantities compared with data that are not model variables themselves.
 DERIVED: dict[str, Callable[[xr.Dataset], xr.DataArray]] = {
     "share_services_and_product_taxes": lambda ds: ds["share_services"] + ds["share_product_taxes"],
-    "labour_force_participation_percent": lambda ds: ds["labour_force"] / ds["population_15_plus"] * 100,
+    "labour_force_participation_percent": lambda ds: (
+        ds["labour_force"] / ds["population_15_plus"] * 100
+    ),
 }
 
 KINDS = ("mean", "end", "growth", "cumulative")
@@ -126,7 +129,9 @@ def _yaml(path: Path) -> dict:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise HatinhInputError(
-            f"malformed YAML: {getattr(exc, 'problem', exc)}", path=path, line=mark.line + 1 if mark else None
+            f"malformed YAML: {getattr(exc, 'problem', exc)}",
+            path=path,
+            line=mark.line + 1 if mark else None,
         ) from None
     if not isinstance(doc, dict):
         raise HatinhInputError("expected a mapping at the top level", path=path)
@@ -154,7 +159,9 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
     allowed = {"status_weights", "ranges", "series", "not_used"}
     for key in doc:
         if key not in allowed:
-            raise HatinhInputError(f"unknown key; allowed: {', '.join(sorted(allowed))}", path=path, key=str(key))
+            raise HatinhInputError(
+                f"unknown key; allowed: {', '.join(sorted(allowed))}", path=path, key=str(key)
+            )
     calibrated = {n: p for n, p in model.parameters.items() if p.role == "calibrated"}
     params = {n: (p.low, p.high) for n, p in calibrated.items()}
     for name, spec in (doc.get("ranges") or {}).items():
@@ -162,7 +169,11 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
         if name not in calibrated:
             close = difflib.get_close_matches(str(name), list(calibrated), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise HatinhInputError(f"'{name}' is not a parameter marked 'calibrated:' in the model{hint}", path=path, key=key)
+            raise HatinhInputError(
+                f"'{name}' is not a parameter marked 'calibrated:' in the model{hint}",
+                path=path,
+                key=key,
+            )
         if not isinstance(spec, dict) or "range" not in spec or "reason" not in spec:
             raise HatinhInputError("expected {range: [low, high], reason: ...}", path=path, key=key)
         rng = spec["range"]
@@ -182,7 +193,11 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
     weights = doc.get("status_weights") or {"R": 1.0, "D": 0.7, "E": 0.4}
     for status, w in weights.items():
         if status not in ("R", "D", "E"):
-            raise HatinhInputError(f"unknown status '{status}'; allowed: R, D, E", path=path, key=f"status_weights.{status}")
+            raise HatinhInputError(
+                f"unknown status '{status}'; allowed: R, D, E",
+                path=path,
+                key=f"status_weights.{status}",
+            )
         _number(w, path, f"status_weights.{status}")
     if not weights.get("R", 0) >= weights.get("D", 0) >= weights.get("E", 0):
         raise HatinhInputError("weights must satisfy R >= D >= E", path=path, key="status_weights")
@@ -192,9 +207,20 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
         key = f"series.{indicator}"
         if not isinstance(spec, dict):
             raise HatinhInputError("expected a mapping", path=path, key=key)
-        unknown = set(spec) - {"variable", "kind", "error", "tolerance", "weight", "factor", "from_year", "exclude"}
+        unknown = set(spec) - {
+            "variable",
+            "kind",
+            "error",
+            "tolerance",
+            "weight",
+            "factor",
+            "from_year",
+            "exclude",
+        }
         if unknown:
-            raise HatinhInputError(f"unknown key(s) {', '.join(sorted(unknown))}", path=path, key=key)
+            raise HatinhInputError(
+                f"unknown key(s) {', '.join(sorted(unknown))}", path=path, key=key
+            )
         var = spec.get("variable")
         if var not in known_vars:
             close = difflib.get_close_matches(str(var), sorted(known_vars), n=3, cutoff=0.5)
@@ -204,9 +230,13 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
                 key=f"{key}.variable",
             )
         if spec.get("kind") not in KINDS:
-            raise HatinhInputError(f"kind must be one of {', '.join(KINDS)}", path=path, key=f"{key}.kind")
+            raise HatinhInputError(
+                f"kind must be one of {', '.join(KINDS)}", path=path, key=f"{key}.kind"
+            )
         if spec.get("error") not in ERRORS:
-            raise HatinhInputError(f"error must be one of {', '.join(ERRORS)}", path=path, key=f"{key}.error")
+            raise HatinhInputError(
+                f"error must be one of {', '.join(ERRORS)}", path=path, key=f"{key}.error"
+            )
         tol = _number(spec.get("tolerance"), path, f"{key}.tolerance")
         if tol <= 0:
             raise HatinhInputError("tolerance must be positive", path=path, key=f"{key}.tolerance")
@@ -230,7 +260,9 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
     )
 
 
-def observations(observed: pd.DataFrame, setup: CalibrationSetup, *, source: Path | str = "observed.csv") -> pd.DataFrame:
+def observations(
+    observed: pd.DataFrame, setup: CalibrationSetup, *, source: Path | str = "observed.csv"
+) -> pd.DataFrame:
     """Observed rows with how they are compared: weight, model window, use or reason.
 
     Raises
@@ -243,7 +275,9 @@ def observations(observed: pd.DataFrame, setup: CalibrationSetup, *, source: Pat
         spec = setup.series.get(r["indicator"])
         reason = ""
         if spec is None:
-            reason = setup.not_used.get(r["indicator"], "no comparison defined in calibration_setup.yaml")
+            reason = setup.not_used.get(
+                r["indicator"], "no comparison defined in calibration_setup.yaml"
+            )
         else:
             for rule in spec.exclude:
                 if ("source" in rule and r["source"] == rule["source"]) or (
@@ -273,7 +307,9 @@ def observations(observed: pd.DataFrame, setup: CalibrationSetup, *, source: Pat
     obs = pd.DataFrame(rows)
     used = obs[obs["used"]]
     if used.empty:
-        raise HatinhInputError("no row can be compared with the model (no usable observations)", path=source)
+        raise HatinhInputError(
+            "no row can be compared with the model (no usable observations)", path=source
+        )
     w = used["status"].map(setup.status_weights).fillna(0.0)
     n = used.groupby("indicator")["indicator"].transform("size")
     series_w = used["indicator"].map(lambda i: setup.series[i].weight)
@@ -331,7 +367,10 @@ def compare_with_observed(ds: xr.Dataset, obs: pd.DataFrame, setup: CalibrationS
             before = mean(spec.variable, r.t0 - 1, r.t1 - 1)
             out[i] = (now / before - 1) * 100
         elif spec.kind == "cumulative":
-            out[i] = sum(mean(spec.variable, y - 0.5, y + 0.5) for y in range(int(spec.from_year or r.year), r.year + 1))
+            out[i] = sum(
+                mean(spec.variable, y - 0.5, y + 0.5)
+                for y in range(int(spec.from_year or r.year), r.year + 1)
+            )
         if spec.kind != "growth":
             out[i] *= spec.factor
     return out
@@ -362,7 +401,15 @@ def fit_statistics(observed: np.ndarray, simulated: np.ndarray) -> dict[str, flo
     a = np.asarray(observed, float)
     s = np.asarray(simulated, float)
     n = len(a)
-    out = {"n": n, "mape": math.nan, "rmse": math.nan, "r2": math.nan, "um": math.nan, "us": math.nan, "uc": math.nan}
+    out = {
+        "n": n,
+        "mape": math.nan,
+        "rmse": math.nan,
+        "r2": math.nan,
+        "um": math.nan,
+        "us": math.nan,
+        "uc": math.nan,
+    }
     if n == 0:
         return out
     err = s - a
@@ -381,7 +428,9 @@ def fit_statistics(observed: np.ndarray, simulated: np.ndarray) -> dict[str, flo
     return out
 
 
-def fit_table(obs: pd.DataFrame, model_values: np.ndarray, mask: np.ndarray | None = None) -> pd.DataFrame:
+def fit_table(
+    obs: pd.DataFrame, model_values: np.ndarray, mask: np.ndarray | None = None
+) -> pd.DataFrame:
     """Fit statistics per series over the used rows (optionally a subset ``mask``)."""
     sel = obs["used"].to_numpy() & np.isfinite(model_values)
     if mask is not None:
@@ -392,8 +441,17 @@ def fit_table(obs: pd.DataFrame, model_values: np.ndarray, mask: np.ndarray | No
         stats = fit_statistics(obs["observed"].to_numpy()[pos], model_values[pos])
         sources = ", ".join(sorted(set(obs.loc[idx, "source"])))
         years = obs.loc[idx, "year"]
-        rows.append({"series": indicator, "years": f"{years.min()}-{years.max()}", **stats, "sources": sources})
-    return pd.DataFrame(rows, columns=["series", "years", "n", "mape", "rmse", "r2", "um", "us", "uc", "sources"])
+        rows.append(
+            {
+                "series": indicator,
+                "years": f"{years.min()}-{years.max()}",
+                **stats,
+                "sources": sources,
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["series", "years", "n", "mape", "rmse", "r2", "um", "us", "uc", "sources"]
+    )
 
 
 def naive_trend_benchmark(
@@ -411,7 +469,11 @@ def naive_trend_benchmark(
     log_levels = log_levels or set()
     out = np.full(len(obs), np.nan)
     for indicator, group in obs[obs["used"]].groupby("indicator"):
-        window = group[(group["year"] >= first_year) & (group["year"] <= fit_until) & (group["period"] == "year")]
+        window = group[
+            (group["year"] >= first_year)
+            & (group["year"] <= fit_until)
+            & (group["period"] == "year")
+        ]
         if window["year"].nunique() < 2:
             continue
         log = indicator in log_levels and bool((window["observed"] > 0).all())
@@ -480,7 +542,9 @@ def calibrate(
 
     observed = load_observed() if observed is None else observed
     obs = observations(observed, setup)
-    fit_mask = np.ones(len(obs), bool) if fit_until is None else (obs["year"] <= fit_until).to_numpy()
+    fit_mask = (
+        np.ones(len(obs), bool) if fit_until is None else (obs["year"] <= fit_until).to_numpy()
+    )
     if not (obs["used"].to_numpy() & fit_mask).any():
         raise HatinhInputError(f"no usable observation up to {fit_until}", path="observed.csv")
     names = list(setup.parameters)
@@ -506,7 +570,9 @@ def calibrate(
     # least_squares counts evaluations without those of its finite-difference
     # Jacobian (len(names) each): turn the budget of model runs into iterations.
     iterations = max(1, max_evaluations // (len(names) + 1))
-    sol = least_squares(fun, x0, bounds=(0, 1), x_scale=1.0, diff_step=1e-3, max_nfev=iterations, method="trf")
+    sol = least_squares(
+        fun, x0, bounds=(0, 1), x_scale=1.0, diff_step=1e-3, max_nfev=iterations, method="trf"
+    )
     values = unscale(sol.x)
     at_bound = [n for n, x in zip(names, sol.x, strict=True) if x < 0.005 or x > 0.995]
     ds = _run_fine(model, values, variables)
@@ -519,10 +585,14 @@ def calibrate(
         naive = naive_trend_benchmark(obs, fit_until, log_levels=level_series(setup))
         ok = later & np.isfinite(naive)
         benchmark = fit_table(obs, naive, ok)
-    return CalibrationResult(values, at_bound, obs, mv, fit, fit_until, holdout, benchmark, float(2 * sol.cost), count[0])
+    return CalibrationResult(
+        values, at_bound, obs, mv, fit, fit_until, holdout, benchmark, float(2 * sol.cost), count[0]
+    )
 
 
-def model_fit(model: Model, setup: CalibrationSetup, observed: pd.DataFrame | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+def model_fit(
+    model: Model, setup: CalibrationSetup, observed: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Observations and the current model's matching values (no fitting)."""
     observed = load_observed() if observed is None else observed
     obs = observations(observed, setup)
@@ -530,7 +600,9 @@ def model_fit(model: Model, setup: CalibrationSetup, observed: pd.DataFrame | No
     return obs, compare_with_observed(ds, obs, setup)
 
 
-def write_calibration(result: CalibrationResult, model: Model, path: Path | str = DEFAULT_CALIBRATION_PATH) -> Path:
+def write_calibration(
+    result: CalibrationResult, model: Model, path: Path | str = DEFAULT_CALIBRATION_PATH
+) -> Path:
     """Write the fitted values as the reviewed calibration file (atomically)."""
     path = Path(path)
     header = (
@@ -551,5 +623,7 @@ def write_calibration(result: CalibrationResult, model: Model, path: Path | str 
         "parameters": {n: float(f"{v:.6g}") for n, v in result.values.items()},
     }
     with atomic_file(path) as tmp:
-        tmp.write_text(header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+        tmp.write_text(
+            header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8"
+        )
     return path

@@ -25,38 +25,85 @@ def update_readme_fit(table: pd.DataFrame, path: Path) -> None:
     content = path.read_text(encoding="utf-8")
     if start not in content or end not in content:
         return
-    lines = ["| series | years | n | MAPE % | RMSE | R² | U^M | U^S | U^C | sources |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| series | years | n | MAPE % | RMSE | R² | U^M | U^S | U^C | sources |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in table.itertuples():
-        cells = [f"{v:.3g}" if isinstance(v, float) and v == v else ("-" if isinstance(v, float) else str(v)) for v in (r.mape, r.rmse, r.r2, r.um, r.us, r.uc)]
-        lines.append(f"| {r.series} | {r.years} | {r.n} | " + " | ".join(cells) + f" | {r.sources} |")
+        cells = [
+            f"{v:.3g}"
+            if isinstance(v, float) and v == v
+            else ("-" if isinstance(v, float) else str(v))
+            for v in (r.mape, r.rmse, r.r2, r.um, r.us, r.uc)
+        ]
+        lines.append(
+            f"| {r.series} | {r.years} | {r.n} | " + " | ".join(cells) + f" | {r.sources} |"
+        )
     head, rest = content.split(start, 1)
     _, tail = rest.split(end, 1)
     with atomic_file(path) as tmp:
         tmp.write_text(f"{head}{start}\n" + "\n".join(lines) + f"\n{end}{tail}", encoding="utf-8")
 
 
+def _previous_values(setup) -> dict[str, float]:
+    """Start from the reviewed calibration's values that lie inside the search ranges.
+
+    The optimiser is local: starting from the last accepted fit keeps successive
+    calibrations comparable. Values outside the current ranges (after a range
+    change) fall back to the .mdl's own.
+    """
+    import yaml
+
+    from hatinh_sd.model import DEFAULT_CALIBRATION_PATH
+
+    if not DEFAULT_CALIBRATION_PATH.exists():
+        return {}
+    try:
+        doc = yaml.safe_load(DEFAULT_CALIBRATION_PATH.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError:
+        return {}
+    values = doc.get("parameters") or {}
+    return {
+        n: float(v)
+        for n, v in values.items()
+        if n in setup.parameters and isinstance(v, (int, float)) and setup.parameters[n][0] <= v <= setup.parameters[n][1]
+    }
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from hatinh_sd.calibration import DEFAULT_FIT_TABLE_PATH, calibrate, load_setup, write_calibration
+    from hatinh_sd.calibration import (
+        DEFAULT_FIT_TABLE_PATH,
+        calibrate,
+        load_setup,
+        write_calibration,
+    )
     from hatinh_sd.data import load_observed
     from hatinh_sd.model import DEFAULT_CALIBRATION_PATH, load_model, repo_root
     from hatinh_sd.results import atomic_dir
 
-    model = load_model()
+    # fit from the .mdl's own values: the result must not depend on (or fail
+    # because of) the calibration file it is about to replace
+    model = load_model(calibration_path=None)
     setup = load_setup(model, args.setup)
     observed = load_observed(args.observed) if args.observed else load_observed()
 
     def progress(n: int, cost: float) -> None:
         if n % 50 == 0:
-            print(text("calibrate.progress", args.lang, n=n, cost=f"{cost:.4g}"), file=sys.stderr, flush=True)
+            print(
+                text("calibrate.progress", args.lang, n=n, cost=f"{cost:.4g}"),
+                file=sys.stderr,
+                flush=True,
+            )
 
-    start = None
-    if args.fit_until is not None:
-        # a hold-out must not start from values fitted to the data it is tested on
-        from hatinh_sd.model import Model
-
-        start = Model(model.mdl_path, calibration_path=None).defaults
+    start = _previous_values(setup) if args.fit_until is None else None  # a hold-out starts from the .mdl
     result = calibrate(
-        model, setup, observed, fit_until=args.fit_until, max_evaluations=args.max_evaluations, start=start, progress=progress
+        model,
+        setup,
+        observed,
+        start=start,
+        fit_until=args.fit_until,
+        max_evaluations=args.max_evaluations,
+        progress=progress,
     )
     print(text("calibrate.fit_title", args.lang))
     print(format_fit(result.fit))
@@ -96,11 +143,31 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     from hatinh_sd.calibration import DEFAULT_SETUP_PATH
 
-    p = sub.add_parser("calibrate", help="fit the parameters marked 'calibrated' to model/data/observed.csv")
-    p.add_argument("--fit-until", type=int, metavar="YEAR", help="fit on data up to YEAR and test on the later years (hold-out); records the fitted values in model/calibration_holdout_YEAR.yaml, never in the calibration file")
-    p.add_argument("--setup", default=str(DEFAULT_SETUP_PATH), help="calibration setup (default: model/calibration_setup.yaml)")
+    p = sub.add_parser(
+        "calibrate", help="fit the parameters marked 'calibrated' to model/data/observed.csv"
+    )
+    p.add_argument(
+        "--fit-until",
+        type=int,
+        metavar="YEAR",
+        help="fit on data up to YEAR and test on the later years (hold-out); records the fitted values in model/calibration_holdout_YEAR.yaml, never in the calibration file",
+    )
+    p.add_argument(
+        "--setup",
+        default=str(DEFAULT_SETUP_PATH),
+        help="calibration setup (default: model/calibration_setup.yaml)",
+    )
     p.add_argument("--observed", help="observed data file (default: model/data/observed.csv)")
-    p.add_argument("--max-evaluations", type=int, default=1000, help="approximate budget of model runs for the optimiser")
-    p.add_argument("--dry-run", action="store_true", help="fit and print, but do not write the calibration file")
+    p.add_argument(
+        "--max-evaluations",
+        type=int,
+        default=1000,
+        help="approximate budget of model runs for the optimiser",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="fit and print, but do not write the calibration file",
+    )
     p.add_argument("--out", default="outputs", help="output folder for hold-out results")
     p.set_defaults(func=cmd_calibrate)
