@@ -43,6 +43,7 @@ __all__ = [
     "CalibrationSetup",
     "calibrate",
     "compare_with_observed",
+    "evaluate",
     "fit_statistics",
     "fine_times",
     "fit_table",
@@ -575,7 +576,25 @@ def calibrate(
     )
     values = unscale(sol.x)
     at_bound = [n for n, x in zip(names, sol.x, strict=True) if x < 0.005 or x > 0.995]
-    ds = _run_fine(model, values, variables)
+    return evaluate(model, setup, values, observed, fit_until=fit_until, at_bound=at_bound, cost=float(2 * sol.cost), evaluations=count[0])
+
+
+def evaluate(
+    model: Model,
+    setup: CalibrationSetup,
+    values: dict[str, float],
+    observed: pd.DataFrame | None = None,
+    *,
+    fit_until: int | None = None,
+    at_bound: list[str] | None = None,
+    cost: float = float("nan"),
+    evaluations: int = 1,
+) -> CalibrationResult:
+    """Fit statistics (and, with ``fit_until``, hold-out and naive benchmark) of given parameter values."""
+    observed = load_observed() if observed is None else observed
+    obs = observations(observed, setup)
+    fit_mask = np.ones(len(obs), bool) if fit_until is None else (obs["year"] <= fit_until).to_numpy()
+    ds = _run_fine(model, values, _variables(setup))
     mv = compare_with_observed(ds, obs, setup)
     fit = fit_table(obs, mv, fit_mask)
     holdout = benchmark = None
@@ -585,9 +604,7 @@ def calibrate(
         naive = naive_trend_benchmark(obs, fit_until, log_levels=level_series(setup))
         ok = later & np.isfinite(naive)
         benchmark = fit_table(obs, naive, ok)
-    return CalibrationResult(
-        values, at_bound, obs, mv, fit, fit_until, holdout, benchmark, float(2 * sol.cost), count[0]
-    )
+    return CalibrationResult(values, at_bound or [], obs, mv, fit, fit_until, holdout, benchmark, cost, evaluations)
 
 
 def model_fit(
