@@ -43,27 +43,125 @@ __all__ = ["Dossier", "acceptance_checks", "build_dossier", "run_test_suite", "w
 
 #: Sterman's (2000, ch. 21) tests and the automated tests (name prefixes) that perform them.
 STERMAN_TESTS: list[tuple[str, str, list[str]]] = [
-    ("Boundary adequacy", "The boundary table of model/README.md states what is endogenous, exogenous and excluded; no observed outcome series is a model input.", ["test_no_observed_outcome_series_drives_the_model", "test_outcome_check_can_fail"]),
-    ("Structure assessment", "Each named feedback loop of model/README.md is a cycle of the model's dependency graph; stocks change only through named flows; accounting identities hold.", ["test_named_loop_is_a_cycle", "test_readme_names_at_least_six_loops", "test_accounting_identities"]),
-    ("Dimensional consistency", "Every variable has units; every flow has its stock's units per year (units parsed).", ["test_every_variable_has_units", "test_every_unit_string_parses", "test_flows_have_stock_units_per_year"]),
-    ("Parameter assessment", "Every constant has a source key or a stated reason; levers and uncertain constants have ranges containing their defaults; fitted values at a bound of their range are flagged below.", ["test_every_variable_names_a_source_or_reason", "test_parameters_have_ranges_containing_defaults", "test_lever_defaults_equal_their_historical_values"]),
-    ("Extreme conditions", "Zero investment, zero FDI attractiveness, zero fertility, no migration, every lever at its minimum and maximum (alone and all together), every uncertain and calibrated constant at its bounds: no negative stock, no non-finite value, sensible responses.", ["test_zero_investment_capital_decays", "test_zero_fdi_attractiveness_fdi_capital_declines", "test_zero_fertility_population_falls", "test_no_migration_and_no_export_stays_sane", "test_no_negative_stock_under_any_lever_extreme", "test_uncertain_and_calibrated_extremes_stay_sane", "test_baseline_is_sane"]),
-    ("Integration error", "Halving the time step changes every 2030 and 2050 target indicator by less than 1 %.", ["test_halving_time_step_changes_indicators_little"]),
-    ("Behaviour reproduction", "Fit of the calibrated model to observed.csv (table and charts below) and the hold-out test against a naive trend.", []),
-    ("Behaviour anomaly", "Loop knock-outs: switching off a loop must change behaviour in the direction theory predicts (table below).", []),
-    ("Family member", "The model run from 2012 with the 2012 master plan's assumptions, compared with what happened (below).", []),
-    ("Surprise behaviour", "Behaviour noticed while building the model that was not designed in (below).", []),
-    ("Sensitivity analysis", "Morris and Sobol indices over the factor table (hatinh-sd sensitivity); the fitted parameters' response is checked by the extreme-condition runs above.", []),
-    ("System improvement", "Scenario comparison against the plan's targets (hatinh-sd compare) is the model's use; this dossier makes no claim of improvement.", []),
+    (
+        "Boundary adequacy",
+        "The boundary table of model/README.md states what is endogenous, exogenous and excluded; no observed outcome series is a model input.",
+        ["test_no_observed_outcome_series_drives_the_model", "test_outcome_check_can_fail"],
+    ),
+    (
+        "Structure assessment",
+        "Each named feedback loop of model/README.md is a cycle of the model's dependency graph; stocks change only through named flows; accounting identities hold.",
+        [
+            "test_named_loop_is_a_cycle",
+            "test_readme_names_at_least_six_loops",
+            "test_accounting_identities",
+        ],
+    ),
+    (
+        "Dimensional consistency",
+        "Every variable has units; every flow has its stock's units per year (units parsed).",
+        [
+            "test_every_variable_has_units",
+            "test_every_unit_string_parses",
+            "test_flows_have_stock_units_per_year",
+        ],
+    ),
+    (
+        "Parameter assessment",
+        "Every constant has a source key or a stated reason; levers and uncertain constants have ranges containing their defaults; fitted values at a bound of their range are flagged below.",
+        [
+            "test_every_variable_names_a_source_or_reason",
+            "test_parameters_have_ranges_containing_defaults",
+            "test_lever_defaults_equal_their_historical_values",
+        ],
+    ),
+    (
+        "Extreme conditions",
+        "Zero investment, zero FDI attractiveness, zero fertility, no migration, every lever at its minimum and maximum (alone and all together), every uncertain and calibrated constant at its bounds: no negative stock, no non-finite value, sensible responses.",
+        [
+            "test_zero_investment_capital_decays",
+            "test_zero_fdi_attractiveness_fdi_capital_declines",
+            "test_zero_fertility_population_falls",
+            "test_no_migration_and_no_export_stays_sane",
+            "test_no_negative_stock_under_any_lever_extreme",
+            "test_uncertain_and_calibrated_extremes_stay_sane",
+            "test_baseline_is_sane",
+        ],
+    ),
+    (
+        "Integration error",
+        "Halving the time step changes every 2030 and 2050 target indicator by less than 1 %.",
+        ["test_halving_time_step_changes_indicators_little"],
+    ),
+    (
+        "Behaviour reproduction",
+        "Fit of the calibrated model to observed.csv (table and charts below) and the hold-out test against a naive trend.",
+        [],
+    ),
+    (
+        "Behaviour anomaly",
+        "Loop knock-outs: switching off a loop must change behaviour in the direction theory predicts (table below).",
+        [],
+    ),
+    (
+        "Family member",
+        "The model run from 2012 with the 2012 master plan's assumptions, compared with what happened (below).",
+        [],
+    ),
+    (
+        "Surprise behaviour",
+        "Behaviour noticed while building the model that was not designed in (below).",
+        [],
+    ),
+    (
+        "Sensitivity analysis",
+        "Morris and Sobol indices over the factor table (hatinh-sd sensitivity); the fitted parameters' response is checked by the extreme-condition runs above.",
+        [],
+    ),
+    (
+        "System improvement",
+        "Scenario comparison against the plan's targets (hatinh-sd compare) is the model's use; this dossier makes no claim of improvement.",
+        [],
+    ),
 ]
 
 #: Loop knock-outs: (loop, parameter setting that cuts it, variable, year, expected direction).
 KNOCKOUTS = [
-    ("R1 FDI agglomeration", {"agglomeration elasticity": 0.0}, "fdi_realised_capital", 2040, "lower"),
-    ("B1 industrial land scarcity", {"industrial land development rate": 500.0}, "fdi_registrations", 2045, "higher"),
-    ("B2 Lewis turning point", {"land per agricultural worker 2010": 1.5}, "employment_share_agriculture", 2040, "higher"),
-    ("R4 public infrastructure", {"infrastructure productivity elasticity": 0.0}, "grdp", 2040, "lower"),
-    ("B5 brain drain", {"trained migration propensity": 1.0}, "trained_labour_share", 2040, "higher"),
+    (
+        "R1 FDI agglomeration",
+        {"agglomeration elasticity": 0.0},
+        "fdi_realised_capital",
+        2040,
+        "lower",
+    ),
+    (
+        "B1 industrial land scarcity",
+        {"industrial land development rate": 500.0},
+        "fdi_registrations",
+        2045,
+        "higher",
+    ),
+    (
+        "B2 Lewis turning point",
+        {"land per agricultural worker 2010": 1.5},
+        "employment_share_agriculture",
+        2040,
+        "lower",
+    ),
+    (
+        "R4 public infrastructure",
+        {"infrastructure productivity elasticity": 0.0},
+        "grdp",
+        2040,
+        "lower",
+    ),
+    (
+        "B5 brain drain",
+        {"trained migration propensity": 1.0},
+        "trained_labour_share",
+        2040,
+        "higher",
+    ),
 ]
 
 SURPRISES = [
@@ -76,11 +174,24 @@ SURPRISES = [
 def run_test_suite(paths: list[str] | None = None) -> pd.DataFrame:
     """Run the structure, behaviour and regression tests with pytest; one row per test."""
     root = repo_root()
-    paths = paths or ["tests/test_structure.py", "tests/test_behaviour.py", "tests/test_regression.py"]
+    paths = paths or [
+        "tests/test_structure.py",
+        "tests/test_behaviour.py",
+        "tests/test_regression.py",
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         xml = Path(tmp) / "junit.xml"
         subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={xml}", *paths],
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                f"--junitxml={xml}",
+                *paths,
+            ],
             cwd=root,
             capture_output=True,
             text=True,
@@ -100,7 +211,9 @@ def run_test_suite(paths: list[str] | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def acceptance_checks(obs: pd.DataFrame, model_values: np.ndarray, fit: pd.DataFrame) -> pd.DataFrame:
+def acceptance_checks(
+    obs: pd.DataFrame, model_values: np.ndarray, fit: pd.DataFrame
+) -> pd.DataFrame:
     """The calibration issue's acceptance criteria, measured."""
     o = obs.assign(model=model_values)
     rows = []
@@ -111,23 +224,57 @@ def acceptance_checks(obs: pd.DataFrame, model_values: np.ndarray, fit: pd.DataF
 
     g = o[(o.indicator == "grdp_const2010") & o.used & o.year.between(2012, 2021)]
     grdp_mape = float(np.mean(np.abs(g.model - g.observed) / g.observed) * 100)
-    rows.append(("GRDP at constant prices 2012-2021: MAPE <= 8 %", f"{grdp_mape:.2f} %", grdp_mape <= 8))
-    rows.append(("Population: MAPE <= 1.5 %", f"{mape('population_total'):.2f} %", mape("population_total") <= 1.5))
+    rows.append(
+        ("GRDP at constant prices 2012-2021: MAPE <= 8 %", f"{grdp_mape:.2f} %", grdp_mape <= 8)
+    )
+    rows.append(
+        (
+            "Population: MAPE <= 1.5 %",
+            f"{mape('population_total'):.2f} %",
+            mape("population_total") <= 1.5,
+        )
+    )
     pop = o[o.indicator == "population_total"].set_index("year")
     urb = o[(o.indicator == "population_urban") & o.used].set_index("year")
     for year in (2010, 2015, 2020, 2022):
         obs_rate = urb.at[year, "observed"] / pop.at[year, "observed"] * 100
         mod_rate = urb.at[year, "model"] / pop.at[year, "model"] * 100
-        rows.append((f"Urbanisation {year} within 2 points", f"model {mod_rate:.2f} %, observed {obs_rate:.2f} %", abs(mod_rate - obs_rate) <= 2))
+        rows.append(
+            (
+                f"Urbanisation {year} within 2 points",
+                f"model {mod_rate:.2f} %, observed {obs_rate:.2f} %",
+                abs(mod_rate - obs_rate) <= 2,
+            )
+        )
     for year in (2014, 2018, 2021):
-        sel = o[o.indicator.str.startswith("share_") & (o.year == year) & (o.period == "year") & o.used]
+        sel = o[
+            o.indicator.str.startswith("share_") & (o.year == year) & (o.period == "year") & o.used
+        ]
         worst = float(np.max(np.abs(sel.model - sel.observed)))
-        rows.append((f"Sector shares of GRDP {year} within 4 points", f"largest gap {worst:.2f} points ({len(sel)} shares)", worst <= 4))
+        rows.append(
+            (
+                f"Sector shares of GRDP {year} within 4 points",
+                f"largest gap {worst:.2f} points ({len(sel)} shares)",
+                worst <= 4,
+            )
+        )
     a = o[(o.indicator == "employment_share_agriculture") & o.used & (o.year >= 2024)]
     worst = float(np.max(np.abs(a.model - a.observed)))
-    rows.append(("Agricultural share of employment, 2024-2025 surveys, within 3 points", f"largest gap {worst:.2f} points", worst <= 3))
+    rows.append(
+        (
+            "Agricultural share of employment, 2024-2025 surveys, within 3 points",
+            f"largest gap {worst:.2f} points",
+            worst <= 3,
+        )
+    )
     g16 = o[(o.indicator == "grdp_growth") & (o.year == 2016)]
-    rows.append(("2016 a negative growth year", f"model {float(g16.model.iloc[0]):.2f} %", float(g16.model.iloc[0]) < 0))
+    rows.append(
+        (
+            "2016 a negative growth year",
+            f"model {float(g16.model.iloc[0]):.2f} %",
+            float(g16.model.iloc[0]) < 0,
+        )
+    )
     return pd.DataFrame(rows, columns=["criterion", "measured", "met"])
 
 
@@ -153,52 +300,149 @@ def knockout_table(model: Model) -> pd.DataFrame:
         ds = model.run(params, check_ranges=False)
         b, k = float(base[var].sel(time=year)), float(ds[var].sel(time=year))
         got = "higher" if k > b else "lower" if k < b else "unchanged"
-        rows.append({"loop": loop, "knock-out": ", ".join(f"{n} = {v:g}" for n, v in params.items()), "variable": f"{var} {year}", "baseline": b, "knocked out": k, "expected": expected, "as expected": got == expected})
+        rows.append(
+            {
+                "loop": loop,
+                "knock-out": ", ".join(f"{n} = {v:g}" for n, v in params.items()),
+                "variable": f"{var} {year}",
+                "baseline": b,
+                "knocked out": k,
+                "expected": expected,
+                "as expected": got == expected,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def family_member(model: Model) -> pd.DataFrame | None:
     """The 2012 master plan's expectations (targets M01-M05) against what happened and the model run."""
-    try:
-        from hatinh_sd import scenarios
-    except ImportError:
-        return None
-    try:
-        params = scenarios.scenario_parameters("plan_2012_check", model)  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - the scenarios module may not provide it yet
-        return None
-    ds = model.run(params, scenario="plan_2012_check")
+    from hatinh_sd.scenarios import load_scenario, resolve_scenario
+
+    scenario = load_scenario("plan_2012_check", model=model)
+    ds = model.run(resolve_scenario(scenario, model), scenario="plan_2012_check")
     base = model.run()
     targets = load_targets().set_index("target_id")
     observed = load_observed()
 
     def obs(indicator: str, year: int) -> float:
-        r = observed[(observed.indicator == indicator) & (observed.year == year) & (observed.period == "year")]
+        r = observed[
+            (observed.indicator == indicator)
+            & (observed.year == year)
+            & (observed.period == "year")
+        ]
         return float(r["value"].iloc[0]) if len(r) else float("nan")
 
     def growth(d, y0, y1):
-        return ((float(d["grdp"].sel(time=y1)) / float(d["grdp"].sel(time=y0))) ** (1 / (y1 - y0)) - 1) * 100
+        return (
+            (float(d["grdp"].sel(time=y1)) / float(d["grdp"].sel(time=y0))) ** (1 / (y1 - y0)) - 1
+        ) * 100
 
-    g_obs = ((obs("grdp_const2010", 2020) / (obs("grdp_const2010", 2012) / 1.1344 / 1.1168)) ** 0.1 - 1) * 100
+    g_obs = (
+        (obs("grdp_const2010", 2020) / (obs("grdp_const2010", 2012) / 1.1344 / 1.1168)) ** 0.1 - 1
+    ) * 100
     rows = [
-        ("M01", "average GRDP growth 2011-2020 (%/yr)", targets.at["M01", "value"], g_obs, growth(ds, 2010, 2020), growth(base, 2010, 2020)),
-        ("M02", "GRDP per capita 2015 (million VND)", targets.at["M02", "value"], float("nan"), float(ds["grdp_per_capita_current"].sel(time=2015)), float(base["grdp_per_capita_current"].sel(time=2015))),
-        ("M03", "GRDP per capita 2020 (million VND)", targets.at["M03", "value"], obs("grdp_per_capita_current", 2020), float(ds["grdp_per_capita_current"].sel(time=2020)), float(base["grdp_per_capita_current"].sel(time=2020))),
-        ("M04", "trained labour share 2020 (%)", targets.at["M04", "value"], float("nan"), float(ds["trained_labour_share"].sel(time=2020)), float(base["trained_labour_share"].sel(time=2020))),
-        ("M05", "steel output 2020 (Mt)", targets.at["M05", "value"], float("nan"), float(ds["steel_output"].sel(time=2020)), float(base["steel_output"].sel(time=2020))),
+        (
+            "M01",
+            "average GRDP growth 2011-2020 (%/yr)",
+            targets.at["M01", "value"],
+            g_obs,
+            growth(ds, 2010, 2020),
+            growth(base, 2010, 2020),
+        ),
+        (
+            "M02",
+            "GRDP per capita 2015 (million VND)",
+            targets.at["M02", "value"],
+            float("nan"),
+            float(ds["grdp_per_capita_current"].sel(time=2015)),
+            float(base["grdp_per_capita_current"].sel(time=2015)),
+        ),
+        (
+            "M03",
+            "GRDP per capita 2020 (million VND)",
+            targets.at["M03", "value"],
+            obs("grdp_per_capita_current", 2020),
+            float(ds["grdp_per_capita_current"].sel(time=2020)),
+            float(base["grdp_per_capita_current"].sel(time=2020)),
+        ),
+        (
+            "M04",
+            "trained labour share 2020 (%)",
+            targets.at["M04", "value"],
+            float("nan"),
+            float(ds["trained_labour_share"].sel(time=2020)),
+            float(base["trained_labour_share"].sel(time=2020)),
+        ),
+        (
+            "M05",
+            "steel output 2020 (Mt)",
+            targets.at["M05", "value"],
+            float("nan"),
+            float(ds["steel_output"].sel(time=2020)),
+            float(base["steel_output"].sel(time=2020)),
+        ),
     ]
-    return pd.DataFrame(rows, columns=["target", "indicator", "2012 plan", "observed", "model with the plan's assumptions", "model baseline"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "target",
+            "indicator",
+            "2012 plan",
+            "observed",
+            "model with the plan's assumptions",
+            "model baseline",
+        ],
+    )
 
 
-def build_dossier(model: Model, *, holdout_year: int | None = 2019, run_tests: bool = True, max_evaluations: int = 300) -> Dossier:
+def holdout_result(
+    model: Model, setup: CalibrationSetup, year: int, max_evaluations: int = 1000
+) -> CalibrationResult:
+    """The hold-out test: the committed record ``model/calibration_holdout_<year>.yaml``
+    when it was fitted to the current model file, otherwise a new fit started from
+    the ``.mdl``'s own values (never from values fitted to the held-out years)."""
+    import yaml
+
+    from hatinh_sd.calibration import evaluate
+
+    record = repo_root() / "model" / f"calibration_holdout_{year}.yaml"
+    if record.exists():
+        doc = yaml.safe_load(record.read_text(encoding="utf-8")) or {}
+        if doc.get("model_sha256") == model.hash and doc.get("fit_until") == year:
+            return evaluate(
+                model, setup, doc["parameters"], fit_until=year, at_bound=doc.get("at_bound")
+            )
+    start = Model(model.mdl_path, calibration_path=None).defaults
+    return calibrate(model, setup, fit_until=year, max_evaluations=max_evaluations, start=start)
+
+
+def build_dossier(
+    model: Model,
+    *,
+    holdout_year: int | None = 2019,
+    run_tests: bool = True,
+    max_evaluations: int = 300,
+) -> Dossier:
     """Gather the dossier's evidence (runs tests, a hold-out fit and model runs)."""
     setup = load_setup(model)
     obs, mv = model_fit(model, setup)
     fit = fit_table(obs, mv)
     tests = run_test_suite() if run_tests else pd.DataFrame(columns=["test", "outcome", "message"])
-    holdout = calibrate(model, setup, fit_until=holdout_year, max_evaluations=max_evaluations) if holdout_year else None
+    holdout = holdout_result(model, setup, holdout_year, max_evaluations) if holdout_year else None
     at_bound = list(getattr(model, "calibration_at_bound", []))
-    return Dossier(tests, setup, obs, mv, fit, acceptance_checks(obs, mv, fit), holdout, knockout_table(model), family_member(model), at_bound, model)
+    return Dossier(
+        tests,
+        setup,
+        obs,
+        mv,
+        fit,
+        acceptance_checks(obs, mv, fit),
+        holdout,
+        knockout_table(model),
+        family_member(model),
+        at_bound,
+        model,
+    )
 
 
 def _figure_png(fig) -> str:
@@ -216,8 +460,12 @@ def series_charts(d: Dossier) -> list[tuple[str, str]]:
 
     from hatinh_sd.calibration import DERIVED
 
-    variables = sorted({s.variable for s in d.setup.series.values() if s.variable not in DERIVED} | {"share_services", "share_product_taxes", "labour_force", "population_15_plus"})
-    ds = d.model.run(outputs=variables, times=fine_times(d.model))
+    variables = sorted(
+        {s.variable for s in d.setup.series.values() if s.variable not in DERIVED}
+        | {"share_services", "share_product_taxes", "labour_force", "population_15_plus"}
+    )
+    times = fine_times(d.model)
+    ds = d.model.run(outputs=variables, times=times[times <= 2025.5])  # the years with data
     charts = []
     for indicator, spec in d.setup.series.items():
         rows = d.observations[d.observations.indicator == indicator]
@@ -226,18 +474,50 @@ def series_charts(d: Dossier) -> list[tuple[str, str]]:
         fig, ax = plt.subplots(figsize=(6.4, 3.4))
         if spec.kind in ("mean", "end"):
             da = DERIVED[spec.variable](ds) if spec.variable in DERIVED else ds[spec.variable]
-            ax.plot(ds["time"].values + 0.5, da.values * spec.factor, color="#1f5fa8", lw=1.8, label=f"model: {spec.variable}")
+            ax.plot(
+                ds["time"].values + 0.5,
+                da.values * spec.factor,
+                color="#1f5fa8",
+                lw=1.8,
+                label=f"model: {spec.variable}",
+            )
         pos = d.observations.index.get_indexer(rows.index)
         used = rows["used"].to_numpy()
-        t = rows["year"].to_numpy() + (rows["t0"].to_numpy() + rows["t1"].to_numpy()) / 2 + 0.5 - rows["year"].to_numpy()
+        t = (
+            rows["year"].to_numpy()
+            + (rows["t0"].to_numpy() + rows["t1"].to_numpy()) / 2
+            + 0.5
+            - rows["year"].to_numpy()
+        )
         for status, marker in (("R", "o"), ("D", "s"), ("E", "^")):
             sel = used & (rows["status"].to_numpy() == status)
             if sel.any():
-                ax.scatter(t[sel], rows["observed"].to_numpy()[sel], marker=marker, color="#c0392b", zorder=3, label=f"observed ({status})")
+                ax.scatter(
+                    t[sel],
+                    rows["observed"].to_numpy()[sel],
+                    marker=marker,
+                    color="#c0392b",
+                    zorder=3,
+                    label=f"observed ({status})",
+                )
         if (~used).any():
-            ax.scatter(t[~used], rows["observed"].to_numpy()[~used], marker="x", color="grey", zorder=3, label="not used (break)")
+            ax.scatter(
+                t[~used],
+                rows["observed"].to_numpy()[~used],
+                marker="x",
+                color="grey",
+                zorder=3,
+                label="not used (break)",
+            )
         if spec.kind in ("growth", "cumulative"):
-            ax.scatter(t[used], d.model_values[pos][used], marker="D", color="#1f5fa8", zorder=3, label="model")
+            ax.scatter(
+                t[used],
+                d.model_values[pos][used],
+                marker="D",
+                color="#1f5fa8",
+                zorder=3,
+                label="model",
+            )
         sources = ", ".join(sorted(set(rows["source"])))
         ax.set_title(f"{indicator} [{rows['unit'].iloc[0]}]  sources: {sources}", fontsize=9)
         ax.set_xlim(2009, 2026)
@@ -249,7 +529,9 @@ def series_charts(d: Dossier) -> list[tuple[str, str]]:
 
 
 def _table(df: pd.DataFrame) -> str:
-    return df.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="-", border=0, classes="t")
+    return df.to_html(
+        index=False, float_format=lambda v: f"{v:.4g}", na_rep="-", border=0, classes="t"
+    )
 
 
 def write_dossier(d: Dossier, path: Path, lang: str = "en") -> Path:
@@ -258,42 +540,69 @@ def write_dossier(d: Dossier, path: Path, lang: str = "en") -> Path:
     from hatinh_sd.results import atomic_file
 
     parts = [f"<h1>{html.escape(text('validate.title', lang))}</h1>"]
-    parts.append(f"<p>Model {html.escape(d.model.mdl_path.name)} sha256 {d.model.hash[:12]}, calibration sha256 {d.model.calibration_hash[:12] or 'none'}; commit {html.escape(d.model.git_commit)}. A planning model, not a forecast.</p>")
-    parts.append("<h2>Sterman's tests</h2><table class='t'><tr><th>test</th><th>what was done</th><th>result</th></tr>")
+    parts.append(
+        f"<p>Model {html.escape(d.model.mdl_path.name)} sha256 {d.model.hash[:12]}, calibration sha256 {d.model.calibration_hash[:12] or 'none'}; commit {html.escape(d.model.git_commit)}. A planning model, not a forecast.</p>"
+    )
+    parts.append(
+        "<h2>Sterman's tests</h2><table class='t'><tr><th>test</th><th>what was done</th><th>result</th></tr>"
+    )
     for name, what, tests in STERMAN_TESTS:
         if tests:
-            sel = d.tests[d.tests["test"].str.split("[").str[0].isin(tests)] if len(d.tests) else d.tests
+            sel = (
+                d.tests[d.tests["test"].str.split("[").str[0].isin(tests)]
+                if len(d.tests)
+                else d.tests
+            )
             if len(sel) == 0:
                 result = "not run"
             else:
                 failed = sel[sel.outcome != "passed"]
-                result = f"{len(sel) - len(failed)} of {len(sel)} automated checks passed" + ("" if failed.empty else ": FAILED " + ", ".join(failed.test))
+                result = f"{len(sel) - len(failed)} of {len(sel)} automated checks passed" + (
+                    "" if failed.empty else ": FAILED " + ", ".join(failed.test)
+                )
         elif name == "Behaviour reproduction":
             result = f"{int(d.checks.met.sum())} of {len(d.checks)} acceptance criteria met"
         elif name == "Behaviour anomaly":
             result = f"{int(d.knockouts['as expected'].sum())} of {len(d.knockouts)} knock-outs as expected"
         elif name == "Family member":
-            result = "see table" if d.family is not None else "scenario plan_2012_check not available"
+            result = (
+                "see table" if d.family is not None else "scenario plan_2012_check not available"
+            )
         else:
             result = "see below" if name == "Surprise behaviour" else "see text"
-        parts.append(f"<tr><td>{name}</td><td>{html.escape(what)}</td><td>{html.escape(result)}</td></tr>")
+        parts.append(
+            f"<tr><td>{name}</td><td>{html.escape(what)}</td><td>{html.escape(result)}</td></tr>"
+        )
     parts.append("</table>")
-    parts.append("<h2>Fit to history</h2><p>MAPE in %, RMSE in the series' unit, Theil's U^M (bias), U^S (unequal variation), U^C (unequal covariation). Growth rates make MAPE meaningless (small denominators): read their RMSE in points.</p>")
+    parts.append(
+        "<h2>Fit to history</h2><p>MAPE in %, RMSE in the series' unit, Theil's U^M (bias), U^S (unequal variation), U^C (unequal covariation). Growth rates make MAPE meaningless (small denominators): read their RMSE in points.</p>"
+    )
     parts.append(_table(d.fit))
     parts.append("<h3>Acceptance criteria</h3>" + _table(d.checks))
     if d.holdout is not None:
         parts.append(f"<h2>Hold-out: fitted to {d.holdout.fit_until}, tested on later years</h2>")
         parts.append("<h3>Model</h3>" + _table(d.holdout.holdout))
-        parts.append(f"<h3>Naive benchmark: 2012-{d.holdout.fit_until} linear trend extrapolated</h3>" + _table(d.holdout.benchmark))
+        parts.append(
+            f"<h3>Naive benchmark: the 2012-{d.holdout.fit_until} trend extrapolated (constant growth for levels, linear for shares and rates)</h3>"
+            + _table(d.holdout.benchmark)
+        )
     parts.append("<h2>Loop knock-outs (behaviour anomaly)</h2>" + _table(d.knockouts))
     if d.family is not None:
         parts.append("<h2>Family member: the 2012 master plan</h2>" + _table(d.family))
-    parts.append("<h2>Surprise behaviour</h2><ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in SURPRISES) + "</ul>")
-    unused = d.observations[~d.observations.used][["indicator", "year", "period", "source", "reason"]]
+    parts.append(
+        "<h2>Surprise behaviour</h2><ul>"
+        + "".join(f"<li>{html.escape(s)}</li>" for s in SURPRISES)
+        + "</ul>"
+    )
+    unused = d.observations[~d.observations.used][
+        ["indicator", "year", "period", "source", "reason"]
+    ]
     parts.append("<h2>Observations not used, and why</h2>" + _table(unused))
     parts.append("<h2>Fitted against observed, per series</h2>")
     for title, png in series_charts(d):
-        parts.append(f"<figure><img alt='{html.escape(title)}' src='data:image/png;base64,{png}'/></figure>")
+        parts.append(
+            f"<figure><img alt='{html.escape(title)}' src='data:image/png;base64,{png}'/></figure>"
+        )
     style = "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}table.t{border-collapse:collapse;font-size:13px}table.t td,table.t th{border:1px solid #ccc;padding:3px 6px}figure{display:inline-block;margin:4px}</style>"
     doc = f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>{html.escape(text('validate.title', lang))}</title>{style}</head><body>{''.join(parts)}</body></html>"
     path = Path(path)
