@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hatinh_sd.i18n import text
+from hatinh_sd.i18n import catalogue, text
 from hatinh_sd.model import repo_root
 from hatinh_sd.results import atomic_file
 from hatinh_sd.targets import scorecard
@@ -255,7 +255,10 @@ def test_language_scenarios_bad_upload_and_screenshots(page, app_url, model):
     # Uncertainty toggle: bands or a clear 'not available' note.
     page.locator("#uncertainty input").check()
     note = page.locator("#bands-note")
-    note.filter(has_text="%").or_(note.filter(has_text="outputs/")).wait_for(timeout=30_000)
+    # bands when an ensemble result exists under outputs/, otherwise the 'not available' note
+    shown = catalogue("vi")["app.uncertainty.shown"].split("{")[0].strip()
+    unavailable = catalogue("vi")["app.uncertainty.unavailable"].split(":")[0].strip()
+    note.filter(has_text=shown).or_(note.filter(has_text=unavailable)).wait_for(timeout=30_000)
 
     out = repo_root() / "outputs"
     out.mkdir(exist_ok=True)
