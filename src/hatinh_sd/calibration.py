@@ -576,7 +576,16 @@ def calibrate(
     )
     values = unscale(sol.x)
     at_bound = [n for n, x in zip(names, sol.x, strict=True) if x < 0.005 or x > 0.995]
-    return evaluate(model, setup, values, observed, fit_until=fit_until, at_bound=at_bound, cost=float(2 * sol.cost), evaluations=count[0])
+    return evaluate(
+        model,
+        setup,
+        values,
+        observed,
+        fit_until=fit_until,
+        at_bound=at_bound,
+        cost=float(2 * sol.cost),
+        evaluations=count[0],
+    )
 
 
 def evaluate(
@@ -593,7 +602,9 @@ def evaluate(
     """Fit statistics (and, with ``fit_until``, hold-out and naive benchmark) of given parameter values."""
     observed = load_observed() if observed is None else observed
     obs = observations(observed, setup)
-    fit_mask = np.ones(len(obs), bool) if fit_until is None else (obs["year"] <= fit_until).to_numpy()
+    fit_mask = (
+        np.ones(len(obs), bool) if fit_until is None else (obs["year"] <= fit_until).to_numpy()
+    )
     ds = _run_fine(model, values, _variables(setup))
     mv = compare_with_observed(ds, obs, setup)
     fit = fit_table(obs, mv, fit_mask)
@@ -604,7 +615,9 @@ def evaluate(
         naive = naive_trend_benchmark(obs, fit_until, log_levels=level_series(setup))
         ok = later & np.isfinite(naive)
         benchmark = fit_table(obs, naive, ok)
-    return CalibrationResult(values, at_bound or [], obs, mv, fit, fit_until, holdout, benchmark, cost, evaluations)
+    return CalibrationResult(
+        values, at_bound or [], obs, mv, fit, fit_until, holdout, benchmark, cost, evaluations
+    )
 
 
 def model_fit(

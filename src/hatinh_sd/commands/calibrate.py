@@ -66,7 +66,9 @@ def _previous_values(setup) -> dict[str, float]:
     return {
         n: float(v)
         for n, v in values.items()
-        if n in setup.parameters and isinstance(v, (int, float)) and setup.parameters[n][0] <= v <= setup.parameters[n][1]
+        if n in setup.parameters
+        and isinstance(v, (int, float))
+        and setup.parameters[n][0] <= v <= setup.parameters[n][1]
     }
 
 
@@ -95,7 +97,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                 flush=True,
             )
 
-    start = _previous_values(setup) if args.fit_until is None else None  # a hold-out starts from the .mdl
+    start = (
+        _previous_values(setup) if args.fit_until is None else None
+    )  # a hold-out starts from the .mdl
     result = calibrate(
         model,
         setup,
