@@ -224,3 +224,24 @@ def test_runs_do_not_leak_parameters(model, baseline):
         baseline["trained_labour_share"].sel(time=2050)
     )
     assert again.attrs["time_step"] == model.time_step
+
+
+def test_runs_equal_a_fresh_pysd_model(model):
+    """The wrapper (defaults reset, memoised call counts) changes no number."""
+    import pysd
+
+    params = {"vocational training": 20, "formosa phase 2": 1, "logistics": 1.3}
+    model.run({"labour export": 20})  # a previous run must not leak into the next
+    ds = model.run(params)
+    raw = pysd.load(str(model.py_path))
+    raw.set_components({model.py_name(k): v for k, v in model.calibration.items()})
+    df = raw.run(
+        params={model.py_name(k): v for k, v in params.items()},
+        return_columns=model.outputs,
+        time_step=model.time_step,
+        saveper=1,
+        final_time=model.final_time,
+    )
+    for var in model.outputs:
+        column = var if var in df.columns else model.real_name(var)
+        np.testing.assert_array_equal(ds[var].values, df[column].to_numpy(dtype=float), err_msg=var)
