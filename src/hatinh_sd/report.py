@@ -28,6 +28,7 @@ import html
 import io
 import math
 import re
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -517,6 +518,8 @@ def _diagram(model: Model, lang: str) -> str:
     from hatinh_sd import diagram
 
     e = html.escape
+    if shutil.which("dot") is None:  # graphviz is a system package: the report works without it
+        return f"<p class='note'>{e(text('report.diagram.unavailable', lang))}</p>"
     svg = diagram.render(diagram.overview_graph(model, lang), "svg")
     parts = [
         f"<p>{e(text('report.diagram.intro', lang))}</p>",

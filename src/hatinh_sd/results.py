@@ -20,12 +20,19 @@ import xarray as xr
 __all__ = ["atomic_dir", "atomic_file", "read_results", "tidy", "write_netcdf", "write_run"]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_dir(final: Path) -> Iterator[Path]:
     """Yield a temporary folder that replaces ``final`` when the block succeeds."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.tmp-"))
+    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700 folders; results are for reading
     try:
         yield tmp
         old = None
@@ -48,6 +55,7 @@ def atomic_file(final: Path) -> Iterator[Path]:
     fd, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.tmp-")
     os.close(fd)
     tmp = Path(name)
+    tmp.chmod(0o666 & ~_umask())  # mkstemp makes 0600 files; results are for reading
     try:
         yield tmp
         os.replace(tmp, final)
