@@ -34,7 +34,7 @@ import xarray as xr
 import yaml
 
 from hatinh_sd.data import load_observed
-from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.errors import HatinhInputError, read_yaml
 from hatinh_sd.model import DEFAULT_CALIBRATION_PATH, Model, repo_root
 from hatinh_sd.results import atomic_file
 
@@ -123,17 +123,7 @@ class CalibrationSetup:
 
 
 def _yaml(path: Path) -> dict:
-    if not path.exists():
-        raise HatinhInputError("file not found", path=path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise HatinhInputError(
-            f"malformed YAML: {getattr(exc, 'problem', exc)}",
-            path=path,
-            line=mark.line + 1 if mark else None,
-        ) from None
+    doc = read_yaml(path)
     if not isinstance(doc, dict):
         raise HatinhInputError("expected a mapping at the top level", path=path)
     return doc

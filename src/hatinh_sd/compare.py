@@ -21,9 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 import xarray as xr
-import yaml
 
-from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.errors import HatinhInputError, read_yaml
 from hatinh_sd.i18n import text
 from hatinh_sd.results import atomic_dir
 from hatinh_sd.targets import scorecard
@@ -62,17 +61,7 @@ def load_envelope(path: Path | str | None = None) -> dict[str, object]:
         Missing file, malformed YAML, or a missing/non-numeric share or source.
     """
     path = Path(path) if path else ENVELOPE_PATH
-    if not path.exists():
-        raise HatinhInputError("file not found", path=path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise HatinhInputError(
-            f"malformed YAML: {getattr(exc, 'problem', exc)}",
-            path=path,
-            line=mark.line + 1 if mark else None,
-        ) from None
+    doc = read_yaml(path) or {}
     share = doc.get("share_of_grdp") if isinstance(doc, dict) else None
     if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share < 100:
         raise HatinhInputError(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["HatinhInputError", "display_path"]
+__all__ = ["HatinhInputError", "display_path", "read_yaml"]
 
 
 def display_path(path: str | os.PathLike[str]) -> str:
@@ -126,3 +126,25 @@ def _rebuild(
     key: str | None,
 ) -> HatinhInputError:
     return HatinhInputError(message, path=path, line=line, column=column, key=key)
+
+
+def read_yaml(path: str | os.PathLike[str], *, missing: str = "file not found") -> object:
+    """Parse a YAML file a person edits; any problem is a :class:`HatinhInputError`.
+
+    A missing file and malformed YAML (with the line yaml reports) are named
+    in one line; the document itself is returned as parsed (``None`` when empty).
+    """
+    import yaml
+
+    p = Path(path)
+    if not p.exists():
+        raise HatinhInputError(missing, path=p)
+    try:
+        return yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise HatinhInputError(
+            f"malformed YAML: {getattr(exc, 'problem', None) or exc}",
+            path=p,
+            line=mark.line + 1 if mark else None,
+        ) from None

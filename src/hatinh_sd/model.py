@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.errors import HatinhInputError, read_yaml
 
 __all__ = [
     "DEFAULT_MODEL_PATH",
@@ -262,18 +262,9 @@ class Model:
         path = self.calibration_path
         if path is None or not path.exists():
             return
-        import yaml
 
         raw = path.read_bytes()
-        try:
-            doc = yaml.safe_load(raw) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            raise HatinhInputError(
-                f"malformed YAML: {getattr(exc, 'problem', exc)}",
-                path=path,
-                line=mark.line + 1 if mark else None,
-            ) from None
+        doc = read_yaml(path) or {}
         values = doc.get("parameters") if isinstance(doc, dict) else None
         if not isinstance(values, dict):
             raise HatinhInputError(

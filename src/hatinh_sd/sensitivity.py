@@ -27,9 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
-import yaml
 
-from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.errors import HatinhInputError, read_yaml
 
 __all__ = [
     "METHODS",
@@ -99,17 +98,7 @@ def load_config(path: Path | str, model: Any = None) -> SensitivityConfig:
     from hatinh_sd.targets import INDICATOR_VARIABLES
 
     path = Path(path)
-    if not path.exists():
-        raise HatinhInputError("configuration file not found", path=path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise HatinhInputError(
-            f"malformed YAML: {getattr(exc, 'problem', exc)}",
-            path=path,
-            line=mark.line + 1 if mark else None,
-        ) from None
+    doc = read_yaml(path, missing="configuration file not found") or {}
     if not isinstance(doc, dict):
         raise _err("expected a mapping", path, "")
     allowed = {
