@@ -28,7 +28,6 @@ import math
 import multiprocessing
 import os
 import shutil
-import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -40,7 +39,7 @@ import pandas as pd
 import xarray as xr
 
 from hatinh_sd.errors import HatinhInputError
-from hatinh_sd.model import Model, cache_dir, load_model
+from hatinh_sd.model import Model, build_cached, cache_dir, load_model
 
 __all__ = [
     "CHECK_RTOL",
@@ -171,13 +170,9 @@ def vectorised_model_path(model: Model, size: int) -> Path:
         raise ValueError("chunk size must be positive")
     stem = model.mdl_path.stem
     target = cache_dir() / "vectorised" / f"{stem}-{model.hash[:16]}-n{size}-v{BUILD_VERSION}"
-    py_file = target / f"{stem}.py"
-    if py_file.exists():
-        return py_file
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
-    try:
-        mdl = tmp / model.mdl_path.name
+
+    def build(folder: Path) -> None:
+        mdl = folder / model.mdl_path.name
         shutil.copy2(model.mdl_path, mdl)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -188,16 +183,9 @@ def vectorised_model_path(model: Model, size: int) -> Path:
                 abstract, [p.py_name for p in model.parameters.values()], size, model.py_name
             )
             ModelBuilder(abstract).build_model()
-        (tmp / "varying.json").write_text(json.dumps(sorted(varying)))
-        try:
-            tmp.rename(target)
-        except OSError:  # another process won the race
-            if not py_file.exists():
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return py_file
+        (folder / "varying.json").write_text(json.dumps(sorted(varying)))
+
+    return build_cached(target, f"{stem}.py", build)
 
 
 # --------------------------------------------------------------------- worker

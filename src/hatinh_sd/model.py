@@ -27,7 +27,7 @@ import shutil
 import subprocess
 import tempfile
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
 
@@ -97,25 +97,40 @@ def translate(mdl_path: Path | str = DEFAULT_MODEL_PATH, *, force: bool = False)
     mdl_path = Path(mdl_path)
     digest = model_hash(mdl_path)
     target = cache_dir() / "translated" / f"{mdl_path.stem}-{digest[:16]}"
-    py_file = target / f"{mdl_path.stem}.py"
-    if py_file.exists() and not force:
-        return py_file
+
+    def build(folder: Path) -> None:
+        shutil.copy2(mdl_path, folder / mdl_path.name)
+        pysd.read_vensim(str(folder / mdl_path.name), initialize=False)
+
+    return build_cached(target, f"{mdl_path.stem}.py", build, force=force)
+
+
+def build_cached(
+    target: Path, filename: str, build: Callable[[Path], None], *, force: bool = False
+) -> Path:
+    """Return ``target/filename``, first building ``target`` with ``build(folder)`` if needed.
+
+    The build runs in a temporary folder beside ``target`` that is renamed into
+    place in one step, so concurrent processes never see half-written files.
+    """
+    path = target / filename
+    if path.exists() and not force:
+        return path
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
     try:
-        shutil.copy2(mdl_path, tmp / mdl_path.name)
-        pysd.read_vensim(str(tmp / mdl_path.name), initialize=False)
+        build(tmp)
         if force and target.exists():
             shutil.rmtree(target)
         try:
             tmp.rename(target)
         except OSError:  # another process won the race
-            if not py_file.exists():
+            if not path.exists():
                 raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return py_file
+    return path
 
 
 @dataclasses.dataclass(frozen=True)
