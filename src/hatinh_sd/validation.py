@@ -451,14 +451,13 @@ def _figure_png(fig) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def series_charts(d: Dossier) -> list[tuple[str, str]]:
-    """One fitted-vs-observed chart per series: (title, base64 PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+def series_charts(d: Dossier, lang: str = "en") -> list[tuple[str, str]]:
+    """One fitted-vs-observed chart per series: (title, base64 PNG), drawn by the report's
+    :func:`hatinh_sd.report.fit_figure` so that the dossier and the report show the same chart."""
     import matplotlib.pyplot as plt
 
     from hatinh_sd.calibration import DERIVED
+    from hatinh_sd.report import fit_figure
 
     variables = sorted(
         {s.variable for s in d.setup.series.values() if s.variable not in DERIVED}
@@ -467,62 +466,10 @@ def series_charts(d: Dossier) -> list[tuple[str, str]]:
     times = fine_times(d.model)
     ds = d.model.run(outputs=variables, times=times[times <= 2025.5])  # the years with data
     charts = []
-    for indicator, spec in d.setup.series.items():
-        rows = d.observations[d.observations.indicator == indicator]
-        if rows.empty:
+    for indicator in d.setup.series:
+        if not (d.observations.indicator == indicator).any():
             continue
-        fig, ax = plt.subplots(figsize=(6.4, 3.4))
-        if spec.kind in ("mean", "end"):
-            da = DERIVED[spec.variable](ds) if spec.variable in DERIVED else ds[spec.variable]
-            ax.plot(
-                ds["time"].values + 0.5,
-                da.values * spec.factor,
-                color="#1f5fa8",
-                lw=1.8,
-                label=f"model: {spec.variable}",
-            )
-        pos = d.observations.index.get_indexer(rows.index)
-        used = rows["used"].to_numpy()
-        t = (
-            rows["year"].to_numpy()
-            + (rows["t0"].to_numpy() + rows["t1"].to_numpy()) / 2
-            + 0.5
-            - rows["year"].to_numpy()
-        )
-        for status, marker in (("R", "o"), ("D", "s"), ("E", "^")):
-            sel = used & (rows["status"].to_numpy() == status)
-            if sel.any():
-                ax.scatter(
-                    t[sel],
-                    rows["observed"].to_numpy()[sel],
-                    marker=marker,
-                    color="#c0392b",
-                    zorder=3,
-                    label=f"observed ({status})",
-                )
-        if (~used).any():
-            ax.scatter(
-                t[~used],
-                rows["observed"].to_numpy()[~used],
-                marker="x",
-                color="grey",
-                zorder=3,
-                label="not used (break)",
-            )
-        if spec.kind in ("growth", "cumulative"):
-            ax.scatter(
-                t[used],
-                d.model_values[pos][used],
-                marker="D",
-                color="#1f5fa8",
-                zorder=3,
-                label="model",
-            )
-        sources = ", ".join(sorted(set(rows["source"])))
-        ax.set_title(f"{indicator} [{rows['unit'].iloc[0]}]  sources: {sources}", fontsize=9)
-        ax.set_xlim(2009, 2026)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
+        fig = fit_figure(d.setup, d.observations, d.model_values, ds, indicator, lang)
         charts.append((indicator, _figure_png(fig)))
         plt.close(fig)
     return charts
@@ -599,7 +546,7 @@ def write_dossier(d: Dossier, path: Path, lang: str = "en") -> Path:
     ]
     parts.append("<h2>Observations not used, and why</h2>" + _table(unused))
     parts.append("<h2>Fitted against observed, per series</h2>")
-    for title, png in series_charts(d):
+    for title, png in series_charts(d, lang):
         parts.append(
             f"<figure><img alt='{html.escape(title)}' src='data:image/png;base64,{png}'/></figure>"
         )
