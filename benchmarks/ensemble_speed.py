@@ -4,14 +4,14 @@ Same model, same samples (the factor table's Latin hypercube), same cores:
 
 (a) ema_workbench's ``PysdModel`` with its ``MultiprocessingEvaluator``;
 (b) a plain loop of scalar runs (:meth:`hatinh_sd.model.Model.run`);
-(c) :func:`hatinh_sd.ensemble.run_ensemble` (vectorised PySD, local processes);
+(c) :func:`hatinh_sd.ensemble.run_ensemble` (PySD in array mode, local processes);
 
 then a Sobol analysis end to end (sampling, runs, analysis) and the peak
 memory of a sweep streamed to disk. Prints runs/s, ratios and a JSON summary.
 
 Usage::
 
-    python benchmarks/ensemble_speed.py --workers 2 --engine-runs 1024 --chunk-size 512 \
+    python benchmarks/ensemble_speed.py --workers 2 --engine-runs 1024 --chunk-size 1000 \
         --sobol-n 1024 --sweep-runs 4096
 
 ``--sobol-n 1024`` with the 14 factors of ``sensitivity/sobol_targets.yaml``
@@ -126,10 +126,9 @@ def bench_scalar(model, factors, values) -> dict:
 
 
 def bench_engine(model, factors, values, workers: int, chunk: int) -> dict:
-    """(c) the vectorised engine with a local process pool (translation cached beforehand)."""
-    from hatinh_sd.ensemble import run_ensemble, vectorised_model_path
+    """(c) our engine with a local process pool (worker start-up included)."""
+    from hatinh_sd.ensemble import run_ensemble
 
-    vectorised_model_path(model, chunk)
     t0 = time.perf_counter()
     run_ensemble(
         values,
@@ -197,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ema-runs", type=int, default=40)
     p.add_argument("--scalar-runs", type=int, default=40)
     p.add_argument("--engine-runs", type=int, default=1024)
-    p.add_argument("--chunk-size", type=int, default=512)
+    p.add_argument("--chunk-size", type=int, default=1000)
     p.add_argument("--sobol-n", type=int, default=0, help="Sobol base sample (0: skip)")
     p.add_argument("--sweep-runs", type=int, default=0, help="memory sweep size (0: skip)")
     p.add_argument("--skip", nargs="*", default=[], choices=["ema", "scalar", "engine"])

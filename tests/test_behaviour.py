@@ -211,9 +211,15 @@ def test_formosa_phase2_raises_industry_share(model, baseline):
 def test_more_industrial_land_raises_fdi(model, baseline):
     # land scarcity binds once the parks fill up (occupancy near 75 % by 2050 in the baseline)
     ds = model.run({"industrial land development rate": 400})
-    assert float(ds["industrial_land_occupancy"].sel(time=2050)) < float(baseline["industrial_land_occupancy"].sel(time=2050))
-    assert float(ds["fdi_registrations"].sel(time=2050)) > 1.1 * float(baseline["fdi_registrations"].sel(time=2050))
-    assert float(ds["fdi_realised_capital"].sel(time=2050)) > 1.02 * float(baseline["fdi_realised_capital"].sel(time=2050))
+    assert float(ds["industrial_land_occupancy"].sel(time=2050)) < float(
+        baseline["industrial_land_occupancy"].sel(time=2050)
+    )
+    assert float(ds["fdi_registrations"].sel(time=2050)) > 1.1 * float(
+        baseline["fdi_registrations"].sel(time=2050)
+    )
+    assert float(ds["fdi_realised_capital"].sel(time=2050)) > 1.02 * float(
+        baseline["fdi_realised_capital"].sel(time=2050)
+    )
     assert float(ds["fdi_registrations"].sum()) > float(baseline["fdi_registrations"].sum())
 
 
@@ -227,13 +233,19 @@ def test_runs_do_not_leak_parameters(model, baseline):
 
 
 def test_runs_equal_a_fresh_pysd_model(model):
-    """The wrapper (defaults reset, memoised call counts) changes no number."""
+    """The wrapper (defaults reset, memoised call counts) changes no number.
+
+    The fresh model gets the one intended change, float SMOOTH states.
+    """
     import pysd
+
+    from hatinh_sd.model import adapt_smooth_states
 
     params = {"vocational training": 20, "formosa phase 2": 1, "logistics": 1.3}
     model.run({"labour export": 20})  # a previous run must not leak into the next
     ds = model.run(params)
     raw = pysd.load(str(model.py_path))
+    adapt_smooth_states(raw)
     raw.set_components({model.py_name(k): v for k, v in model.calibration.items()})
     df = raw.run(
         params={model.py_name(k): v for k, v in params.items()},
@@ -245,3 +257,15 @@ def test_runs_equal_a_fresh_pysd_model(model):
     for var in model.outputs:
         column = var if var in df.columns else model.real_name(var)
         np.testing.assert_array_equal(ds[var].values, df[column].to_numpy(dtype=float), err_msg=var)
+
+
+def test_integer_initial_value_does_not_truncate_smooth_input(model, baseline):
+    """PySD keeps a SMOOTH's state in the dtype of its initial value.
+
+    ``initial GRDP = 17330`` is an integer in the generated code; without
+    float states the first input of ``GRDP recent`` is truncated to an integer
+    and the run differs from one where the same value is set as a float.
+    """
+    again = model.run({"initial GRDP": 17330.0}, check_ranges=False)
+    for var in ("grdp", "agricultural_employment", "urban_share"):
+        np.testing.assert_array_equal(again[var].values, baseline[var].values, err_msg=var)

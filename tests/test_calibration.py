@@ -128,14 +128,20 @@ def _setup_copy(tmp_path, edit):
 
 
 def test_range_low_above_high_is_refused(tmp_path, capsys):
-    path = _setup_copy(tmp_path, lambda d: d["ranges"].update({"product tax rate": {"range": [0.09, 0.05], "reason": "x"}}))
+    path = _setup_copy(
+        tmp_path,
+        lambda d: d["ranges"].update({"product tax rate": {"range": [0.09, 0.05], "reason": "x"}}),
+    )
     assert _run_calibrate(tmp_path, "--setup", str(path)) == 2
     err = capsys.readouterr().err
     assert "setup.yaml" in err and "ranges.product tax rate" in err and "low > high" in err
 
 
 def test_unknown_parameter_is_refused(tmp_path, capsys):
-    path = _setup_copy(tmp_path, lambda d: d["ranges"].update({"product tax rte": {"range": [0.05, 0.09], "reason": "x"}}))
+    path = _setup_copy(
+        tmp_path,
+        lambda d: d["ranges"].update({"product tax rte": {"range": [0.05, 0.09], "reason": "x"}}),
+    )
     assert _run_calibrate(tmp_path, "--setup", str(path)) == 2
     err = capsys.readouterr().err
     assert "'product tax rte'" in err and "'product tax rate'" in err

@@ -1,7 +1,7 @@
 """The vectorised ensemble engine: equality with scalar runs, resume, backends, checks.
 
-Runs are kept short (to 2014) so that each chunk takes seconds; the vectorised
-model is the same for every horizon.
+Runs are kept short (to 2014) so that each chunk takes little time; the
+equations are the same for every horizon.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,6 @@ import xarray as xr
 from hatinh_sd import ensemble
 from hatinh_sd.ensemble import (
     EnsembleCheckError,
-    add_sample_dimension,
     bad_runs,
     run_ensemble,
 )
@@ -84,28 +82,26 @@ def test_vectorised_equals_scalar_runs_including_bounds(model, factors, sample, 
     assert inline.attrs["check_max_rel_diff"] <= 1e-9
 
 
-def test_transformation_subscripts_dependents_only(model):
-    import json
-
-    path = ensemble.vectorised_model_path(model, 4)
-    varying = set(json.loads((path.parent / "varying.json").read_text()))
-    assert {p.py_name for p in model.parameters.values()} <= varying
-    assert "grdp" in varying and "share_industry" in varying
-    assert "time_step" not in varying and "final_time" not in varying
-    source = path.read_text()
-    assert '_subscript_dict = {"sample": ["s0", "s1", "s2", "s3"]}' in source
-
-
-def test_transformation_rejects_unknown_constant(model):
-    from pysd.translators.vensim.vensim_file import VensimFile
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        vf = VensimFile(str(model.mdl_path))
-        vf.parse()
-        abstract = vf.get_abstract_model()
-    with pytest.raises(ValueError, match="not elements"):
-        add_sample_dimension(abstract, ["no_such_constant"], 2, model.py_name)
+def test_array_mode_runs_the_scalar_translation_unchanged(model):
+    before = model.py_path.read_bytes()
+    array = ensemble.ArrayModel(model)
+    assert Path(array.pysd.py_model_file) == model.py_path
+    names = ["vocational_training_start_year", "vocational_training"]
+    values = {
+        "vocational_training_start_year": np.array([2012.0, 2045.0, 2026.0]),
+        "vocational_training": np.array([30.0, 30.0, 15.0]),
+    }
+    times, out = array.run(values, {}, ["trained_labour_share", "grdp"], FINAL + 16)
+    assert out.shape == (2, 3, FINAL + 16 - 2010 + 1)
+    for k in range(3):
+        params = {n: float(values[n][k]) for n in names}
+        ref = model.run(params, outputs=["trained_labour_share", "grdp"]).sel(time=times)
+        np.testing.assert_allclose(out[0, k], ref["trained_labour_share"].values, rtol=1e-12)
+        np.testing.assert_allclose(out[1, k], ref["grdp"].values, rtol=1e-12)
+    assert out[0, 0, -1] > out[0, 1, -1] * 1.05  # each sample's start year acts on it alone
+    assert model.py_path.read_bytes() == before
+    with pytest.raises(ValueError, match="different lengths"):
+        array.run({n: values[n][: k + 1] for k, n in enumerate(names)}, {}, ["grdp"], FINAL)
 
 
 def test_interrupted_and_resumed_sweep_equals_uninterrupted(
@@ -253,13 +249,13 @@ def test_scheduler_that_does_not_answer_is_a_clear_error(model, factors, sample)
 
 
 def test_disagreement_with_scalar_run_fails_loudly(model, factors, sample, monkeypatch):
-    real = ensemble._Vectorised.run
+    real = ensemble.ArrayModel.run
 
     def perturbed(self, *args, **kw):
         times, out = real(self, *args, **kw)
         return times, out * (1 + 1e-6)
 
-    monkeypatch.setattr(ensemble._Vectorised, "run", perturbed)
+    monkeypatch.setattr(ensemble.ArrayModel, "run", perturbed)
     with pytest.raises(EnsembleCheckError, match="differs from the scalar run"):
         run_ensemble(
             sample[:2],

@@ -30,6 +30,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -164,6 +165,54 @@ class Parameter:
     comment: str
 
 
+def memoise_call_counts(pysd_model: Any) -> None:
+    """Count each element's callers once instead of at every run.
+
+    PySD re-derives its cache types at the start of every run that sets
+    parameters, counting each element's callers over the whole dependency
+    graph (about a third of a run's time here). The graph never changes in
+    this package, which sets only values of constants, so the counts are
+    computed once per element. Results are identical (tested against a fresh
+    PySD model).
+    """
+    original = pysd_model._count_calls
+    counts: dict[str, int] = {}
+
+    def count_calls(element: str) -> int:
+        if element not in counts:
+            counts[element] = original(element)
+        return counts[element]
+
+    pysd_model._count_calls = count_calls
+
+
+def adapt_smooth_states(pysd_model: Any, samples: Callable[[], int] | None = None) -> None:
+    """Make every SMOOTH state a float array, (order, samples) wide for ensembles.
+
+    PySD's SMOOTH state is ``np.array([initial value] * order)``: an integer
+    initial value (``initial GRDP = 17330``) gives an integer array, into which
+    PySD then writes the first input, truncated. Casting the state to float
+    removes that artefact (8e-8 relative in GRDP). With ``samples`` (the
+    ensemble's array mode) a state made from a single initial value is
+    repeated for each sample, so that inputs that differ between samples fit.
+    """
+    from pysd.py_backend.statefuls import Smooth
+
+    for element in pysd_model._dynamicstateful_elements:
+        if not isinstance(element, Smooth):
+            continue
+        original = element.initialize
+
+        def initialize(init_val=None, element=element, original=original) -> None:
+            original(init_val)
+            state = np.asarray(element.state, dtype=float)
+            if samples is not None and state.ndim == 1:
+                state = np.repeat(state[:, None], samples(), axis=1)
+            element.state = state
+
+        element.initialize = initialize
+
+
 def _git_commit(root: Path) -> str:
     try:
         out = subprocess.run(
@@ -212,7 +261,8 @@ class Model:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             self._pysd = pysd.load(str(self.py_path))
-        self._memoise_call_counts()
+        memoise_call_counts(self._pysd)
+        adapt_smooth_states(self._pysd)
         self.doc: pd.DataFrame = self._pysd.doc.copy()
         self._real_to_py = dict(zip(self.doc["Real Name"], self.doc["Py Name"], strict=True))
         self._py_to_real = {v: k for k, v in self._real_to_py.items()}
@@ -247,26 +297,6 @@ class Model:
             }
             for _, r in self.doc.iterrows()
         }
-
-    def _memoise_call_counts(self) -> None:
-        """Count each element's callers once instead of at every run.
-
-        PySD re-derives its cache types at the start of every run that sets
-        parameters, counting each element's callers over the whole dependency
-        graph (about a third of a run's time here). The graph never changes in
-        this class, which sets only numbers on constants
-        (:meth:`resolve_params`), so the counts are computed once per element.
-        Results are identical (tested against a fresh PySD model).
-        """
-        original = self._pysd._count_calls
-        counts: dict[str, int] = {}
-
-        def count_calls(element: str) -> int:
-            if element not in counts:
-                counts[element] = original(element)
-            return counts[element]
-
-        self._pysd._count_calls = count_calls
 
     def _apply_calibration(self) -> None:
         """Make the reviewed calibration file's values the model's defaults.

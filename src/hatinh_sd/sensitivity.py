@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from hatinh_sd.ensemble import DEFAULT_CHUNK_SIZE
 from hatinh_sd.errors import HatinhInputError, read_yaml
 
 __all__ = [
@@ -74,7 +75,7 @@ class SensitivityConfig:
     num_levels: int = 4
     second_order: bool = False
     num_resamples: int = 100
-    chunk_size: int = 512
+    chunk_size: int = DEFAULT_CHUNK_SIZE
     path: Path | None = None
 
 
@@ -153,7 +154,7 @@ def load_config(path: Path | str, model: Any = None) -> SensitivityConfig:
     n = integer("n")
     seed = integer("seed", 12345)
     num_levels = integer("num_levels", 4)
-    chunk_size = integer("chunk_size", 512)
+    chunk_size = integer("chunk_size", DEFAULT_CHUNK_SIZE)
     num_resamples = integer("num_resamples", 100)
     if method == "sobol" and (n < 2 or n & (n - 1)):
         raise _err(f"n = {n}: Sobol sampling needs a power of two (e.g. 256, 512, 1024)", path, "n")

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from hatinh_sd.commands.sensitivity import add_engine_options, engine_kwargs, sweep_store
+from hatinh_sd.ensemble import DEFAULT_CHUNK_SIZE
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import text
 
@@ -58,13 +59,13 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
         outputs=variables,
         model=model,
         fixed=fixed,
-        chunk_size=args.chunk_size or 512,
+        chunk_size=args.chunk_size or DEFAULT_CHUNK_SIZE,
         seed=args.seed,
         store=sweep_store(
             args.out,
             args.scenario,
             f"{args.n}|{args.seed}|{json.dumps(fixed, sort_keys=True)}".encode(),
-            args.chunk_size or 512,
+            args.chunk_size or DEFAULT_CHUNK_SIZE,
             model,
         ),
         **engine_kwargs(args),
