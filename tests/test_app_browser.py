@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hatinh_sd.app.logic import format_number
 from hatinh_sd.i18n import catalogue, text
 from hatinh_sd.model import repo_root
 from hatinh_sd.results import atomic_file
@@ -99,8 +100,10 @@ def assert_page_matches_run(page, model, params: dict):
     for _, r in card.iterrows():
         assert shown["scorecard"][r["id"]] == pytest.approx(r["value"], rel=1e-9), r["id"]
         assert shown["met"][r["id"]] == bool(r["met"]), r["id"]
-        cell = page.locator(f"#score-{r['id']} td").nth(2)
-        assert float(cell.get_attribute("data-value")) == pytest.approx(r["value"], rel=1e-9)
+        cells = page.locator(f"#score-{r['id']} td")
+        assert cells.nth(2).inner_text() == format_number(r["value"]), r["id"]
+        met = "scorecard.met" if r["met"] else "scorecard.missed"
+        assert cells.nth(6).inner_text() == text(met, "en"), r["id"]
     for tid, var in (
         ("T08", "trained_labour_share"),
         ("T01", "t01_average_grdp_growth_since_2020"),

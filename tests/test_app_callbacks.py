@@ -63,7 +63,7 @@ def test_update_runs_the_model_for_exact_settings(model, explorer):
     values["vocational training"] = 21.3
     values["thach khe mine"] = [1]
     values["thach khe year"] = 2034
-    figures, table, summary_line, summary, status, message, note = update_outputs(
+    figures, cells, classes, summary_line, summary, status, message, note = update_outputs(
         explorer, values, "en", False
     )
     params = {"vocational training": 21.3, "thach khe mine": 1.0, "thach khe year": 2034.0}
@@ -81,6 +81,13 @@ def test_update_runs_the_model_for_exact_settings(model, explorer):
         rtol=1e-6,
     )
     assert t08["data"][3]["x"] == [2030] and t08["data"][3]["y"] == [50.0]
+    for _, r in card.iterrows():
+        assert cells[(r["id"], "value")] == logic.format_number(r["value"])
+        assert classes[r["id"]] == ("hsd-met" if r["met"] else "hsd-missed")
+        assert cells[(r["id"], "status")] == text(
+            "scorecard.met" if r["met"] else "scorecard.missed", "en"
+        )
+    assert cells[("head", "value")] == text("scorecard.value", "en", year=2030)
     assert message == "" and note == ""
     assert f"{int(card['met'].sum())} of 12" in summary_line
     assert "3 lever(s)" in status
@@ -123,18 +130,18 @@ def test_bad_lever_values_are_rejected_with_a_message(explorer, name, raw):
     values = explorer.default_values()
     values[name] = raw
     out = update_outputs(explorer, values, "en", False)
-    assert out[0] == [no_update] * 12 and out[1] is no_update
-    assert out[5].startswith(text("app.error.rejected", "en", reason="")[:20])
-    assert "'vocational training'" in out[5] or name in out[5]
+    assert out[0] == [no_update] * 12 and out[1] is no_update and out[2] is no_update
+    assert out[6].startswith(text("app.error.rejected", "en", reason="")[:20])
+    assert "'vocational training'" in out[6] or name in out[6]
     # and the app keeps working
     ok = update_outputs(explorer, explorer.default_values(), "en", False)
-    assert ok[5] == ""
+    assert ok[6] == ""
 
 
 def test_out_of_range_message_names_the_range(explorer):
     values = explorer.default_values()
     values["vocational training"] = 99.0
-    message = update_outputs(explorer, values, "vi", False)[5]
+    message = update_outputs(explorer, values, "vi", False)[6]
     assert "[3, 30]" in message and message.startswith("Thiết lập bị từ chối")
 
 

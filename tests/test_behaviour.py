@@ -233,7 +233,7 @@ def test_runs_do_not_leak_parameters(model, baseline):
 
 
 def test_runs_equal_a_fresh_pysd_model(model):
-    """The wrapper (defaults reset, memoised call counts) changes no number.
+    """The wrapper (defaults reset, memoised call counts, Euler step per stock) changes no number.
 
     The fresh model gets the one intended change, float SMOOTH states.
     """

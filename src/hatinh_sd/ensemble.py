@@ -36,7 +36,13 @@ import pandas as pd
 import xarray as xr
 
 from hatinh_sd.errors import HatinhInputError
-from hatinh_sd.model import Model, adapt_smooth_states, load_model, memoise_call_counts
+from hatinh_sd.model import (
+    Model,
+    adapt_smooth_states,
+    euler_per_stock,
+    load_model,
+    memoise_call_counts,
+)
 
 __all__ = [
     "CHECK_RTOL",
@@ -94,8 +100,8 @@ class ArrayModel:
     expects numbers: the generated module's ``float`` and ``if_then_else``
     (which choose per sample with ``numpy.where``), SMOOTH states widened to
     (order, samples) (:func:`hatinh_sd.model.adapt_smooth_states`), and the
-    Euler step, which updates each stock with its own array instead of
-    gathering all stocks into one object array.
+    Euler step, which updates each stock with its own array
+    (:func:`hatinh_sd.model.euler_per_stock`, also used by scalar runs).
     """
 
     def __init__(self, model: Model):
@@ -111,16 +117,9 @@ class ArrayModel:
         memoise_call_counts(self.pysd)
         self.samples = 1
         adapt_smooth_states(self.pysd, lambda: self.samples)
-        self._stocks = list(self.pysd._dynamicstateful_elements)
-        self.pysd._euler_step = self._euler_step
+        euler_per_stock(self.pysd)
         self.pysd.set_components({model.py_name(k): v for k, v in model.calibration.items()})
         self._changed: set[str] = set()
-
-    def _euler_step(self, dt: float) -> None:
-        rates = [element.ddt() for element in self._stocks]
-        states = [element.state for element in self._stocks]
-        for element, state, rate in zip(self._stocks, states, rates, strict=True):
-            element.update(state + rate * dt)
 
     def run(
         self,

@@ -186,6 +186,26 @@ def memoise_call_counts(pysd_model: Any) -> None:
     pysd_model._count_calls = count_calls
 
 
+def euler_per_stock(pysd_model: Any) -> None:
+    """Update each stock with its own value in PySD's Euler step.
+
+    PySD gathers every stock's state and rate into one object array and adds
+    them element by element; updating each stock directly gives the same
+    numbers (every rate is computed before any state changes), saves about 5 %
+    of a scalar run, and lets states be arrays of different shapes (the
+    ensemble's array mode: stocks (samples,), SMOOTH states (order, samples)).
+    """
+    stocks = list(pysd_model._dynamicstateful_elements)
+
+    def euler_step(dt: float) -> None:
+        rates = [element.ddt() for element in stocks]
+        states = [element.state for element in stocks]
+        for element, state, rate in zip(stocks, states, rates, strict=True):
+            element.update(state + rate * dt)
+
+    pysd_model._euler_step = euler_step
+
+
 def adapt_smooth_states(pysd_model: Any, samples: Callable[[], int] | None = None) -> None:
     """Make every SMOOTH state a float array, (order, samples) wide for ensembles.
 
@@ -263,6 +283,7 @@ class Model:
             self._pysd = pysd.load(str(self.py_path))
         memoise_call_counts(self._pysd)
         adapt_smooth_states(self._pysd)
+        euler_per_stock(self._pysd)
         self.doc: pd.DataFrame = self._pysd.doc.copy()
         self._real_to_py = dict(zip(self.doc["Real Name"], self.doc["Py Name"], strict=True))
         self._py_to_real = {v: k for k, v in self._real_to_py.items()}

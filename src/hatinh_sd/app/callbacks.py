@@ -10,11 +10,11 @@ from __future__ import annotations
 from dash import ALL, Dash, Input, Output, Patch, State, ctx, html, no_update
 
 from hatinh_sd.app.explorer import Explorer, summary_json
-from hatinh_sd.app.logic import format_number
+from hatinh_sd.app.logic import scorecard_cells
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import text
 
-__all__ = ["register_callbacks", "scorecard_table"]
+__all__ = ["load_outputs", "register_callbacks", "update_outputs"]
 
 LEVERS = {"type": "lever", "name": ALL}
 
@@ -25,43 +25,6 @@ CURRENT_TRACE = 1
 def _values(entries: list[dict]) -> dict[str, object]:
     """Lever name -> raw value from a pattern-matching input's entries."""
     return {e["id"]["name"]: e.get("value") for e in entries}
-
-
-def scorecard_table(card, lang: str) -> html.Table:
-    """The scorecard T01-T12 as an HTML table: value 2030 and 2050, baseline, target, met/missed."""
-    extra = [c for c in card.columns if c.startswith("value_") and c[6:].isdigit()][0]
-    head = html.Tr(
-        [
-            html.Th(text("scorecard.id", lang)),
-            html.Th(text("scorecard.indicator", lang)),
-            html.Th(text("scorecard.value", lang, year=int(card["year"].iloc[0]))),
-            html.Th(text("app.scorecard.baseline", lang, year=int(card["year"].iloc[0]))),
-            html.Th(text("scorecard.value", lang, year=extra[6:])),
-            html.Th(text("scorecard.target", lang)),
-            html.Th(text("scorecard.status", lang)),
-        ]
-    )
-    rows = [
-        html.Tr(
-            [
-                html.Td(r["id"]),
-                html.Td(text(f"target.{r['id']}", lang)),
-                html.Td(
-                    format_number(r["value"]), className="num", **{"data-value": repr(r["value"])}
-                ),
-                html.Td(format_number(r["value_baseline"]), className="num"),
-                html.Td(format_number(r[extra]), className="num"),
-                html.Td(f"{r['comparator']} {r['target']:g}", className="num"),
-                html.Td(
-                    text("scorecard.met" if r["met"] else "scorecard.missed", lang),
-                    className="hsd-met" if r["met"] else "hsd-missed",
-                ),
-            ],
-            id=f"score-{r['id']}",
-        )
-        for _, r in card.iterrows()
-    ]
-    return html.Table([html.Thead(head), html.Tbody(rows)], className="hsd-scorecard")
 
 
 def register_callbacks(app: Dash, explorer: Explorer) -> None:
@@ -101,7 +64,8 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
 
     @app.callback(
         Output({"type": "chart", "target": ALL}, "figure"),
-        Output("scorecard", "children"),
+        Output({"type": "score", "row": ALL, "col": ALL}, "children"),
+        Output({"type": "score", "row": ALL, "col": "status"}, "className"),
         Output("scorecard-summary", "children"),
         Output("run-summary", "children"),
         Output("run-status", "children"),
@@ -116,8 +80,18 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
             isinstance(i, dict) and i.get("type") == "lever"
             for i in ctx.triggered_prop_ids.values()
         )
-        return update_outputs(
+        figures, cells, status, *rest = update_outputs(
             explorer, _values(ctx.inputs_list[0]), lang, bool(uncertainty), patch=levers_only
+        )
+        cell_ids = [o["id"] for o in ctx.outputs_list[1]]
+        status_ids = [o["id"] for o in ctx.outputs_list[2]]
+        if cells is no_update:
+            return figures, [no_update] * len(cell_ids), [no_update] * len(status_ids), *rest
+        return (
+            figures,
+            [cells[(i["row"], i["col"])] for i in cell_ids],
+            [status.get(i["row"]) for i in status_ids],
+            *rest,
         )
 
     @app.callback(
@@ -178,17 +152,29 @@ def update_outputs(
 ):
     """Outputs of the main callback for lever values ``values`` (name -> raw value).
 
-    Returns the 12 figures, scorecard table, summary line, hidden run summary
-    (JSON), status line, error message and uncertainty note. Settings that the
+    Returns the 12 figures, the scorecard's cell texts and status classes
+    (:func:`logic.scorecard_cells`), summary line, hidden run summary (JSON),
+    status line, error message and uncertainty note. Only texts change in
+    the page: re-rendering the scorecard as new components took about 0.1 s
+    of the browser's update. Settings that the
     model rejects leave figures and scorecard as they are and show the error.
     With ``patch`` (only levers changed), each figure is a :class:`dash.Patch`
     replacing just the current-settings line, which keeps the update lean.
     """
     try:
-        view = explorer.view(values, lang, show_bands)
+        view = explorer.view(values, lang, show_bands, figures=not patch)
     except HatinhInputError as exc:
         message = text("app.error.rejected", lang, reason=str(exc))
-        return [no_update] * 12, no_update, no_update, no_update, no_update, message, no_update
+        return (
+            [no_update] * 12,
+            no_update,
+            no_update,
+            no_update,
+            no_update,
+            no_update,
+            message,
+            no_update,
+        )
     met = int(view.card["met"].sum())
     summary = text(
         "app.scorecard.summary",
@@ -201,13 +187,15 @@ def update_outputs(
     figures: list[dict | Patch] = list(view.figures)
     if patch:
         figures = []
-        for fig in view.figures:
+        for y in view.current:
             p = Patch()
-            p["data"][CURRENT_TRACE]["y"] = fig["data"][CURRENT_TRACE]["y"]
+            p["data"][CURRENT_TRACE]["y"] = y
             figures.append(p)
+    cells, classes = scorecard_cells(view.card, lang)
     return (
         figures,
-        scorecard_table(view.card, lang),
+        cells,
+        classes,
         summary,
         summary_json(view.summary),
         status,

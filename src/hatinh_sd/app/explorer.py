@@ -48,7 +48,8 @@ class RunView:
     """What the page shows for one set of lever settings."""
 
     params: dict[str, float]
-    figures: list[dict]
+    figures: list[dict]  # empty when only the current lines were asked for
+    current: list[list[float | None]]  # the current-settings line of each chart
     card: pd.DataFrame
     summary: dict
     bands_note: str
@@ -83,6 +84,12 @@ class Explorer:
         self.observed = load_observed()
         self.baseline = self.cache.get({})
         self.baseline_card = scorecard(self.baseline, targets=self.targets_raw)
+        #: The baseline's scorecard as the page shows it (with the baseline beside itself).
+        self.baseline_scorecard = logic.scorecard_rows(
+            self.baseline, self.baseline_card, self.targets_raw
+        )
+        #: Variables the page shows (charts and scorecard); the CSV has all.
+        self.page_outputs = list(dict.fromkeys(self.targets["variable"]))
         self.observed_by_variable = {
             v: logic.observed_series(self.observed, v) for v in self.targets["variable"]
         }
@@ -98,8 +105,18 @@ class Explorer:
         """Validated model parameters of raw control values (see :func:`logic.params_from_values`)."""
         return logic.params_from_values(self.controls, raw_values, self.model)
 
-    def view(self, raw_values: Mapping[str, object], lang: str, show_bands: bool) -> RunView:
+    def view(
+        self,
+        raw_values: Mapping[str, object],
+        lang: str,
+        show_bands: bool,
+        *,
+        figures: bool = True,
+    ) -> RunView:
         """Run the model for the settings (or take the cached run) and build what the page shows.
+
+        With ``figures=False`` only the current-settings line of each chart is
+        computed (enough for an update that replaces just that line).
 
         Raises
         ------
@@ -107,9 +124,12 @@ class Explorer:
             For settings outside the model's ranges; nothing is run.
         """
         params = self.params(raw_values)
-        run = self.cache.get(params)
+        run = self.cache.get(params, self.page_outputs)
         bands = self.bands() if show_bands else None
-        figures = [
+        current = [
+            logic.chart_values(run, self.targets.loc[tid, "variable"]) for tid in PLAN_TARGETS
+        ]
+        charts = [
             logic.chart_figure(
                 tid,
                 run,
@@ -121,6 +141,7 @@ class Explorer:
                 band_label=(bands.low, bands.high) if bands else None,
             )
             for tid in PLAN_TARGETS
+            if figures
         ]
         card = logic.scorecard_rows(run, self.baseline_card, self.targets_raw)
         note = ""
@@ -137,7 +158,7 @@ class Explorer:
                 if bands
                 else text("app.uncertainty.unavailable", lang)
             )
-        return RunView(params, figures, card, logic.run_summary(params, card), note)
+        return RunView(params, charts, current, card, logic.run_summary(params, card), note)
 
     # ------------------------------------------------------------ scenarios
     def scenario_options(self, lang: str) -> list[dict]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dash import dcc, html
 
 from hatinh_sd.app.explorer import Explorer
-from hatinh_sd.app.logic import LeverControl
+from hatinh_sd.app.logic import SCORE_COLUMNS, LeverControl, scorecard_cells
 from hatinh_sd.i18n import LANGUAGES, text
 from hatinh_sd.targets import PLAN_TARGETS
 
@@ -70,6 +70,33 @@ def t(key: str, lang: str, tag=html.Span, slot: str = "", **kwargs):
     ``slot`` tells apart several elements showing the same key.
     """
     return tag(text(key, lang), id={"type": "i18n", "key": key, "slot": slot}, **kwargs)
+
+
+def scorecard_table(explorer: Explorer, lang: str) -> html.Table:
+    """The scorecard T01-T12 (baseline values): every cell has an id, the update fills in texts."""
+    cells, status = scorecard_cells(explorer.baseline_scorecard, lang)
+
+    def cell(tag, row: str, col: str, **kwargs):
+        return tag(cells[(row, col)], id={"type": "score", "row": row, "col": col}, **kwargs)
+
+    numeric = {"value", "baseline", "later", "target"}
+    head = html.Tr([cell(html.Th, "head", c) for c in SCORE_COLUMNS])
+    rows = [
+        html.Tr(
+            [
+                cell(
+                    html.Td,
+                    tid,
+                    c,
+                    className=status[tid] if c == "status" else "num" if c in numeric else None,
+                )
+                for c in SCORE_COLUMNS
+            ],
+            id=f"score-{tid}",
+        )
+        for tid in PLAN_TARGETS
+    ]
+    return html.Table([html.Thead(head), html.Tbody(rows)], className="hsd-scorecard")
 
 
 def _fmt(value: float) -> str:
@@ -243,7 +270,7 @@ def build_layout(
                 [
                     t("scorecard.title", lang, tag=html.H2),
                     html.Div(id="scorecard-summary"),
-                    html.Div(id="scorecard"),
+                    html.Div(scorecard_table(explorer, lang), id="scorecard"),
                 ],
                 className="hsd-card",
             ),

@@ -28,6 +28,9 @@ from hatinh_sd.targets import INDICATOR_VARIABLES, PLAN_TARGETS, scorecard
 __all__ = [
     "LeverControl",
     "RunCache",
+    "SCORE_COLUMNS",
+    "scorecard_cells",
+    "chart_values",
     "chart_figure",
     "lever_controls",
     "observed_series",
@@ -212,15 +215,22 @@ class RunCache:
         self._lock = threading.Lock()
         self.runs = 0  # model runs made (not served from the cache)
 
-    def get(self, params: Mapping[str, float]) -> xr.Dataset:
-        """The run for ``params`` (model name -> value), from the cache or computed."""
-        key = settings_key(params)
+    def get(self, params: Mapping[str, float], outputs: Sequence[str] | None = None) -> xr.Dataset:
+        """The run for ``params`` (model name -> value), from the cache or computed.
+
+        ``outputs`` limits the variables returned (all by default); runs of the
+        same settings with different outputs are cached separately.
+        """
+        key = (settings_key(params), tuple(outputs) if outputs is not None else None)
         with self._lock:
             if key in self._runs:
                 self._runs.move_to_end(key)
                 return self._runs[key]
             ds = self.model.run(
-                dict(params), scenario="app" if params else "baseline", source="app"
+                dict(params),
+                outputs=outputs,
+                scenario="app" if params else "baseline",
+                source="app",
             )
             self.runs += 1
             self._runs[key] = ds
@@ -263,7 +273,8 @@ def _in_chart(ds: xr.Dataset) -> np.ndarray:
     return (t >= CHART_YEARS[0]) & (t <= CHART_YEARS[1])
 
 
-def _values(ds: xr.Dataset, variable: str) -> list[float | None]:
+def chart_values(ds: xr.Dataset, variable: str) -> list[float | None]:
+    """A variable's values over the charts' years (None where not finite), as plotted."""
     values = ds[variable].values[_in_chart(ds)]
     return [None if not math.isfinite(v) else round(float(v), 6) for v in values]
 
@@ -313,7 +324,7 @@ def chart_figure(
             "mode": "lines",
             "name": text("app.chart.baseline", lang),
             "x": years,
-            "y": _values(baseline, var),
+            "y": chart_values(baseline, var),
             "line": {"color": COLOURS["baseline"], "dash": "dash", "width": 1.5},
         },
         {
@@ -321,7 +332,7 @@ def chart_figure(
             "mode": "lines",
             "name": text("app.chart.current", lang),
             "x": years,
-            "y": _values(run, var),
+            "y": chart_values(run, var),
             "line": {"color": COLOURS["current"], "width": 2.5},
         },
         {
@@ -443,6 +454,52 @@ def run_summary(params: Mapping[str, float], card: pd.DataFrame) -> dict:
         "scorecard": {r["id"]: r["value"] for _, r in card.iterrows()},
         "met": {r["id"]: bool(r["met"]) for _, r in card.iterrows()},
     }
+
+
+#: Columns of the scorecard table, in order.
+SCORE_COLUMNS = ("id", "indicator", "value", "baseline", "later", "target", "status")
+
+
+def scorecard_cells(
+    card: pd.DataFrame, lang: str
+) -> tuple[dict[tuple[str, str], str], dict[str, str]]:
+    """Texts of the scorecard table and the class of each status cell.
+
+    Returns
+    -------
+    cells : dict
+        ``(row, column) -> text`` for the header (row ``"head"``) and each
+        target's row (``"T01"`` ...), columns :data:`SCORE_COLUMNS`.
+    status : dict
+        Target id -> CSS class of its status cell (``hsd-met`` / ``hsd-missed``).
+    """
+    extra = [c for c in card.columns if c.startswith("value_") and c[6:].isdigit()][0]
+    year = int(card["year"].iloc[0])
+    cells = {
+        ("head", "id"): text("scorecard.id", lang),
+        ("head", "indicator"): text("scorecard.indicator", lang),
+        ("head", "value"): text("scorecard.value", lang, year=year),
+        ("head", "baseline"): text("app.scorecard.baseline", lang, year=year),
+        ("head", "later"): text("scorecard.value", lang, year=extra[6:]),
+        ("head", "target"): text("scorecard.target", lang),
+        ("head", "status"): text("scorecard.status", lang),
+    }
+    status = {}
+    for _, r in card.iterrows():
+        tid = r["id"]
+        cells.update(
+            {
+                (tid, "id"): tid,
+                (tid, "indicator"): text(f"target.{tid}", lang),
+                (tid, "value"): format_number(r["value"]),
+                (tid, "baseline"): format_number(r["value_baseline"]),
+                (tid, "later"): format_number(r[extra]),
+                (tid, "target"): f"{r['comparator']} {r['target']:g}",
+                (tid, "status"): text("scorecard.met" if r["met"] else "scorecard.missed", lang),
+            }
+        )
+        status[tid] = "hsd-met" if r["met"] else "hsd-missed"
+    return cells, status
 
 
 def format_number(value: float) -> str:
