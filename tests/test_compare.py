@@ -6,12 +6,12 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from hatinh_sd.charts import observed_series
 from hatinh_sd.cli import main
 from hatinh_sd.compare import investment_table, load_envelope, target_table
 from hatinh_sd.data import load_observed
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.scenarios import run_scenario
+from hatinh_sd.targets import observed_series
 
 NAMES = ["baseline", "action_programme", "formosa_phase2"]
 

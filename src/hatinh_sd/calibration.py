@@ -39,6 +39,7 @@ from hatinh_sd.model import DEFAULT_CALIBRATION_PATH, Model, repo_root
 from hatinh_sd.results import atomic_file
 
 __all__ = [
+    "comparable_observed",
     "CalibrationResult",
     "CalibrationSetup",
     "calibrate",
@@ -251,6 +252,31 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
     )
 
 
+def _excluded(row: pd.Series, spec: SeriesSpec) -> str:
+    """The reason an ``exclude`` rule of ``spec`` gives for leaving ``row`` out, or ''."""
+    reason = ""
+    for rule in spec.exclude:
+        if ("source" in rule and row["source"] == rule["source"]) or (
+            "note_contains" in rule and rule["note_contains"] in str(row["note"])
+        ):
+            reason = rule.get("reason", "excluded")
+    return reason
+
+
+def comparable_observed(observed: pd.DataFrame, setup: CalibrationSetup) -> pd.DataFrame:
+    """``observed`` without the rows the setup's ``exclude`` rules mark as not comparable.
+
+    Those rows (an older survey definition, another vintage) measure something
+    else than the model variable; charts that set observed history against
+    the model leave them out, as the fit does.
+    """
+    keep = [
+        r["indicator"] not in setup.series or not _excluded(r, setup.series[r["indicator"]])
+        for _, r in observed.iterrows()
+    ]
+    return observed[np.array(keep, dtype=bool)]
+
+
 def observations(
     observed: pd.DataFrame, setup: CalibrationSetup, *, source: Path | str = "observed.csv"
 ) -> pd.DataFrame:
@@ -264,17 +290,12 @@ def observations(
     rows = []
     for _, r in observed.iterrows():
         spec = setup.series.get(r["indicator"])
-        reason = ""
         if spec is None:
             reason = setup.not_used.get(
                 r["indicator"], "no comparison defined in calibration_setup.yaml"
             )
         else:
-            for rule in spec.exclude:
-                if ("source" in rule and r["source"] == rule["source"]) or (
-                    "note_contains" in rule and rule["note_contains"] in str(r["note"])
-                ):
-                    reason = rule.get("reason", "excluded")
+            reason = _excluded(r, spec)
         start, end = PERIOD_SPAN[r["period"]]
         # calendar [Y + start, Y + end) is model time [Y + start - 0.5, Y + end - 0.5)
         t0, t1 = r["year"] + start - 0.5, r["year"] + end - 0.5

@@ -20,9 +20,13 @@ import pandas as pd  # noqa: E402
 import xarray as xr  # noqa: E402
 
 from hatinh_sd.i18n import text  # noqa: E402
-from hatinh_sd.targets import INDICATOR_VARIABLES, PLAN_TARGETS  # noqa: E402
+from hatinh_sd.targets import (  # noqa: E402
+    PLAN_TARGETS,
+    indicator_series,
+    observed_series,
+)
 
-__all__ = ["observed_series", "target_figure", "write_charts"]
+__all__ = ["target_figure", "write_charts"]
 
 #: Unit label key (locale ``unit.*``) of each target's unit in targets.csv.
 _UNIT_KEYS = {
@@ -35,28 +39,6 @@ _UNIT_KEYS = {
 _COLOURS = ["#333333", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2"]
 
 
-def observed_series(observed: pd.DataFrame, indicator: str) -> pd.DataFrame:
-    """Observed points (``time``, ``value``, ``status``) of a target indicator.
-
-    The urbanisation rate is derived as urban over total population (%) in the
-    years both are observed; other indicators are taken as they are. Empty
-    when there is no observed series.
-    """
-    if indicator == "urbanisation_rate":
-        urban = observed[observed["indicator"] == "population_urban"].set_index("year")
-        total = observed[observed["indicator"] == "population_total"].set_index("year")
-        years = urban.index.intersection(total.index)
-        return pd.DataFrame(
-            {
-                "time": years.astype(float),
-                "value": 100.0 * urban.loc[years, "value"] / total.loc[years, "value"],
-                "status": "D",
-            }
-        ).reset_index(drop=True)
-    rows = observed[observed["indicator"] == indicator]
-    return rows[["time", "value", "status"]].reset_index(drop=True)
-
-
 def target_figure(
     runs: Mapping[str, xr.Dataset],
     target_id: str,
@@ -67,10 +49,9 @@ def target_figure(
 ) -> plt.Figure:
     """Figure of target ``target_id``'s indicator for every scenario in ``runs``."""
     t = targets.loc[targets["target_id"] == target_id].iloc[0]
-    var = INDICATOR_VARIABLES[t["indicator"]]
     fig, ax = plt.subplots(figsize=(8, 4.8), dpi=120)
     for i, (name, ds) in enumerate(runs.items()):
-        da = ds[var]
+        da = indicator_series(ds, t["indicator"])
         ax.plot(
             ds["time"].values,
             da.values,

@@ -582,7 +582,13 @@ def build_report(
         An unknown or invalid scenario (listing the available ones), a
         language that is not ``vi`` or ``en``, or no scenario at all.
     """
-    from hatinh_sd.calibration import fine_times, fit_table, load_setup, model_fit
+    from hatinh_sd.calibration import (
+        comparable_observed,
+        fine_times,
+        fit_table,
+        load_setup,
+        model_fit,
+    )
     from hatinh_sd.compare import target_table
     from hatinh_sd.data import load_observed, load_targets
     from hatinh_sd.scenarios import load_catalogue, load_scenario, run_scenario
@@ -600,13 +606,13 @@ def build_report(
     outputs = Path(outputs)
     cat = load_catalogue(model=model)
     scenarios = [load_scenario(n, model=model, catalogue=cat) for n in scenario_names]
-    targets, observed = load_targets(), load_observed()
+    setup = load_setup(model)
+    targets, observed = load_targets(), comparable_observed(load_observed(), setup)
     runs = {s.name: run_scenario(s, model) for s in scenarios}
     names = list(runs)
     card = target_table(runs, targets)
     bands = find_bands(model, names, outputs)
     sens = find_sensitivity(model, outputs)
-    setup = load_setup(model)
     obs, values = model_fit(model, setup)
     fit = fit_table(obs, values)
 

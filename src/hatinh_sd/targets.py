@@ -16,7 +16,16 @@ import xarray as xr
 
 from hatinh_sd.data import load_targets
 
-__all__ = ["INDICATOR_VARIABLES", "PLAN_TARGETS", "is_met", "scorecard"]
+__all__ = [
+    "DERIVED_OBSERVED",
+    "INDICATOR_FIRST_YEAR",
+    "INDICATOR_VARIABLES",
+    "PLAN_TARGETS",
+    "indicator_series",
+    "is_met",
+    "observed_series",
+    "scorecard",
+]
 
 #: Indicator name in targets.csv -> model variable (PySD name) that computes it.
 INDICATOR_VARIABLES: dict[str, str] = {
@@ -79,6 +88,59 @@ def gap(value: float, comparator: str, target: float) -> float:
         return target - value
     lo, hi = target * (1 - ABOUT_TOLERANCE), target * (1 + ABOUT_TOLERANCE)
     return lo - value if value < lo else hi - value
+
+
+#: First model year in which an indicator is defined (an average over a period
+#: that starts later); earlier years are left blank in charts.
+INDICATOR_FIRST_YEAR: dict[str, int] = {"grdp_growth_average_2021_2030": 2021}
+
+
+def indicator_series(ds: xr.Dataset, indicator: str) -> xr.DataArray:
+    """A target indicator over time from a run: NaN before :data:`INDICATOR_FIRST_YEAR`."""
+    da = ds[INDICATOR_VARIABLES[indicator]]
+    first = INDICATOR_FIRST_YEAR.get(indicator)
+    return da.where(da["time"] >= first) if first is not None else da
+
+
+#: Target indicators observed as the ratio of two observed series:
+#: indicator -> (numerator, denominator, factor).
+DERIVED_OBSERVED: dict[str, tuple[str, str, float]] = {
+    "urbanisation_rate": ("population_urban", "population_total", 100.0),
+    "grdp_ratio_to_20th_province": ("grdp_current", "grdp_current_20th_ranked_province", 1.0),
+}
+
+
+def observed_series(observed: pd.DataFrame, indicator: str) -> pd.DataFrame:
+    """Observed points (``time``, ``value``, ``status``) of a target indicator.
+
+    Ratios (:data:`DERIVED_OBSERVED`) are derived where both series are
+    observed for the same period (status ``D``); other indicators are taken
+    as they are. Where a period has several rows (revisions) the last listed
+    is kept. ``observed`` is :func:`hatinh_sd.data.load_observed`, or a part
+    of it (e.g. without the rows that are not comparable with the model).
+    Empty when nothing is observed.
+    """
+
+    def rows(name: str) -> pd.DataFrame:
+        r = observed[observed["indicator"] == name]
+        return r.groupby("time", sort=True)[["value", "status"]].last()
+
+    if indicator in DERIVED_OBSERVED:
+        num, den, factor = DERIVED_OBSERVED[indicator]
+        a, b = rows(num), rows(den)
+        times = a.index.intersection(b.index)
+        out = pd.DataFrame(
+            {
+                "time": times.astype(float),
+                "value": factor
+                * a.loc[times, "value"].to_numpy()
+                / b.loc[times, "value"].to_numpy(),
+                "status": "D",
+            }
+        )
+    else:
+        out = rows(indicator).reset_index()[["time", "value", "status"]]
+    return out.reset_index(drop=True)
 
 
 def scorecard(

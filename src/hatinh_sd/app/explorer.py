@@ -21,12 +21,13 @@ import xarray as xr
 import yaml
 
 from hatinh_sd.app import logic
+from hatinh_sd.calibration import comparable_observed, load_setup
 from hatinh_sd.data import load_observed, load_targets
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import text
 from hatinh_sd.model import Model, load_model, repo_root
 from hatinh_sd.results import tidy
-from hatinh_sd.targets import PLAN_TARGETS, scorecard
+from hatinh_sd.targets import PLAN_TARGETS, observed_series, scorecard
 
 __all__ = ["Bands", "Explorer", "RunView"]
 
@@ -81,7 +82,7 @@ class Explorer:
         self.cache = logic.RunCache(self.model, maxsize=cache_size)
         self.targets = logic.target_rows(load_targets())
         self.targets_raw = load_targets()
-        self.observed = load_observed()
+        self.observed = comparable_observed(load_observed(), load_setup(self.model))
         self.baseline = self.cache.get({})
         self.baseline_card = scorecard(self.baseline, targets=self.targets_raw)
         #: The baseline's scorecard as the page shows it (with the baseline beside itself).
@@ -90,8 +91,11 @@ class Explorer:
         )
         #: Variables the page shows (charts and scorecard); the CSV has all.
         self.page_outputs = list(dict.fromkeys(self.targets["variable"]))
-        self.observed_by_variable = {
-            v: logic.observed_series(self.observed, v) for v in self.targets["variable"]
+        self.observed_by_target = {
+            tid: observed_series(self.observed, self.targets.loc[tid, "indicator"]).set_index(
+                "time"
+            )["value"]
+            for tid in PLAN_TARGETS
         }
         self._bands: Bands | None | bool = False  # False: not looked for yet
         self._titles: dict[str, dict[str, str]] | None = None
@@ -127,7 +131,7 @@ class Explorer:
         run = self.cache.get(params, self.page_outputs)
         bands = self.bands() if show_bands else None
         current = [
-            logic.chart_values(run, self.targets.loc[tid, "variable"]) for tid in PLAN_TARGETS
+            logic.chart_values(run, self.targets.loc[tid, "indicator"]) for tid in PLAN_TARGETS
         ]
         charts = [
             logic.chart_figure(
@@ -135,7 +139,7 @@ class Explorer:
                 run,
                 self.baseline,
                 self.targets,
-                self.observed_by_variable[self.targets.loc[tid, "variable"]],
+                self.observed_by_target[tid],
                 lang,
                 bands=bands.variables if bands else None,
                 band_label=(bands.low, bands.high) if bands else None,

@@ -23,7 +23,7 @@ import xarray as xr
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import text
 from hatinh_sd.model import Model, Parameter
-from hatinh_sd.targets import INDICATOR_VARIABLES, PLAN_TARGETS, scorecard
+from hatinh_sd.targets import INDICATOR_VARIABLES, PLAN_TARGETS, indicator_series, scorecard
 
 __all__ = [
     "LeverControl",
@@ -33,22 +33,10 @@ __all__ = [
     "chart_values",
     "chart_figure",
     "lever_controls",
-    "observed_series",
     "params_from_values",
     "run_summary",
     "scorecard_rows",
 ]
-
-#: Observed indicators that measure what a target's model variable computes:
-#: variable -> (numerator indicator, denominator indicator or None, factor).
-#: A ratio is formed only for years in which both indicators are observed.
-OBSERVED_FOR_VARIABLE: dict[str, tuple[str, str | None, float]] = {
-    "grdp_per_capita_current": ("grdp_per_capita_current", None, 1.0),
-    "share_services": ("share_services_grdp", None, 1.0),
-    "employment_share_agriculture": ("employment_share_agriculture", None, 1.0),
-    "urbanisation_rate": ("population_urban", "population_total", 100.0),
-    "grdp_ratio_to_20th_province": ("grdp_current", "grdp_current_20th_ranked_province", 1.0),
-}
 
 #: Years shown on the charts.
 CHART_YEARS = (2010, 2050)
@@ -239,28 +227,6 @@ class RunCache:
             return ds
 
 
-def observed_series(observed: pd.DataFrame, variable: str) -> pd.Series:
-    """Observed annual values comparable with model ``variable`` (index: year).
-
-    Uses :data:`OBSERVED_FOR_VARIABLE`; empty when nothing observed measures
-    the same thing.
-    """
-    if variable not in OBSERVED_FOR_VARIABLE:
-        return pd.Series(dtype=float)
-    num, den, factor = OBSERVED_FOR_VARIABLE[variable]
-    annual = observed[observed["is_annual"]]
-
-    def series(indicator: str) -> pd.Series:
-        rows = annual[annual["indicator"] == indicator]
-        # Where a year has several observations (revisions), keep the last listed.
-        return rows.groupby("year")["value"].last()
-
-    values = series(num)
-    if den is not None:
-        values = (values / series(den)).dropna()
-    return (values * factor).sort_index()
-
-
 def target_rows(targets: pd.DataFrame) -> pd.DataFrame:
     """The plan's targets T01-T12 with their model variable."""
     rows = targets[targets["target_id"].isin(PLAN_TARGETS)].copy()
@@ -273,9 +239,9 @@ def _in_chart(ds: xr.Dataset) -> np.ndarray:
     return (t >= CHART_YEARS[0]) & (t <= CHART_YEARS[1])
 
 
-def chart_values(ds: xr.Dataset, variable: str) -> list[float | None]:
-    """A variable's values over the charts' years (None where not finite), as plotted."""
-    values = ds[variable].values[_in_chart(ds)]
+def chart_values(ds: xr.Dataset, indicator: str) -> list[float | None]:
+    """A target indicator's values over the charts' years (None where undefined), as plotted."""
+    values = indicator_series(ds, indicator).values[_in_chart(ds)]
     return [None if not math.isfinite(v) else round(float(v), 6) for v in values]
 
 
@@ -304,8 +270,8 @@ def chart_figure(
     targets : DataFrame
         :func:`target_rows`.
     observed : Series
-        Observed values comparable with the target's variable, by year
-        (:func:`observed_series`).
+        Observed values comparable with the target's variable, by model time
+        (:func:`hatinh_sd.targets.observed_series`).
     lang : str
     bands : mapping, optional
         Variable -> DataArray with a ``percentile`` dimension of two values
@@ -324,7 +290,7 @@ def chart_figure(
             "mode": "lines",
             "name": text("app.chart.baseline", lang),
             "x": years,
-            "y": chart_values(baseline, var),
+            "y": chart_values(baseline, t["indicator"]),
             "line": {"color": COLOURS["baseline"], "dash": "dash", "width": 1.5},
         },
         {
@@ -332,14 +298,14 @@ def chart_figure(
             "mode": "lines",
             "name": text("app.chart.current", lang),
             "x": years,
-            "y": chart_values(run, var),
+            "y": chart_values(run, t["indicator"]),
             "line": {"color": COLOURS["current"], "width": 2.5},
         },
         {
             "type": "scatter",
             "mode": "markers",
             "name": text("app.chart.observed", lang),
-            "x": [int(y) for y in obs.index],
+            "x": [float(t) for t in obs.index],
             "y": [float(v) for v in obs.values],
             "marker": {"color": COLOURS["observed"], "size": 7},
         },

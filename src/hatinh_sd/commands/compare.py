@@ -9,6 +9,7 @@ from hatinh_sd.i18n import text
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from hatinh_sd.calibration import comparable_observed, load_setup
     from hatinh_sd.compare import load_envelope, write_comparison
     from hatinh_sd.data import load_all
     from hatinh_sd.model import load_model
@@ -28,7 +29,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         folder,
         lang=args.lang,
         targets=data.targets,
-        observed=data.observed,
+        observed=comparable_observed(data.observed, load_setup(model)),
         envelope=envelope,
     )
     t = tables["targets"]
