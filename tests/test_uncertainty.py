@@ -106,3 +106,23 @@ def test_cli_rejects_bad_n_and_writes_nothing(tmp_path, capsys):
     assert main(["uncertainty", "--scenario", "baseline", "--n", "1", "--out", str(out)]) == 2
     assert "at least 2 runs" in capsys.readouterr().err
     assert not (out / "baseline").exists()
+
+
+def test_cli_checks_every_scenario_before_running_any(tmp_path, capsys):
+    out = tmp_path / "u"
+    argv = ["uncertainty", "--scenario", "baseline", "no_such_scenario", "--n", "8"]
+    assert main([*argv, "--out", str(out)]) == 2
+    assert "no_such_scenario" in capsys.readouterr().err
+    assert not (out / "baseline").exists()
+
+
+def test_cli_runs_several_scenarios_with_the_same_draws(tmp_path):
+    out = tmp_path / "u"
+    argv = ["uncertainty", "--scenario", "baseline", "action_programme", "--n", "8"]
+    assert main([*argv, "--chunk-size", "4", "--out", str(out), "--workers", "1"]) == 0
+    a = xr.open_dataset(out / "baseline" / "bands.nc")
+    b = xr.open_dataset(out / "action_programme" / "bands.nc")
+    with a, b:
+        assert a.attrs["scenario"] == "baseline" and b.attrs["scenario"] == "action_programme"
+        assert a.attrs["seed"] == b.attrs["seed"] and a.attrs["n_runs"] == 8
+        assert not np.allclose(a["trained_labour_share"].values, b["trained_labour_share"].values)

@@ -1,4 +1,4 @@
-"""``hatinh-sd uncertainty --scenario NAME --n 2000``: bands and target probabilities."""
+"""``hatinh-sd uncertainty --scenario NAME... --n 2000``: bands and target probabilities."""
 
 from __future__ import annotations
 
@@ -15,33 +15,30 @@ from hatinh_sd.i18n import text
 
 def cmd_uncertainty(args: argparse.Namespace) -> int:
     from hatinh_sd.data import load_targets
-    from hatinh_sd.ensemble import bad_runs, run_ensemble
     from hatinh_sd.factors import DEFAULT_FACTORS_PATH, load_factors
     from hatinh_sd.model import load_model
-    from hatinh_sd.results import atomic_dir, write_netcdf
-    from hatinh_sd.targets import INDICATOR_VARIABLES, PLAN_TARGETS, is_met
+    from hatinh_sd.targets import INDICATOR_VARIABLES, PLAN_TARGETS
     from hatinh_sd.uncertainty import (
         draw_uncertainties,
-        percentile_bands,
-        plot_bands,
-        plot_probabilities,
-        probabilities,
         scenario_overrides,
     )
 
-    lang = args.lang
     model = load_model()
-    fixed = scenario_overrides(args.scenario, model)
     factors = [
         f
         for f in load_factors(args.factors or DEFAULT_FACTORS_PATH, model)
         if f.group == "uncertainty"
     ]
-    clash = [f.variable for f in factors if f.variable in fixed]
-    if clash:
-        raise HatinhInputError(
-            f"the scenario sets uncertain constant(s) {', '.join(clash)}", key="--scenario"
-        )
+    every_fixed = {}  # every scenario is checked before any is run
+    for name in args.scenario:
+        fixed = scenario_overrides(name, model)
+        clash = [f.variable for f in factors if f.variable in fixed]
+        if clash:
+            raise HatinhInputError(
+                f"scenario '{name}' sets uncertain constant(s) {', '.join(clash)}",
+                key="--scenario",
+            )
+        every_fixed[name] = fixed
     if args.chunk_size is not None and args.chunk_size < 1:
         raise HatinhInputError("must be at least 1", key="--chunk-size")
     values = draw_uncertainties(factors, args.n, args.seed)
@@ -52,6 +49,24 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
         var = INDICATOR_VARIABLES[targets.set_index("target_id").loc[tid, "indicator"]]
         if var not in variables:
             variables.append(var)
+    for name, fixed in every_fixed.items():
+        _one_scenario(args, name, model, factors, values, fixed, targets, ids, variables)
+    return 0
+
+
+def _one_scenario(args, name, model, factors, values, fixed, targets, ids, variables) -> None:
+    """Run, analyse and write scenario ``name``'s uncertainty ensemble."""
+    from hatinh_sd.ensemble import bad_runs, run_ensemble
+    from hatinh_sd.results import atomic_dir, write_netcdf
+    from hatinh_sd.targets import INDICATOR_VARIABLES, is_met
+    from hatinh_sd.uncertainty import (
+        percentile_bands,
+        plot_bands,
+        plot_probabilities,
+        probabilities,
+    )
+
+    lang = args.lang
     t0 = time.perf_counter()
     ds = run_ensemble(
         values,
@@ -63,7 +78,7 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
         seed=args.seed,
         store=sweep_store(
             args.out,
-            args.scenario,
+            name,
             f"{args.n}|{args.seed}|{json.dumps(fixed, sort_keys=True)}".encode(),
             args.chunk_size or DEFAULT_CHUNK_SIZE,
             model,
@@ -75,7 +90,7 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
     bands = percentile_bands(ds, variables)
     prob = probabilities(ds, targets, ids, is_met)
     bands.attrs = {
-        "scenario": args.scenario,
+        "scenario": name,
         "seed": int(args.seed),
         "n_runs": int(args.n),
         "uncertainties": json.dumps([f.name for f in factors]),
@@ -89,7 +104,7 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
     }
     tlabels = {tid: text(f"target.{tid}", lang) for tid in ids}
     marks = {r.variable: (r.year, r.target) for r in prob.itertuples()}
-    out = Path(args.out) / args.scenario
+    out = Path(args.out) / name
     with atomic_dir(out) as tmp:
         write_netcdf(bands, tmp / "bands.nc")
         bands.to_dataframe().reset_index().to_csv(
@@ -112,7 +127,7 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
         text(
             "uncertainty.done",
             lang,
-            scenario=args.scenario,
+            scenario=name,
             runs=args.n,
             factors=len(factors),
             seconds=f"{elapsed:.1f}",
@@ -127,7 +142,6 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
             f"{100 * r.probability:5.1f} %  (median {r.median:.3g})"
         )
     print(text("run.wrote", lang, path=out))
-    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -135,7 +149,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "uncertainty",
         help="percentile bands and probability of meeting the targets under uncertainty",
     )
-    p.add_argument("--scenario", default="baseline", help="scenario name (levers held fixed)")
+    p.add_argument(
+        "--scenario",
+        nargs="+",
+        default=["baseline"],
+        help="scenario name(s) (levers held fixed); the same draws for each",
+    )
     p.add_argument("--n", type=int, default=2000, help="number of runs (default 2000)")
     p.add_argument("--seed", type=int, default=20260301, help="random seed")
     p.add_argument(
