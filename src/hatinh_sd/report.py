@@ -164,18 +164,19 @@ def _target_chart(
 ) -> str:
     """A target chart of :mod:`hatinh_sd.charts` with the scenarios' uncertainty bands."""
     from hatinh_sd.charts import target_figure
-    from hatinh_sd.targets import INDICATOR_VARIABLES
+    from hatinh_sd.targets import INDICATOR_VARIABLES, indicator_series
 
     fig = target_figure(runs, tid, lang=lang, targets=targets, observed=observed)
     ax = fig.axes[0]
-    var = INDICATOR_VARIABLES[str(targets.set_index("target_id").at[tid, "indicator"])]
+    indicator = str(targets.set_index("target_id").at[tid, "indicator"])
+    var = INDICATOR_VARIABLES[indicator]
     added = False
     scenario_lines = list(ax.lines)[: len(runs)]  # drawn first, one per scenario
     for line, name in zip(scenario_lines, runs):
         ev = bands.get(name)
         if ev is None or not ev.current or var not in ev.data:  # type: ignore[operator]
             continue
-        b = ev.data[var]  # type: ignore[index]
+        b = indicator_series(ev.data, indicator)  # type: ignore[arg-type]
         pct = b["percentile"].values
         low, high = float(pct.min()), float(pct.max())
         for q in (low, high):  # dotted bounds keep the band apart from the grey history

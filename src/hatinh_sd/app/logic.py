@@ -324,7 +324,8 @@ def chart_figure(
         },
     ]
     if bands is not None and var in bands:
-        band = bands[var].sel(time=[y for y in years if y in bands[var]["time"]])
+        band = indicator_series(bands, t["indicator"])
+        band = band.sel(time=[y for y in years if y in band["time"]]).dropna("time")
         bx = [int(y) for y in band["time"].values]
         label = (
             text("app.uncertainty.band", lang, low=f"{band_label[0]:g}", high=f"{band_label[1]:g}")
