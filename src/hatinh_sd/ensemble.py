@@ -54,8 +54,9 @@ __all__ = [
 ]
 
 #: Samples per PySD run unless told otherwise (about 1,400 runs/s per core at
-#: this size on the 2-core machine; smaller chunks pay PySD's per-step overhead
-#: more often, larger ones only delay the first results).
+#: this size on the 2-core machine, 900 with the scalar cross-check; smaller
+#: chunks pay PySD's per-step overhead more often, larger ones only delay the
+#: first results and resume in coarser steps).
 DEFAULT_CHUNK_SIZE = 1000
 
 #: Largest relative difference allowed between a vectorised and a scalar run.
