@@ -499,7 +499,11 @@ def _sensitivity(evidence: list[Evidence], lang: str, model: Model) -> str:
         rows = []
         for out in outputs:
             m = re.match(r"(T\d\d)_(\d{4})$", str(out))
-            label = f"{out}: {text(f'target.{m.group(1)}', lang)}" if m else str(out)
+            if m:
+                label = f"{out}: {text(f'target.{m.group(1)}', lang)}"
+            else:  # another output: the model variable's name (names are not translated)
+                variable = table.loc[table["output"] == out, "variable"].iloc[0]
+                label = f"{out}: {model.real_name(str(variable))}"
             top = top_factors(table, method, out, TOP_FACTORS)
             cells = [
                 f"{e(str(r.factor))} <span class='{'lever' if r.group == 'lever' else 'unc'}'>({_num(getattr(r, key))})</span>"
