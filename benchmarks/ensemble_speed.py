@@ -14,8 +14,8 @@ Usage::
     python benchmarks/ensemble_speed.py --workers 2 --engine-runs 1024 --chunk-size 1000 \
         --sobol-n 1024 --sweep-runs 4096
 
-``--sobol-n 1024`` with the 14 factors of ``sensitivity/sobol_targets.yaml``
-gives 30,720 runs (the issue's 30,000-run case); ``--sweep-runs 100000`` is the
+``--sobol-n 1024`` with the 28 factors of ``sensitivity/sobol_targets.yaml``
+gives 1024 x 30 = 30,720 runs (the issue's 30,000-run case); ``--sweep-runs 100000`` is the
 issue's memory case. Needs the optional extra ``bench`` (ema_workbench) for (a).
 """
 
