@@ -85,10 +85,6 @@ class Explorer:
         self.observed = comparable_observed(load_observed(), load_setup(self.model))
         self.baseline = self.cache.get({})
         self.baseline_card = scorecard(self.baseline, targets=self.targets_raw)
-        #: The baseline's scorecard as the page shows it (with the baseline beside itself).
-        self.baseline_scorecard = logic.scorecard_rows(
-            self.baseline, self.baseline_card, self.targets_raw
-        )
         #: Variables the page shows (charts and scorecard); the CSV has all.
         self.page_outputs = list(dict.fromkeys(self.targets["variable"]))
         self.observed_by_target = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dash import dcc, html
 
 from hatinh_sd.app.explorer import Explorer
-from hatinh_sd.app.logic import SCORE_COLUMNS, LeverControl, scorecard_cells
+from hatinh_sd.app.logic import SCORE_COLUMNS, LeverControl, scorecard_cells, scorecard_rows
 from hatinh_sd.i18n import LANGUAGES, text
 from hatinh_sd.targets import PLAN_TARGETS
 
@@ -74,7 +74,8 @@ def t(key: str, lang: str, tag=html.Span, slot: str = "", **kwargs):
 
 def scorecard_table(explorer: Explorer, lang: str) -> html.Table:
     """The scorecard T01-T12 (baseline values): every cell has an id, the update fills in texts."""
-    cells, status = scorecard_cells(explorer.baseline_scorecard, lang)
+    card = scorecard_rows(explorer.baseline, explorer.baseline_card, explorer.targets_raw)
+    cells, status = scorecard_cells(card, lang)
 
     def cell(tag, row: str, col: str, **kwargs):
         return tag(cells[(row, col)], id={"type": "score", "row": row, "col": col}, **kwargs)

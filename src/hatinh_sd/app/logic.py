@@ -305,7 +305,7 @@ def chart_figure(
             "type": "scatter",
             "mode": "markers",
             "name": text("app.chart.observed", lang),
-            "x": [float(t) for t in obs.index],
+            "x": [float(x) for x in obs.index],
             "y": [float(v) for v in obs.values],
             "marker": {"color": COLOURS["observed"], "size": 7},
         },
