@@ -97,6 +97,9 @@ class SeriesSpec:
     factor: float = 1.0
     from_year: int | None = None
     exclude: tuple[dict[str, str], ...] = ()
+    #: Rows measured on another definition, compared with another model variable:
+    #: ``{note_contains | source: ..., variable: ..., reason: ...}``.
+    variants: tuple[dict[str, str], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -208,6 +211,7 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
             "factor",
             "from_year",
             "exclude",
+            "variants",
         }
         if unknown:
             raise HatinhInputError(
@@ -229,6 +233,29 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
             raise HatinhInputError(
                 f"error must be one of {', '.join(ERRORS)}", path=path, key=f"{key}.error"
             )
+        variants = spec.get("variants") or []
+        if not isinstance(variants, list):
+            raise HatinhInputError(
+                "expected a list of {note_contains|source, variable, reason}",
+                path=path,
+                key=f"{key}.variants",
+            )
+        for i, rule in enumerate(variants):
+            vkey = f"{key}.variants[{i}]"
+            if not isinstance(rule, dict) or not ({"note_contains", "source", "years"} & set(rule)):
+                raise HatinhInputError(
+                    "expected {note_contains|source, variable, reason}", path=path, key=vkey
+                )
+            if rule.get("variable") not in known_vars:
+                close = difflib.get_close_matches(
+                    str(rule.get("variable")), sorted(known_vars), n=3, cutoff=0.5
+                )
+                raise HatinhInputError(
+                    f"'{rule.get('variable')}' is not a model variable; did you mean "
+                    f"{', '.join(repr(c) for c in close)}?",
+                    path=path,
+                    key=f"{vkey}.variable",
+                )
         tol = _number(spec.get("tolerance"), path, f"{key}.tolerance")
         if tol <= 0:
             raise HatinhInputError("tolerance must be positive", path=path, key=f"{key}.tolerance")
@@ -242,6 +269,7 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
             factor=_number(spec.get("factor", 1.0), path, f"{key}.factor"),
             from_year=spec.get("from_year"),
             exclude=tuple(spec.get("exclude") or ()),
+            variants=tuple(variants),
         )
     return CalibrationSetup(
         parameters=params,
@@ -252,15 +280,42 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
     )
 
 
+def _matches(row: pd.Series, rule: dict) -> bool:
+    """Whether ``row`` meets every condition of ``rule`` (source, note_contains, years)."""
+    checks = []
+    if "source" in rule:
+        checks.append(row["source"] == rule["source"])
+    if "note_contains" in rule:
+        checks.append(str(rule["note_contains"]) in str(row["note"]))
+    if "years" in rule:
+        first, last = rule["years"]
+        checks.append(first <= int(row["year"]) <= last)
+    return bool(checks) and all(checks)
+
+
 def _excluded(row: pd.Series, spec: SeriesSpec) -> str:
     """The reason an ``exclude`` rule of ``spec`` gives for leaving ``row`` out, or ''."""
     reason = ""
     for rule in spec.exclude:
-        if ("source" in rule and row["source"] == rule["source"]) or (
-            "note_contains" in rule and rule["note_contains"] in str(row["note"])
-        ):
+        if _matches(row, rule):
             reason = rule.get("reason", "excluded")
     return reason
+
+
+def _row_variable(row: pd.Series, spec: SeriesSpec) -> str:
+    """The model variable ``row`` is compared with: a matching variant's, or the series'."""
+    for rule in spec.variants:
+        if _matches(row, rule):
+            return rule["variable"]
+    return spec.variable
+
+
+def _row_tolerance(row: pd.Series, spec: SeriesSpec) -> float:
+    """The tolerance of ``row``: a matching variant's own, or the series'."""
+    for rule in spec.variants:
+        if _matches(row, rule) and "tolerance" in rule:
+            return float(rule["tolerance"])
+    return spec.tolerance
 
 
 def comparable_observed(observed: pd.DataFrame, setup: CalibrationSetup) -> pd.DataFrame:
@@ -271,7 +326,12 @@ def comparable_observed(observed: pd.DataFrame, setup: CalibrationSetup) -> pd.D
     the model leave them out, as the fit does.
     """
     keep = [
-        r["indicator"] not in setup.series or not _excluded(r, setup.series[r["indicator"]])
+        r["indicator"] not in setup.series
+        or not (
+            _excluded(r, setup.series[r["indicator"]])
+            or _row_variable(r, setup.series[r["indicator"]])
+            != setup.series[r["indicator"]].variable
+        )
         for _, r in observed.iterrows()
     ]
     return observed[np.array(keep, dtype=bool)]
@@ -294,8 +354,12 @@ def observations(
             reason = setup.not_used.get(
                 r["indicator"], "no comparison defined in calibration_setup.yaml"
             )
+            variable = ""
+            tolerance = math.nan
         else:
             reason = _excluded(r, spec)
+            variable = _row_variable(r, spec)
+            tolerance = _row_tolerance(r, spec)
         start, end = PERIOD_SPAN[r["period"]]
         # calendar [Y + start, Y + end) is model time [Y + start - 0.5, Y + end - 0.5)
         t0, t1 = r["year"] + start - 0.5, r["year"] + end - 0.5
@@ -309,6 +373,8 @@ def observations(
                 "status": r["status"],
                 "source": r["source"],
                 "lower_bound": bool(r["lower_bound"]),
+                "variable": variable,
+                "tolerance": tolerance,
                 "t0": t0,
                 "t1": t1,
                 "used": reason == "",
@@ -339,10 +405,11 @@ def fine_times(model: Model) -> np.ndarray:
 def _variables(setup: CalibrationSetup) -> list[str]:
     out = set()
     for spec in setup.series.values():
-        if spec.variable in DERIVED:
-            out |= {"share_services", "share_product_taxes", "labour_force", "population_15_plus"}
-        else:
-            out.add(spec.variable)
+        for var in [spec.variable] + [rule["variable"] for rule in spec.variants]:
+            if var in DERIVED:
+                out |= {"share_services", "share_product_taxes", "labour_force", "population_15_plus"}
+            else:
+                out.add(var)
     return sorted(out)
 
 
@@ -370,17 +437,18 @@ def compare_with_observed(ds: xr.Dataset, obs: pd.DataFrame, setup: CalibrationS
         if not r.used:
             continue
         spec = setup.series[r.indicator]
+        var = r.variable
         if spec.kind == "mean":
-            out[i] = mean(spec.variable, r.t0, r.t1)
+            out[i] = mean(var, r.t0, r.t1)
         elif spec.kind == "end":
-            out[i] = float(np.interp(min(r.t1, t[-1]), t, series(spec.variable)))
+            out[i] = float(np.interp(min(r.t1, t[-1]), t, series(var)))
         elif spec.kind == "growth":
-            now = mean(spec.variable, r.t0, r.t1)
-            before = mean(spec.variable, r.t0 - 1, r.t1 - 1)
+            now = mean(var, r.t0, r.t1)
+            before = mean(var, r.t0 - 1, r.t1 - 1)
             out[i] = (now / before - 1) * 100
         elif spec.kind == "cumulative":
             out[i] = sum(
-                mean(spec.variable, y - 0.5, y + 0.5)
+                mean(var, y - 0.5, y + 0.5)
                 for y in range(int(spec.from_year or r.year), r.year + 1)
             )
         if spec.kind != "growth":
@@ -399,7 +467,7 @@ def residuals(model_values: np.ndarray, obs: pd.DataFrame, setup: CalibrationSet
         if r.lower_bound:
             diff = min(0.0, diff)
         err = diff / abs(r.observed) if spec.error == "relative" else diff
-        res[i] = math.sqrt(r.weight) * err / spec.tolerance
+        res[i] = math.sqrt(r.weight) * err / r.tolerance
     return res
 
 
@@ -668,3 +736,150 @@ def write_calibration(
             header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8"
         )
     return path
+
+
+# ---------------------------------------------------------------- identifiability
+@dataclasses.dataclass
+class Identifiability:
+    """Local identifiability of candidate parameters at given values.
+
+    Follows Brun, Reichert and Künsch (2001, Water Resources Research 37(4)):
+    the sensitivity of each weighted residual to each parameter, scaled by the
+    parameter's range (``sensitivity``, observations x parameters); the
+    importance of each parameter (root mean square of its column, ``importance``);
+    the singular values of the scaled sensitivity matrix; the collinearity index
+    gamma = 1 / sqrt(smallest eigenvalue of S~'S~) of subsets (S~: columns
+    scaled to unit length); correlations of the linearised estimates; and the
+    largest subset whose collinearity index stays at or below ``threshold``.
+    """
+
+    names: list[str]
+    sensitivity: pd.DataFrame
+    importance: pd.Series
+    singular_values: np.ndarray
+    collinearity_all: float
+    correlation: pd.DataFrame
+    proposed: list[str]
+    proposed_index: float
+    threshold: float
+    series_sensitivity: pd.DataFrame
+
+
+def collinearity_index(S: np.ndarray) -> float:
+    """Collinearity index of the columns of ``S`` (Brun et al. 2001)."""
+    norms = np.linalg.norm(S, axis=0)
+    if np.any(norms == 0):
+        return math.inf
+    Sn = S / norms
+    lam = np.linalg.eigvalsh(Sn.T @ Sn)[0]
+    return 1 / math.sqrt(lam) if lam > 0 else math.inf
+
+
+def largest_identifiable_subset(
+    S: np.ndarray, threshold: float = 15.0, max_size: int | None = None
+) -> tuple[list[int], float]:
+    """Indices of the largest column subset of ``S`` with collinearity index <= threshold.
+
+    Among subsets of the largest feasible size, the one with the largest sum of
+    column norms (the most important parameters) wins. Exhaustive over subsets
+    (fine for up to about 20 candidates; beyond, a greedy pass by importance).
+    """
+    import itertools
+
+    p = S.shape[1]
+    norms = np.linalg.norm(S, axis=0)
+    usable = [j for j in range(p) if norms[j] > 0]
+    Sn = np.zeros_like(S)
+    Sn[:, usable] = S[:, usable] / norms[usable]
+    G = Sn.T @ Sn
+    top = min(len(usable), max_size or len(usable))
+    if len(usable) > 20:  # greedy by importance
+        chosen: list[int] = []
+        for j in sorted(usable, key=lambda j: -norms[j]):
+            trial = chosen + [j]
+            if len(chosen) < top and collinearity_index(S[:, trial]) <= threshold:
+                chosen = trial
+        return chosen, collinearity_index(S[:, chosen]) if chosen else math.nan
+    for k in range(top, 0, -1):
+        combos = np.array(list(itertools.combinations(usable, k)))
+        sub = G[combos[:, :, None], combos[:, None, :]]
+        lam = np.linalg.eigvalsh(sub)[:, 0]
+        gamma = np.where(lam > 0, 1 / np.sqrt(np.maximum(lam, 1e-300)), np.inf)
+        ok = gamma <= threshold
+        if ok.any():
+            score = norms[combos].sum(axis=1)
+            best = int(np.argmax(np.where(ok, score, -np.inf)))
+            return list(combos[best]), float(gamma[best])
+    return [], math.nan
+
+
+def identify(
+    model: Model,
+    setup: CalibrationSetup,
+    values: dict[str, float],
+    names: list[str] | None = None,
+    observed: pd.DataFrame | None = None,
+    *,
+    threshold: float = 15.0,
+    max_size: int = 12,
+    step: float = 0.01,
+) -> Identifiability:
+    """Sensitivities, singular values, collinearity and the proposed identifiable subset.
+
+    ``values`` are the parameter values to linearise at (model defaults for the
+    rest); ``names`` the candidate parameters (the setup's by default). The
+    Jacobian is taken by forward differences of ``step`` times each range.
+    """
+    observed = load_observed() if observed is None else observed
+    obs = observations(observed, setup)
+    names = list(names or setup.parameters)
+    ranges = {n: setup.parameters.get(n) or _range(model, n) for n in names}
+    base = {**{n: model.defaults[n] for n in names}, **values}
+    variables = _variables(setup)
+
+    def res(params: dict[str, float]) -> np.ndarray:
+        ds = _run_fine(model, params, variables)
+        return residuals(compare_with_observed(ds, obs, setup), obs, setup)
+
+    r0 = res(base)
+    used = np.flatnonzero(r0 != 0) if np.any(r0 != 0) else np.arange(len(r0))
+    used = np.flatnonzero(obs["used"].to_numpy() & (obs["weight"].to_numpy() > 0))
+    J = np.zeros((len(used), len(names)))
+    for j, n in enumerate(names):
+        low, high = ranges[n]
+        h = step * (high - low)
+        x = base[n] + h if base[n] + h <= high else base[n] - h
+        J[:, j] = (res({**base, n: x})[used] - r0[used]) / ((x - base[n]) / (high - low))
+    labels = [f"{obs.loc[i, 'indicator']} {obs.loc[i, 'year']} {obs.loc[i, 'period']}" for i in used]
+    S = pd.DataFrame(J, index=labels, columns=names)
+    importance = pd.Series(np.sqrt((J**2).mean(axis=0)), index=names).sort_values(ascending=False)
+    sv = np.linalg.svd(J, compute_uv=False)
+    JTJ = J.T @ J
+    cov = np.linalg.pinv(JTJ)
+    sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = cov / np.outer(sd, sd)
+    subset, gamma = largest_identifiable_subset(J, threshold, max_size)
+    series = obs.loc[used, "indicator"].to_numpy()
+    by_series = pd.DataFrame(
+        {n: pd.Series(np.abs(J[:, j])).groupby(series).max() for j, n in enumerate(names)}
+    )
+    return Identifiability(
+        names=names,
+        sensitivity=S,
+        importance=importance,
+        singular_values=sv,
+        collinearity_all=collinearity_index(J),
+        correlation=pd.DataFrame(corr, index=names, columns=names),
+        proposed=[names[j] for j in subset],
+        proposed_index=gamma,
+        threshold=threshold,
+        series_sensitivity=by_series,
+    )
+
+
+def _range(model: Model, name: str) -> tuple[float, float]:
+    par = model.parameters.get(name)
+    if par is None:
+        raise HatinhInputError(f"'{name}' is not a ranged parameter of the model", key=name)
+    return par.low, par.high

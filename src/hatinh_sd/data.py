@@ -121,12 +121,23 @@ KNOWN_INDICATORS: dict[str, str] = {
     "share_product_taxes_grdp": "% of GRDP (current prices)",
     "steel_output": "million tonnes",
     "electricity_design_output_vung_ang_1": "billion kWh per year",
+    "electricity_output_vung_ang_1": "billion kWh",
+    "electricity_production": "billion kWh",
+    "share_steel_grdp": "% of GRDP (current prices)",
+    "share_industry_grdp": "% of GRDP (current prices)",
+    "grdp_growth_agriculture": "% per year",
+    "grdp_growth_industry_construction": "% per year",
+    "grdp_growth_services": "% per year",
     "exports": "billion USD",
     "exchange_rate": "VND per USD",
     # investment and public finance
     "total_social_investment": "billion VND (current)",
     "total_social_investment_cumulative_2015_2020": "billion VND (current)",
     "budget_revenue": "billion VND",
+    "budget_revenue_domestic": "billion VND",
+    "public_investment": "billion VND (current)",
+    "fdi_registrations_new": "million USD",
+    "fdi_registrations_new_cumulative_2015_2020": "million USD",
     "fdi_registered_stock": "million USD",
     "fdi_projects_active": "projects",
     "fdi_realised_investment": "billion VND",
@@ -139,6 +150,7 @@ KNOWN_INDICATORS: dict[str, str] = {
     "employment_share_agriculture": "% of employed",
     "employment_share_industry_construction": "% of employed",
     "employment_share_services": "% of employed",
+    "unemployment_rate": "% of labour force",
 }
 
 #: Required header columns of each file, in their usual order.
