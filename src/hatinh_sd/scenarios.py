@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, ValidationError, field_validator
+from pydantic import model_validator, BaseModel, ConfigDict, Field, StrictFloat, ValidationError, field_validator
 
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.model import Model, Parameter, load_model, repo_root
@@ -84,13 +84,39 @@ class Timing(_Strict):
     ramp: str | None = None
 
 
+class CostLine(_Strict):
+    """One cost of a lever: ``variable`` = ``unit`` x ``quantity`` x the ``factors``."""
+
+    variable: str
+    unit: str | None
+    quantity: str
+    factors: list[str] = Field(default_factory=list)
+    account: Literal["budget", "private", "outside"]
+
+
+class EffectBound(_Strict):
+    """The largest effect on 2030 GRDP (per cent) at the top of the lever's range, and why."""
+
+    percent: float = Field(gt=0)
+    basis: str = Field(min_length=1)
+
+
 class LeverEntry(_Strict):
     """A lever of the catalogue (ranges and units come from the model)."""
 
     sets: list[str] = Field(min_length=1)
     timing: Timing | None = None
     seek: bool = True
+    cost: list[CostLine] | None = None
+    no_cost: str | None = None
+    effect_bound: EffectBound
     description: Bilingual
+
+    @model_validator(mode="after")
+    def _cost_or_reason(self) -> LeverEntry:
+        if bool(self.cost) == bool(self.no_cost):
+            raise ValueError("give either 'cost' (one or more lines) or 'no_cost' (the reason)")
+        return self
 
 
 class TaskGroup(_Strict):
@@ -301,6 +327,14 @@ def _check_catalogue(cat: Catalogue, node: yaml.Node | None) -> None:
                     f"'{var}' is not a model variable whose equation uses '{name}'",
                     ("levers", name, "sets"),
                 )
+        for i, line in enumerate(entry.cost or []):
+            for field in ("variable", "unit", "quantity"):
+                var = getattr(line, field)
+                if var is not None and var not in model._real_to_py:
+                    raise fail(f"'{var}' is not a model variable", ("levers", name, "cost", i, field))
+            for var in line.factors:
+                if var not in model._real_to_py:
+                    raise fail(f"'{var}' is not a model variable", ("levers", name, "cost", i, "factors"))
         if entry.timing:
             reach = set(entry.sets).union(*(graph[v] for v in entry.sets))
             for t in (entry.timing.start, entry.timing.ramp):
