@@ -53,6 +53,7 @@ from hatinh_sd.results import atomic_dir
 __all__ = [
     "NON_SECTORS",
     "RENDERERS",
+    "NoRenderer",
     "SYSTEM_DOT",
     "WASM_DOT",
     "Written",
@@ -464,6 +465,14 @@ class RendererFailed(Exception):
     """A renderer could not draw a graph; the message says why, in one line."""
 
 
+class NoRenderer(HatinhInputError):
+    """No renderer could draw a graph; ``failures`` has one ``"name: why"`` per renderer."""
+
+    def __init__(self, failures: list[str]) -> None:
+        self.failures = list(failures)
+        super().__init__("the model diagram could not be drawn: " + "; ".join(self.failures))
+
+
 def _one_line(message: str) -> str:
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     return lines[0] if lines else "failed"
@@ -553,8 +562,9 @@ def render_with(g: graphviz.Digraph, fmt: str, *, dpi: int = 96) -> tuple[bytes,
 
     Raises
     ------
-    HatinhInputError
-        When every renderer failed: one line naming each and why.
+    NoRenderer
+        When every renderer failed (a :class:`HatinhInputError`: one line naming
+        each renderer and why it failed).
     """
     failures = []
     for name, draw in RENDERERS:
@@ -562,9 +572,7 @@ def render_with(g: graphviz.Digraph, fmt: str, *, dpi: int = 96) -> tuple[bytes,
             return draw(g, fmt, dpi)
         except RendererFailed as exc:
             failures.append(f"{name}: {exc}")
-    raise HatinhInputError(
-        "the model diagram could not be drawn by either renderer: " + "; ".join(failures)
-    )
+    raise NoRenderer(failures)
 
 
 def render(g: graphviz.Digraph, fmt: str, *, dpi: int = 96) -> bytes:

@@ -531,8 +531,8 @@ def _diagram(model: Model, lang: str) -> str:
             drawn[name], renderer = diagram.render_with(g, "svg")
             if renderer not in used:
                 used.append(renderer)
-    except HatinhInputError as exc:  # no renderer worked: the rest of the report stands
-        reason = text("report.diagram.unavailable", lang, reason=exc.message)
+    except diagram.NoRenderer as exc:  # the rest of the report stands
+        reason = text("report.diagram.unavailable", lang, reason="; ".join(exc.failures))
         return f"<p class='note'>{e(reason)}</p>"
 
     def img(name: str) -> str:
