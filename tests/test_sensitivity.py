@@ -137,6 +137,24 @@ def test_cli_bad_n_exits_2_and_writes_nothing(tmp_path, capsys):
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("method", "n", "message"), [("sobol", "12", "power of two"), ("morris", "1", "at least 2")]
+)
+def test_cli_bad_n_option_exits_2_and_writes_nothing(tmp_path, capsys, method, n, message):
+    """``--n`` (the main job's small ensembles) is checked like the configuration's n."""
+    cfg = _config(
+        tmp_path,
+        f"method: {method}\nn: 8\nfactors: [hiring delay, logistics]\noutputs: [{{target: T01}}]\n",
+    )
+    out = tmp_path / "out"
+    argv = ["sensitivity", method, "--config", str(cfg), "--n", n, "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "key '--n'" in err and message in err
+    assert not out.exists()
+
+
 def test_small_morris_run_end_to_end(model, tmp_path):
     cfg = load_config(
         _config(

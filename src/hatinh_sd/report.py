@@ -28,7 +28,6 @@ import html
 import io
 import math
 import re
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -523,22 +522,32 @@ def _diagram(model: Model, lang: str) -> str:
     from hatinh_sd import diagram
 
     e = html.escape
-    if shutil.which("dot") is None:  # graphviz is a system package: the report works without it
-        return f"<p class='note'>{e(text('report.diagram.unavailable', lang))}</p>"
-    svg = diagram.render(diagram.overview_graph(model, lang), "svg")
+    graphs = {"overview": diagram.overview_graph(model, lang)}
+    for sector in diagram.sectors(model):
+        graphs[sector] = diagram.sector_graph(model, sector, lang)
+    drawn, used = {}, []
+    try:
+        for name, g in graphs.items():
+            drawn[name], renderer = diagram.render_with(g, "svg")
+            if renderer not in used:
+                used.append(renderer)
+    except diagram.NoRenderer as exc:  # the rest of the report stands
+        reason = text("report.diagram.unavailable", lang, reason="; ".join(exc.failures))
+        return f"<p class='note'>{e(reason)}</p>"
+
+    def img(name: str) -> str:
+        return _img(base64.b64encode(drawn[name]).decode("ascii"), name, "image/svg+xml", "diagram")
+
+    renderer = text("report.diagram.renderer", lang, renderer=" + ".join(used))
     parts = [
         f"<p>{e(text('report.diagram.intro', lang))}</p>",
-        _img(base64.b64encode(svg).decode("ascii"), "overview", "image/svg+xml", "diagram"),
+        f"<p class='note'>{e(renderer)}</p>",
+        img("overview"),
         f"<h3>{e(text('report.diagram.sectors', lang))}</h3>",
     ]
     for sector in diagram.sectors(model):
-        svg = diagram.render(diagram.sector_graph(model, sector, lang), "svg")
         label = diagram.sector_label(sector, lang)
-        parts.append(
-            f"<details><summary>{e(label)}</summary>"
-            + _img(base64.b64encode(svg).decode("ascii"), sector, "image/svg+xml", "diagram")
-            + "</details>"
-        )
+        parts.append(f"<details><summary>{e(label)}</summary>{img(sector)}</details>")
     return "".join(parts)
 
 

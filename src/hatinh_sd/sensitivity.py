@@ -83,6 +83,15 @@ def _err(msg: str, path: Path, key: str) -> HatinhInputError:
     return HatinhInputError(msg, path=path, key=key)
 
 
+def sample_size_problem(method: str, n: int) -> str | None:
+    """What is wrong with sample size ``n`` for ``method`` (``None`` when SALib can use it)."""
+    if method == "sobol" and (n < 2 or n & (n - 1)):
+        return f"n = {n}: Sobol sampling needs a power of two (e.g. 256, 512, 1024)"
+    if method == "morris" and n < 2:
+        return f"n = {n}: Morris needs at least 2 trajectories"
+    return None
+
+
 def load_config(path: Path | str, model: Any = None) -> SensitivityConfig:
     """Read and check a sensitivity configuration.
 
@@ -156,11 +165,9 @@ def load_config(path: Path | str, model: Any = None) -> SensitivityConfig:
     num_levels = integer("num_levels", 4)
     chunk_size = integer("chunk_size", DEFAULT_CHUNK_SIZE)
     num_resamples = integer("num_resamples", 100)
-    if method == "sobol" and (n < 2 or n & (n - 1)):
-        raise _err(f"n = {n}: Sobol sampling needs a power of two (e.g. 256, 512, 1024)", path, "n")
+    if (problem_n := sample_size_problem(method, n)) is not None:
+        raise _err(problem_n, path, "n")
     if method == "morris":
-        if n < 2:
-            raise _err(f"n = {n}: Morris needs at least 2 trajectories", path, "n")
         if num_levels < 2 or num_levels % 2:
             raise _err(
                 f"num_levels = {num_levels}: Morris needs an even number >= 2", path, "num_levels"

