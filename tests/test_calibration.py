@@ -130,28 +130,28 @@ def _setup_copy(tmp_path, edit):
 def test_range_low_above_high_is_refused(tmp_path, capsys):
     path = _setup_copy(
         tmp_path,
-        lambda d: d["ranges"].update({"product tax rate": {"range": [0.09, 0.05], "reason": "x"}}),
+        lambda d: d["ranges"].update({"steel value added per Mt": {"range": [2000, 1500], "reason": "x"}}),
     )
     assert _run_calibrate(tmp_path, "--setup", str(path)) == 2
     err = capsys.readouterr().err
-    assert "setup.yaml" in err and "ranges.product tax rate" in err and "low > high" in err
+    assert "setup.yaml" in err and "ranges.steel value added per Mt" in err and "low > high" in err
 
 
 def test_unknown_parameter_is_refused(tmp_path, capsys):
     path = _setup_copy(
         tmp_path,
-        lambda d: d["ranges"].update({"product tax rte": {"range": [0.05, 0.09], "reason": "x"}}),
+        lambda d: d["ranges"].update({"steel value added per tonne": {"range": [1500, 2000], "reason": "x"}}),
     )
     assert _run_calibrate(tmp_path, "--setup", str(path)) == 2
     err = capsys.readouterr().err
-    assert "'product tax rte'" in err and "'product tax rate'" in err
+    assert "'steel value added per tonne'" in err and "'steel value added per Mt'" in err
 
 
 def test_observed_file_without_usable_rows_is_refused(tmp_path, capsys):
     data = tmp_path / "data"
     shutil.copytree(repo_root() / "model" / "data", data)
     lines = (data / "observed.csv").read_text(encoding="utf-8").splitlines(keepends=True)
-    keep = [lines[0]] + [ln for ln in lines[1:] if ln.startswith(("budget_revenue", "exports"))]
+    keep = [lines[0]] + [ln for ln in lines[1:] if ln.startswith(("new_enterprises", "exports"))]
     (data / "observed.csv").write_text("".join(keep), encoding="utf-8")
     assert _run_calibrate(tmp_path, "--observed", str(data / "observed.csv")) == 2
     err = capsys.readouterr().err

@@ -2,18 +2,25 @@
 
 :func:`render_assumptions` turns every constant of ``model/hatinh.mdl`` into a
 Markdown table row (parameter, value, unit, range, role, source or reason);
-:func:`update_readme` writes it between the markers of ``model/README.md``.
+:func:`render_effects` lists the saturating effect functions with their
+elasticities, asymptotes and sources; :func:`render_levers` the levers' effects
+and costs (:func:`hatinh_sd.scenarios.lever_effects`). :func:`update_readme`
+writes them between the markers of ``model/README.md``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
 from pathlib import Path
+
+import pandas as pd
 
 from hatinh_sd.model import Model, repo_root
 from hatinh_sd.results import atomic_file
 
-__all__ = ["render_assumptions", "update_readme"]
+__all__ = ["EffectFunction", "effect_functions", "render_assumptions", "render_effects", "render_levers", "update_readme"]
 
 START, END = "<!-- assumptions:start -->", "<!-- assumptions:end -->"
 
@@ -50,15 +57,114 @@ def render_assumptions(model: Model) -> str:
     return "\n".join(rows)
 
 
-def update_readme(model: Model, path: Path | None = None) -> Path:
-    """Rewrite the assumptions table of ``model/README.md`` (atomically)."""
+#: The saturating form every effect of an index uses (see the .mdl's .Conventions):
+#: effect = M / (1 + (M - 1) * index ^ (-e * M / (M - 1))).
+_EFFECT = re.compile(
+    r"^(?P<name>[^=\n]+?) = (?P<M>[^=\n/]+?) / \(1 \+ \((?P=M) - 1\) \* (?P<index>[^\^\n]+?) "
+    r"\^ \(-(?P<e>[^*\n]+?) \* (?P=M) / \((?P=M) - 1\)\)\)\s*$",
+    re.M,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class EffectFunction:
+    """A saturating effect of the model: its index, elasticity and asymptote constants."""
+
+    name: str
+    index: str
+    elasticity: str
+    asymptote: str
+
+    def __call__(self, index: float | "np.ndarray", elasticity: float, asymptote: float):
+        """The effect at ``index`` (1 at index 1, local elasticity ``elasticity``)."""
+        m, e = asymptote, elasticity
+        return m / (1 + (m - 1) * index ** (-e * m / (m - 1)))
+
+
+def effect_functions(model: Model) -> list[EffectFunction]:
+    """Every equation of ``model/hatinh.mdl`` written in the saturating effect form."""
+    text = model.mdl_path.read_text(encoding="utf-8")
+    out = []
+    for m in _EFFECT.finditer(text):
+        out.append(
+            EffectFunction(
+                name=m.group("name").strip(),
+                index=m.group("index").strip(),
+                elasticity=m.group("e").strip(),
+                asymptote=m.group("M").strip(),
+            )
+        )
+    return out
+
+
+def _sources(comment: str) -> str:
+    keys = re.findall(r"source: ([A-Za-z0-9_,\s-]+?)(?: \(|;|\.|$)", comment)
+    return ", ".join(k.strip() for k in keys) if keys else "assumption"
+
+
+def _reference(model: Model, index: str) -> str:
+    """How the index is normalised (its equation), for the effects table."""
+    text = model.mdl_path.read_text(encoding="utf-8")
+    m = re.search(rf"^{re.escape(index)} = ([^\n]+)$", text, re.M)
+    return m.group(1).strip() if m else index
+
+
+def render_effects(model: Model) -> str:
+    """Markdown table of the effect functions: index, elasticity, asymptote, source."""
+    rows = [
+        "| effect | index (1 at the reference) | elasticity at the reference | range | asymptote | range | source of the elasticity |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    params = model.parameters
+    defaults = model.defaults
+    for f in effect_functions(model):
+        e, a = params.get(f.elasticity), params.get(f.asymptote)
+        erng = f"[{_fmt(e.low)}, {_fmt(e.high)}]" if e else "fixed"
+        arng = f"[{_fmt(a.low)}, {_fmt(a.high)}]" if a else "fixed"
+        src = _sources(e.comment if e else "")
+        rows.append(
+            f"| `{f.name}` | `{f.index}` = {_reference(model, f.index)} | {defaults[f.elasticity]:g} | {erng} "
+            f"| {defaults[f.asymptote]:g} | {arng} | {src} |"
+        )
+    return "\n".join(rows)
+
+
+def render_levers(table: pd.DataFrame) -> str:
+    """Markdown table of :func:`hatinh_sd.scenarios.lever_effects`."""
+    rows = [
+        "| lever | group | at | GRDP 2030 | T01 | T03 | T07 | cost 2026-2030, budget | private | outside | bound on the GRDP effect | basis |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in table.itertuples():
+        rows.append(
+            f"| {r.lever} | {r.group} | {r.value:g} {r.units} | {r.grdp_2030:+.2f} % | {r.t01:+.2f} pts "
+            f"| {r.t03:+.2f} pts | {r.t07:+.2f} pts | {r.cost_budget:,.0f} | {r.cost_private:,.0f} "
+            f"| {r.cost_outside:,.0f} | {r.bound:g} % | {r.basis} |"
+        )
+    return "\n".join(rows)
+
+
+def _write_section(text: str, name: str, content: str, path: Path) -> str:
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    if start not in text or end not in text:
+        raise ValueError(f"{path}: markers {start} and {end} not found")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{content}\n{end}{tail}"
+
+
+def update_readme(model: Model, path: Path | None = None, *, levers: pd.DataFrame | None = None) -> Path:
+    """Rewrite the generated tables of ``model/README.md`` (atomically).
+
+    The assumptions and effects tables always; the lever table when ``levers``
+    (from :func:`hatinh_sd.scenarios.lever_effects`) is given.
+    """
     path = Path(path or repo_root() / "model" / "README.md")
     text = path.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        raise ValueError(f"{path}: markers {START} and {END} not found")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    new = f"{head}{START}\n{render_assumptions(model)}\n{END}{tail}"
+    text = _write_section(text, "assumptions", render_assumptions(model), path)
+    text = _write_section(text, "effects", render_effects(model), path)
+    if levers is not None:
+        text = _write_section(text, "levers", render_levers(levers), path)
     with atomic_file(path) as tmp:
-        tmp.write_text(new, encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
     return path

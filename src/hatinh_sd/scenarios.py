@@ -706,3 +706,62 @@ def render_readme(cat: Catalogue, folder: Path | str | None = None) -> str:
         )
     lines.append("")
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------- lever effects and costs
+#: Outputs the lever table reports: 2030 GRDP (per cent change), targets (point changes).
+LEVER_TABLE_YEAR = 2030
+LEVER_COST_YEARS = (2026, 2030)
+
+
+def lever_effects(model: Model | None = None, cat: Catalogue | None = None):
+    """Each primary lever at the top of its range against the baseline.
+
+    Returns a DataFrame with, per lever: the value tried, the change of 2030 GRDP
+    (per cent) and of T01, T03 and T07 (points), the extra cost over 2026-2030
+    (bn VND at current prices, summed over the catalogue's cost lines by account:
+    budget, private, outside) and the lever's effect bound.
+    """
+    import pandas as pd
+
+    model = model or load_model()
+    cat = cat or load_catalogue(model=model)
+    variables = ["grdp", "t01_average_grdp_growth_since_2020", "share_industry", "employment_share_agriculture"]
+    costs = sorted({line.variable for e in cat.levers.values() for line in (e.cost or [])})
+    outputs = variables + ["exchange_rate"] + [model.py_name(c) for c in costs]
+    base = model.run(outputs=outputs)
+    years = slice(*LEVER_COST_YEARS)
+    rows = []
+    for name, entry in cat.levers.items():
+        par = cat.parameters[name]
+        value = par.high
+        params = {name: value}
+        if name == "formosa total capacity":
+            params["formosa phase 2"] = 1.0  # the capacity matters only with phase 2
+        ds = model.run(params, outputs=outputs)
+        at = lambda d, v: float(d[v].sel(time=LEVER_TABLE_YEAR))  # noqa: E731
+        row = {
+            "lever": name,
+            "group": par.group,
+            "value": value,
+            "units": par.units,
+            "grdp_2030": (at(ds, "grdp") / at(base, "grdp") - 1) * 100,
+            "t01": at(ds, variables[1]) - at(base, variables[1]),
+            "t03": at(ds, variables[2]) - at(base, variables[2]),
+            "t07": at(ds, variables[3]) - at(base, variables[3]),
+            "bound": entry.effect_bound.percent,
+            "basis": entry.effect_bound.basis,
+        }
+        for account in ("budget", "private", "outside"):
+            lines = {line.variable for line in entry.cost or [] if line.account == account}
+            # a lever's cost lines are its own; a cost shared by two lines counts once
+            extra = 0.0
+            for var in lines:
+                py = model.py_name(var)
+                in_usd = model.units(var).startswith("MUSD")  # million USD: at the exchange rate
+                now = ds[py] * (ds["exchange_rate"] if in_usd else 1)
+                then = base[py] * (base["exchange_rate"] if in_usd else 1)
+                extra += float(now.sel(time=years).sum() - then.sel(time=years).sum())
+            row[f"cost_{account}"] = extra
+        rows.append(row)
+    return pd.DataFrame(rows)
