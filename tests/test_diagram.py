@@ -116,7 +116,7 @@ def test_signs_follow_the_equations(model, overview):
 def test_overview_links_sectors(model, overview):
     _, edges = overview
     links = [(a, b) for a, b, d in edges if d["class"] == "sector-link"]
-    assert ("hub_population", "hub_labour") in links
+    assert ("hub_population", "hub_labour_force_and_wages") in links
     assert len(links) >= 10
 
 
