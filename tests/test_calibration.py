@@ -20,7 +20,7 @@ from hatinh_sd.calibration import (
 from hatinh_sd.cli import main
 from hatinh_sd.data import load_observed
 from hatinh_sd.model import DEFAULT_CALIBRATION_PATH, repo_root
-from hatinh_sd.validation import acceptance_checks
+from hatinh_sd.validation import history_checks
 
 HOLDOUT = repo_root() / "model" / "calibration_holdout_2019.yaml"
 
@@ -74,14 +74,11 @@ def test_committed_calibration_is_applied(model):
     assert len(calibrated) <= 26
 
 
-def test_fit_meets_acceptance_criteria(fitted):
-    from hatinh_sd.calibration import fit_table
-
-    setup, obs, mv = fitted
-    checks = acceptance_checks(obs, mv, fit_table(obs, mv))
+def test_history_meets_the_model_v2_criteria(model):
+    checks = history_checks(model)
     print(checks.to_string())
-    assert len(checks) == 11
-    assert checks["met"].all(), checks[~checks["met"]]
+    assert len(checks) >= 13
+    assert checks["met"].all(), checks[~checks["met"]].to_string()
 
 
 def test_holdout_beats_naive_trend(model):

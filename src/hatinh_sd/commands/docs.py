@@ -10,14 +10,16 @@ from hatinh_sd.i18n import text
 def cmd_docs(args: argparse.Namespace) -> int:
     from hatinh_sd.model import load_model
     from hatinh_sd.modeldoc import update_readme
+    from hatinh_sd.scenarios import lever_effects
 
-    path = update_readme(load_model())
+    model = load_model()
+    path = update_readme(model, levers=lever_effects(model))
     print(text("run.wrote", args.lang, path=path))
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "docs", help="regenerate the assumptions table of model/README.md from the .mdl"
+        "docs", help="regenerate the generated tables of model/README.md (assumptions, effects, levers) from the .mdl"
     )
     p.set_defaults(func=cmd_docs)
