@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import statistics
 import threading
 import time
@@ -159,7 +160,8 @@ def test_levers_drive_real_runs_csv_and_saved_scenario(page, app_url, model, bas
             timeout=30_000,
         )
         times.append(time.perf_counter() - start)
-    params["FDI incentives"] = round(fdi.default + 7 * 0.01, 12)
+    step = 10.0 ** math.floor(math.log10((fdi.high - fdi.low) / 50))  # the slider's step
+    params["FDI incentives"] = round(fdi.default + 7 * step, 12)
     wait_for_params(page, params)
     assert_page_matches_run(page, model, params)
     print(

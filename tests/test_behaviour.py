@@ -163,7 +163,11 @@ def test_zero_investment_capital_decays(model):
 
 def test_zero_fdi_attractiveness_fdi_capital_declines(model):
     ds = model.run(
-        {"investment climate": 0, "investment policy start year": 2024, "investment policy ramp years": 0},
+        {
+            "investment climate": 0,
+            "investment policy start year": 2024,
+            "investment policy ramp years": 0,
+        },
         check_ranges=False,
     )
     _assert_sane(model, ds, "zero FDI attractiveness")

@@ -127,7 +127,9 @@ def _setup_copy(tmp_path, edit):
 def test_range_low_above_high_is_refused(tmp_path, capsys):
     path = _setup_copy(
         tmp_path,
-        lambda d: d["ranges"].update({"steel value added per Mt": {"range": [2000, 1500], "reason": "x"}}),
+        lambda d: d["ranges"].update(
+            {"steel value added per Mt": {"range": [2000, 1500], "reason": "x"}}
+        ),
     )
     assert _run_calibrate(tmp_path, "--setup", str(path)) == 2
     err = capsys.readouterr().err
@@ -137,7 +139,9 @@ def test_range_low_above_high_is_refused(tmp_path, capsys):
 def test_unknown_parameter_is_refused(tmp_path, capsys):
     path = _setup_copy(
         tmp_path,
-        lambda d: d["ranges"].update({"steel value added per tonne": {"range": [1500, 2000], "reason": "x"}}),
+        lambda d: d["ranges"].update(
+            {"steel value added per tonne": {"range": [1500, 2000], "reason": "x"}}
+        ),
     )
     assert _run_calibrate(tmp_path, "--setup", str(path)) == 2
     err = capsys.readouterr().err

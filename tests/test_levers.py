@@ -37,9 +37,11 @@ def _check_lines(model, catalogue, ds):
         for line in entry.cost or []:
             expected = ds[model.py_name(line.quantity)].values.copy()
             if line.unit is not None:
-                expected = expected * ds[model.py_name(line.unit)].values if model.py_name(
-                    line.unit
-                ) in ds else expected * model.defaults[line.unit]
+                expected = (
+                    expected * ds[model.py_name(line.unit)].values
+                    if model.py_name(line.unit) in ds
+                    else expected * model.defaults[line.unit]
+                )
             for f in line.factors:
                 expected = expected * ds[model.py_name(f)].values
             got = ds[model.py_name(line.variable)].values
@@ -62,7 +64,8 @@ def test_every_lever_that_acts_costs_something(model, catalogue, all_max, baseli
         if entry.no_cost:
             continue
         total = sum(
-            float(all_max[model.py_name(line.variable)].sel(time=years).sum()) for line in entry.cost
+            float(all_max[model.py_name(line.variable)].sel(time=years).sum())
+            for line in entry.cost
         )
         assert total > 0, name
     # the budget pays for the budget programmes: at every lever's maximum it spends more

@@ -18,7 +18,12 @@ BORROWING = {
     "logistics": 3000,
 }
 
-SECTORS = ("private_balance", "government_balance", "outside_investors_balance", "rest_of_world_balance")
+SECTORS = (
+    "private_balance",
+    "government_balance",
+    "outside_investors_balance",
+    "rest_of_world_balance",
+)
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +78,9 @@ def test_saving_equals_investment_plus_net_lending(baseline_fine, borrowing_run,
     gap = government_saving - (ds["public_investment"] + ds["government_balance"])
     assert np.max(np.abs(gap.values) / scale) <= 1e-6
     # the government's net lending is minus the change of its debt
-    assert np.max(np.abs((ds["government_balance"] + ds["government_deficit"]).values) / scale) <= 1e-6
+    assert (
+        np.max(np.abs((ds["government_balance"] + ds["government_deficit"]).values) / scale) <= 1e-6
+    )
 
 
 def test_binding_debt_limit_cuts_public_investment(model):

@@ -5,6 +5,7 @@ unemployment and population non-negative (population positive) and every value f
 from __future__ import annotations
 
 import numpy as np
+
 from batch import run_batch
 
 RUNS = 3000
@@ -20,7 +21,14 @@ def _share_outputs(model):
         if units == "percent" and (
             name.startswith("share ")
             or name.startswith("employment share ")
-            or name in ("urbanisation rate", "trained labour share", "unemployment rate", "underemployment rate", "digital economy share")
+            or name
+            in (
+                "urbanisation rate",
+                "trained labour share",
+                "unemployment rate",
+                "underemployment rate",
+                "digital economy share",
+            )
         ):
             out.append(py)
     return out

@@ -154,7 +154,9 @@ def test_run_scenario_writes_results_and_yaml(tmp_path, model):
     assert doc == yaml.safe_load(ds.attrs["scenario_yaml"])
     assert doc["levers"]["formosa phase 2"] == {"value": 1.0, "year": 2030.0}
     assert doc["levers"]["thach khe mine"] == 0  # merged from the baseline
-    assert float(ds["steel_output"].sel(time=2035)) > 10  # 15 Mt/yr at the post-2022 operating rate (0.69)
+    assert (
+        float(ds["steel_output"].sel(time=2035)) > 10
+    )  # 15 Mt/yr at the post-2022 operating rate (0.69)
 
 
 def test_run_all(tmp_path):

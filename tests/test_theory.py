@@ -28,7 +28,10 @@ def at(ds, var, year):
 
 def test_no_productivity_growth_raises_the_agricultural_share(model, baseline):
     ds = model.run({"tfp growth trend": 0, "tfp growth agriculture": 0}, check_ranges=False)
-    assert at(ds, "employment_share_agriculture", 2030) > at(baseline, "employment_share_agriculture", 2030) + 1
+    assert (
+        at(ds, "employment_share_agriculture", 2030)
+        > at(baseline, "employment_share_agriculture", 2030) + 1
+    )
     assert at(ds, "grdp", 2030) < at(baseline, "grdp", 2030)
 
 
@@ -56,11 +59,15 @@ def test_zero_investment_lowers_grdp_and_surplus_labour_leaves(model, baseline, 
 def test_formosa_never_built_removes_at_most_three_times_its_jobs(model, baseline, year):
     ds = model.run(FORMOSA_NEVER_BUILT, check_ranges=False)
     assert at(ds, "steel_employment", year) == 0
-    direct_and_suppliers = at(baseline, "steel_employment", year) + at(baseline, "formosa_supplier_jobs", year)
+    direct_and_suppliers = at(baseline, "steel_employment", year) + at(
+        baseline, "formosa_supplier_jobs", year
+    )
     assert direct_and_suppliers > 5
     lost = at(baseline, "modern_employment", year) - at(ds, "modern_employment", year)
     assert lost > 0.5 * direct_and_suppliers
-    assert lost <= 3 * direct_and_suppliers, f"{lost:.1f} modern jobs lost against {direct_and_suppliers:.1f}"
+    assert lost <= 3 * direct_and_suppliers, (
+        f"{lost:.1f} modern jobs lost against {direct_and_suppliers:.1f}"
+    )
 
 
 def test_agricultural_share_falls_by_at_least_eight_points(baseline):

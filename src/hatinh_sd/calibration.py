@@ -407,7 +407,12 @@ def _variables(setup: CalibrationSetup) -> list[str]:
     for spec in setup.series.values():
         for var in [spec.variable] + [rule["variable"] for rule in spec.variants]:
             if var in DERIVED:
-                out |= {"share_services", "share_product_taxes", "labour_force", "population_15_plus"}
+                out |= {
+                    "share_services",
+                    "share_product_taxes",
+                    "labour_force",
+                    "population_15_plus",
+                }
             else:
                 out.add(var)
     return sorted(out)
@@ -850,7 +855,9 @@ def identify(
         h = step * (high - low)
         x = base[n] + h if base[n] + h <= high else base[n] - h
         J[:, j] = (res({**base, n: x})[used] - r0[used]) / ((x - base[n]) / (high - low))
-    labels = [f"{obs.loc[i, 'indicator']} {obs.loc[i, 'year']} {obs.loc[i, 'period']}" for i in used]
+    labels = [
+        f"{obs.loc[i, 'indicator']} {obs.loc[i, 'year']} {obs.loc[i, 'period']}" for i in used
+    ]
     S = pd.DataFrame(J, index=labels, columns=names)
     importance = pd.Series(np.sqrt((J**2).mean(axis=0)), index=names).sort_values(ascending=False)
     sv = np.linalg.svd(J, compute_uv=False)

@@ -20,7 +20,14 @@ import pandas as pd
 from hatinh_sd.model import Model, repo_root
 from hatinh_sd.results import atomic_file
 
-__all__ = ["EffectFunction", "effect_functions", "render_assumptions", "render_effects", "render_levers", "update_readme"]
+__all__ = [
+    "EffectFunction",
+    "effect_functions",
+    "render_assumptions",
+    "render_effects",
+    "render_levers",
+    "update_readme",
+]
 
 START, END = "<!-- assumptions:start -->", "<!-- assumptions:end -->"
 
@@ -75,7 +82,7 @@ class EffectFunction:
     elasticity: str
     asymptote: str
 
-    def __call__(self, index: float | "np.ndarray", elasticity: float, asymptote: float):
+    def __call__(self, index: float | np.ndarray, elasticity: float, asymptote: float):
         """The effect at ``index`` (1 at index 1, local elasticity ``elasticity``)."""
         m, e = asymptote, elasticity
         return m / (1 + (m - 1) * index ** (-e * m / (m - 1)))
@@ -153,7 +160,9 @@ def _write_section(text: str, name: str, content: str, path: Path) -> str:
     return f"{head}{start}\n{content}\n{end}{tail}"
 
 
-def update_readme(model: Model, path: Path | None = None, *, levers: pd.DataFrame | None = None) -> Path:
+def update_readme(
+    model: Model, path: Path | None = None, *, levers: pd.DataFrame | None = None
+) -> Path:
     """Rewrite the generated tables of ``model/README.md`` (atomically).
 
     The assumptions and effects tables always; the lever table when ``levers``

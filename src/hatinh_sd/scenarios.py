@@ -32,7 +32,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import model_validator, BaseModel, ConfigDict, Field, StrictFloat, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.model import Model, Parameter, load_model, repo_root
@@ -331,10 +339,14 @@ def _check_catalogue(cat: Catalogue, node: yaml.Node | None) -> None:
             for field in ("variable", "unit", "quantity"):
                 var = getattr(line, field)
                 if var is not None and var not in model._real_to_py:
-                    raise fail(f"'{var}' is not a model variable", ("levers", name, "cost", i, field))
+                    raise fail(
+                        f"'{var}' is not a model variable", ("levers", name, "cost", i, field)
+                    )
             for var in line.factors:
                 if var not in model._real_to_py:
-                    raise fail(f"'{var}' is not a model variable", ("levers", name, "cost", i, "factors"))
+                    raise fail(
+                        f"'{var}' is not a model variable", ("levers", name, "cost", i, "factors")
+                    )
         if entry.timing:
             reach = set(entry.sets).union(*(graph[v] for v in entry.sets))
             for t in (entry.timing.start, entry.timing.ramp):
@@ -726,7 +738,12 @@ def lever_effects(model: Model | None = None, cat: Catalogue | None = None):
 
     model = model or load_model()
     cat = cat or load_catalogue(model=model)
-    variables = ["grdp", "t01_average_grdp_growth_since_2020", "share_industry", "employment_share_agriculture"]
+    variables = [
+        "grdp",
+        "t01_average_grdp_growth_since_2020",
+        "share_industry",
+        "employment_share_agriculture",
+    ]
     costs = sorted({line.variable for e in cat.levers.values() for line in (e.cost or [])})
     outputs = variables + ["exchange_rate"] + [model.py_name(c) for c in costs]
     base = model.run(outputs=outputs)

@@ -59,20 +59,27 @@ STERMAN_TESTS: list[tuple[str, str, list[str]]] = [
     ),
     (
         "Dimensional consistency",
-        "Every variable has units; every flow has its stock's units per year (units parsed).",
+        "Every variable has units; every flow has its stock's units per year; the units of every equation's right-hand side, composed by the units checker, equal its declared units; no hidden numeric unit conversions; no INITIAL inside a larger expression.",
         [
             "test_every_variable_has_units",
             "test_every_unit_string_parses",
             "test_flows_have_stock_units_per_year",
+            "test_no_inline_initial_in_model",
+            "test_fixture_errors_are_reported",
+            "test_every_equation_has_consistent_units",
         ],
     ),
     (
         "Parameter assessment",
-        "Every constant has a source key or a stated reason; levers and uncertain constants have ranges containing their defaults; fitted values at a bound of their range are flagged below.",
+        "Every constant has a source key or a stated reason; levers and uncertain constants have ranges containing their defaults; every effect function is 1 at its reference, monotone, bounded by its asymptote, with a cited elasticity; every lever's cost is a unit cost times its quantity and its effect stays within its evidence bound; fitted values at a bound of their range are flagged below.",
         [
             "test_every_variable_names_a_source_or_reason",
             "test_parameters_have_ranges_containing_defaults",
             "test_lever_defaults_equal_their_historical_values",
+            "test_effects_equal_one_at_the_reference_monotone_and_bounded",
+            "test_elasticities_have_cited_ranges",
+            "test_every_cost_is_unit_cost_times_quantity",
+            "test_lever_effects_stay_within_their_bounds",
         ],
     ),
     (
@@ -86,6 +93,13 @@ STERMAN_TESTS: list[tuple[str, str, list[str]]] = [
             "test_no_negative_stock_under_any_lever_extreme",
             "test_uncertain_and_calibrated_extremes_stay_sane",
             "test_baseline_is_sane",
+            "test_random_ranged_constants_keep_every_share_a_share",
+            "test_zero_investment_lowers_grdp_and_surplus_labour_leaves",
+            "test_no_productivity_growth_raises_the_agricultural_share",
+            "test_formosa_never_built_removes_at_most_three_times_its_jobs",
+            "test_debt_is_the_integral_of_deficits",
+            "test_sector_balances_sum_to_zero",
+            "test_binding_debt_limit_cuts_public_investment",
         ],
     ),
     (
@@ -135,40 +149,85 @@ KNOCKOUTS = [
         "lower",
     ),
     (
-        "B1 industrial land scarcity",
+        "B10 industrial land scarcity",
         {"industrial land development rate": 500.0},
         "fdi_registrations",
         2045,
         "higher",
     ),
     (
-        "B2 Lewis turning point",
-        {"land per agricultural worker 2010": 1.5},
+        "B2 farm surplus runs dry (Lewis turning point)",
+        {"farm surplus elasticity": 0.0},
         "employment_share_agriculture",
         2040,
         "lower",
     ),
     (
-        "R4 public infrastructure",
+        "R5 public infrastructure",
         {"infrastructure productivity elasticity": 0.0},
         "grdp",
         2040,
         "lower",
     ),
     (
-        "B5 brain drain",
+        "B15 brain drain",
         {"trained migration propensity": 1.0},
         "trained_labour_share",
         2040,
         "higher",
     ),
+    (
+        "B11 debt limit",
+        {"debt limit ratio": 0.0, "public investment rate": 0.25},
+        "public_investment",
+        2035,
+        "lower",
+    ),
 ]
 
+#: Behaviour a reviewer might not expect, each measured by :func:`surprises`.
 SURPRISES = [
-    "When Formosa's construction ended (2016-2017), construction workers did not stay unemployed: in the model they returned to agriculture, so the agricultural share of employment rose for two years before falling again.",
-    "Industrial-park land hardly constrains FDI until the late 2030s (occupancy stays near 50-60 %); the land lever only pays off late, once the reinforcing agglomeration loop has filled the parks.",
-    "GRDP per capita at current prices can meet T02 while real growth misses T01: inflation and the relative price drifts do part of the work, so the two targets are not equally demanding.",
+    (
+        "A higher private investment rate first lowers consumption and so the own-account "
+        "services work that local demand supports: modern employment in 2030 can fall while GRDP rises.",
+        {"private investment rate": 0.4},
+        ("grdp", "services_employment"),
+    ),
+    (
+        "The budget cannot finance a public investment rate much above history: borrowing is "
+        "capped at a fifth of own revenue (State Budget Law), so a rate of 25 % of GRDP buys "
+        "far less investment than it asks for.",
+        {"public investment rate": 0.25},
+        ("planned_public_investment", "public_investment"),
+    ),
+    (
+        "Formosa phase 2 raises GRDP much more than the income of residents: its profits and "
+        "depreciation leave the province.",
+        {"formosa phase 2": 1.0},
+        ("grdp_current", "private_disposable_income"),
+    ),
 ]
+
+
+def surprises(model: Model, year: int = 2030) -> pd.DataFrame:
+    """The surprising behaviours of :data:`SURPRISES`, measured against the baseline."""
+    base = model.run()
+    rows = []
+    for text, params, (a, b) in SURPRISES:
+        ds = model.run(params)
+        change = {
+            v: (float(ds[v].sel(time=year)) / float(base[v].sel(time=year)) - 1) * 100
+            for v in (a, b)
+        }
+        measured = ", ".join(f"{v}: {c:+.1f} %" for v, c in change.items())
+        rows.append(
+            {
+                "behaviour": text,
+                "setting": ", ".join(f"{k} = {v:g}" for k, v in params.items()),
+                f"change in {year}": measured,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def run_test_suite(paths: list[str] | None = None) -> pd.DataFrame:
@@ -178,6 +237,12 @@ def run_test_suite(paths: list[str] | None = None) -> pd.DataFrame:
         "tests/test_structure.py",
         "tests/test_behaviour.py",
         "tests/test_regression.py",
+        "tests/test_units.py",
+        "tests/test_effects.py",
+        "tests/test_levers.py",
+        "tests/test_money.py",
+        "tests/test_theory.py",
+        "tests/test_plausibility.py",
     ]
     with tempfile.TemporaryDirectory() as tmp:
         xml = Path(tmp) / "junit.xml"
@@ -255,38 +320,106 @@ def history_checks(model: Model, observed: pd.DataFrame | None = None, ds=None) 
     # 2022 has no constant-price level in the data: the 2021 level grown at the revised 2.54 %
     observed_grdp.append(observed_grdp[-1] * (1 + value("grdp_growth", 2022) / 100))
     ape = np.abs(grdp / np.array(observed_grdp) - 1) * 100
-    rows.append(("GRDP at constant prices 2012-2022: MAPE <= 5 %", f"{ape.mean():.2f} % (largest {ape.max():.1f} %)", ape.mean() <= 5))
+    rows.append(
+        (
+            "GRDP at constant prices 2012-2022: MAPE <= 5 %",
+            f"{ape.mean():.2f} % (largest {ape.max():.1f} %)",
+            ape.mean() <= 5,
+        )
+    )
     g = _yearly_means(ds, "grdp", [2015, 2016, 2021, 2022])
     g16, g22 = (g[1] / g[0] - 1) * 100, (g[3] / g[2] - 1) * 100
     rows.append(("Growth in 2016 negative", f"{g16:.2f} %", g16 < 0))
     obs22 = value("grdp_growth", 2022)
-    rows.append(("Growth in 2022 within 3 points of the observed 2.54 %", f"{g22:.2f} % (observed {obs22:.2f} %)", abs(g22 - obs22) <= 3))
-    pc = obs[(obs.indicator == "grdp_per_capita_current") & obs.year.between(2018, 2022) & (obs.period == "year")]
-    gaps = {int(r.year): (_yearly_means(ds, "grdp_per_capita_current", [r.year])[0] / r.value - 1) * 100 for r in pc.itertuples()}
-    rows.append(("GRDP per capita (current) 2018-2022 within 6 % each year", ", ".join(f"{y}: {v:+.1f} %" for y, v in gaps.items()), all(abs(v) <= 6 for v in gaps.values())))
+    rows.append(
+        (
+            "Growth in 2022 within 3 points of the observed 2.54 %",
+            f"{g22:.2f} % (observed {obs22:.2f} %)",
+            abs(g22 - obs22) <= 3,
+        )
+    )
+    pc = obs[
+        (obs.indicator == "grdp_per_capita_current")
+        & obs.year.between(2018, 2022)
+        & (obs.period == "year")
+    ]
+    gaps = {
+        int(r.year): (_yearly_means(ds, "grdp_per_capita_current", [r.year])[0] / r.value - 1) * 100
+        for r in pc.itertuples()
+    }
+    rows.append(
+        (
+            "GRDP per capita (current) 2018-2022 within 6 % each year",
+            ", ".join(f"{y}: {v:+.1f} %" for y, v in gaps.items()),
+            all(abs(v) <= 6 for v in gaps.values()),
+        )
+    )
     for year in (2014, 2018, 2021):
         gaps_s = []
-        for ind, var in (("share_agriculture_grdp", "share_agriculture"), ("share_industry_construction_grdp", "share_industry_construction"), ("share_services_grdp", "share_services")):
+        for ind, var in (
+            ("share_agriculture_grdp", "share_agriculture"),
+            ("share_industry_construction_grdp", "share_industry_construction"),
+            ("share_services_grdp", "share_services"),
+        ):
             gaps_s.append(_yearly_means(ds, var, [year])[0] - value(ind, year))
         worst = max(abs(x) for x in gaps_s)
-        rows.append((f"Sector shares of GRDP {year} within 3 points", "gaps " + ", ".join(f"{x:+.1f}" for x in gaps_s) + " (agriculture, industry and construction, services)", worst <= 3))
+        rows.append(
+            (
+                f"Sector shares of GRDP {year} within 3 points",
+                "gaps "
+                + ", ".join(f"{x:+.1f}" for x in gaps_s)
+                + " (agriculture, industry and construction, services)",
+                worst <= 3,
+            )
+        )
     pop = obs[obs.indicator == "population_total"]
     ape = np.abs(_yearly_means(ds, "total_population", pop.year) / pop.value.to_numpy() - 1) * 100
     rows.append(("Population: MAPE <= 1 %", f"{ape.mean():.2f} %", ape.mean() <= 1))
     urb = obs[(obs.indicator == "population_urban") & (obs.source != "POP3")]
     for r in urb.itertuples():
-        model_rate = _yearly_means(ds, "urban_population", [r.year])[0] / _yearly_means(ds, "total_population", [r.year])[0] * 100
+        model_rate = (
+            _yearly_means(ds, "urban_population", [r.year])[0]
+            / _yearly_means(ds, "total_population", [r.year])[0]
+            * 100
+        )
         obs_rate = r.value / value("population_total", r.year) * 100
-        rows.append((f"Urbanisation {r.year} within 2 points", f"model {model_rate:.2f} %, observed {obs_rate:.2f} %", abs(model_rate - obs_rate) <= 2))
+        rows.append(
+            (
+                f"Urbanisation {r.year} within 2 points",
+                f"model {model_rate:.2f} %, observed {obs_rate:.2f} %",
+                abs(model_rate - obs_rate) <= 2,
+            )
+        )
     ag = obs[(obs.indicator == "employment_share_agriculture") & (obs.year >= 2024)]
-    gaps_a = [_part_mean(ds, "employment_share_agriculture", int(r.year), r.period) - r.value for r in ag.itertuples()]
-    rows.append(("Agricultural share of employment, 2024-2025 surveys, within 2 points", "gaps " + ", ".join(f"{x:+.2f}" for x in gaps_a), max(abs(x) for x in gaps_a) <= 2))
+    gaps_a = [
+        _part_mean(ds, "employment_share_agriculture", int(r.year), r.period) - r.value
+        for r in ag.itertuples()
+    ]
+    rows.append(
+        (
+            "Agricultural share of employment, 2024-2025 surveys, within 2 points",
+            "gaps " + ", ".join(f"{x:+.2f}" for x in gaps_a),
+            max(abs(x) for x in gaps_a) <= 2,
+        )
+    )
     share = _yearly_means(ds, "employment_share_agriculture", range(2010, 2026))
-    rows.append(("Agricultural share of employment falls every year 2010-2025", f"{share[0]:.1f} % (2010) to {share[-1]:.1f} % (2025); largest yearly change {np.diff(share).max():+.2f} points", bool(np.all(np.diff(share) < 0))))
+    rows.append(
+        (
+            "Agricultural share of employment falls every year 2010-2025",
+            f"{share[0]:.1f} % (2010) to {share[-1]:.1f} % (2025); largest yearly change {np.diff(share).max():+.2f} points",
+            bool(np.all(np.diff(share) < 0)),
+        )
+    )
     services = _yearly_means(ds, "services_employment", range(2010, 2023))
     change = {y: (b / a - 1) * 100 for y, a, b in zip(range(2011, 2023), services, services[1:])}
     worst = min(v for y, v in change.items() if y not in (2016, 2020, 2021))
-    rows.append(("Services employment never falls by more than 2 % a year 2010-2022 (outside 2016, 2020-2021)", f"largest fall {worst:+.2f} %", worst >= -2))
+    rows.append(
+        (
+            "Services employment never falls by more than 2 % a year 2010-2022 (outside 2016, 2020-2021)",
+            f"largest fall {worst:+.2f} %",
+            worst >= -2,
+        )
+    )
     return pd.DataFrame(rows, columns=["criterion", "measured", "met"])
 
 
@@ -537,7 +670,7 @@ def write_dossier(d: Dossier, path: Path, lang: str = "en") -> Path:
         "<h2>Fit to history</h2><p>MAPE in %, RMSE in the series' unit, Theil's U^M (bias), U^S (unequal variation), U^C (unequal covariation). Growth rates make MAPE meaningless (small denominators): read their RMSE in points.</p>"
     )
     parts.append(_table(d.fit))
-    parts.append("<h3>Acceptance criteria</h3>" + _table(d.checks))
+    parts.append("<h3>History criteria (Model v2)</h3>" + _table(d.checks))
     if d.holdout is not None:
         parts.append(f"<h2>Hold-out: fitted to {d.holdout.fit_until}, tested on later years</h2>")
         parts.append("<h3>Model</h3>" + _table(d.holdout.holdout))
@@ -548,11 +681,7 @@ def write_dossier(d: Dossier, path: Path, lang: str = "en") -> Path:
     parts.append("<h2>Loop knock-outs (behaviour anomaly)</h2>" + _table(d.knockouts))
     if d.family is not None:
         parts.append("<h2>Family member: the 2012 master plan</h2>" + _table(d.family))
-    parts.append(
-        "<h2>Surprise behaviour</h2><ul>"
-        + "".join(f"<li>{html.escape(s)}</li>" for s in SURPRISES)
-        + "</ul>"
-    )
+    parts.append("<h2>Surprise behaviour</h2>" + _table(surprises(d.model)))
     unused = d.observations[~d.observations.used][
         ["indicator", "year", "period", "source", "reason"]
     ]

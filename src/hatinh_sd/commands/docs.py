@@ -20,6 +20,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "docs", help="regenerate the generated tables of model/README.md (assumptions, effects, levers) from the .mdl"
+        "docs",
+        help="regenerate the generated tables of model/README.md (assumptions, effects, levers) from the .mdl",
     )
     p.set_defaults(func=cmd_docs)
