@@ -28,6 +28,13 @@ EXTRA = [
     "agricultural_land",
     "developed_industrial_land",
     "occupied_industrial_land",
+    "public_debt",
+    "public_investment",
+    "private_disposable_income",
+    "relative_modern_wage",
+    "underemployment",
+    "grdp_per_capita_constant",
+    "grdp_ratio_to_20th_province_constant",
 ]
 
 
