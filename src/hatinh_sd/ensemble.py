@@ -128,11 +128,13 @@ class ArrayModel:
         fixed: Mapping[str, float],
         outputs: Sequence[str],
         final_time: float,
+        saveper: float = 1.0,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Run the samples; return times and an array (output, sample, time).
 
         ``values`` maps PySD names of constants to arrays of equal length (one
-        value per sample), ``fixed`` maps PySD names to numbers.
+        value per sample), ``fixed`` maps PySD names to numbers; ``saveper``
+        is the saving interval (a multiple of the time step).
         """
         lengths = {len(v) for v in values.values()}
         if len(lengths) > 1:
@@ -152,7 +154,7 @@ class ArrayModel:
                 df = self.pysd.run(
                     return_columns=list(outputs),
                     time_step=self.model.time_step,
-                    saveper=1.0,
+                    saveper=saveper,
                     final_time=final_time,
                     cache_output=False,
                     flatten_output=False,
