@@ -11,7 +11,7 @@ memory of a sweep streamed to disk. Prints runs/s, ratios and a JSON summary.
 
 Usage::
 
-    python benchmarks/ensemble_speed.py --workers 2 --engine-runs 1024 --chunk-size 1000 \
+    python benchmarks/ensemble_speed.py --workers 2 --engine-runs 30000 --chunk-size 2500 \
         --sobol-n 1024 --sweep-runs 4096
 
 ``--sobol-n 1024`` with the 28 factors of ``sensitivity/sobol_targets.yaml``
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ema-runs", type=int, default=40)
     p.add_argument("--scalar-runs", type=int, default=40)
     p.add_argument("--engine-runs", type=int, default=1024)
-    p.add_argument("--chunk-size", type=int, default=1000)
+    p.add_argument("--chunk-size", type=int, default=2500)
     p.add_argument("--sobol-n", type=int, default=0, help="Sobol base sample (0: skip)")
     p.add_argument("--sweep-runs", type=int, default=0, help="memory sweep size (0: skip)")
     p.add_argument("--skip", nargs="*", default=[], choices=["ema", "scalar", "engine"])

@@ -251,9 +251,7 @@ class Prior:
         from hatinh_sd.factors import DEFAULT_FACTORS_PATH, load_factors
 
         out = [
-            PriorParameter(
-                n, model.py_name(n), lo, hi, "uniform", model.defaults[n], "calibrated"
-            )
+            PriorParameter(n, model.py_name(n), lo, hi, "uniform", model.defaults[n], "calibrated")
             for n, (lo, hi) in setup.parameters.items()
         ]
         if uncertain:
@@ -300,7 +298,9 @@ def _worker_init(mdl_path: str, setup_path: str, observed_path: str | None, fit_
     _WORKER["lik"] = Likelihood(model, setup, observed, fit_until)
 
 
-def _evaluate(py_names: list[str], values: np.ndarray, extra: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def _evaluate(
+    py_names: list[str], values: np.ndarray, extra: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
     model, engine, lik = _WORKER["model"], _WORKER["engine"], _WORKER["lik"]
     outputs = sorted(set(lik.outputs) | set(extra))
     arrays = {py: values[:, j] for j, py in enumerate(py_names)}
@@ -459,8 +459,9 @@ def smc(
         finite = np.isfinite(ll)
         if not finite.any():
             raise RuntimeError("every particle has a non-finite likelihood")
+
         # next exponent: ESS of the incremental weights = ess_fraction * particles
-        def ess_at(b: float) -> float:
+        def ess_at(b: float, finite=finite, beta=beta, ll=ll) -> float:
             return _ess(np.where(finite, (b - beta) * ll, -np.inf))
 
         if ess_at(1.0) >= ess_fraction * particles:
@@ -582,7 +583,9 @@ def write_posterior(
 def load_posterior(path: Path | str = DEFAULT_POSTERIOR_PATH) -> xr.Dataset:
     path = Path(path)
     if not path.exists():
-        raise HatinhInputError("posterior draws not found (run: hatinh-sd calibrate --posterior)", path=path)
+        raise HatinhInputError(
+            "posterior draws not found (run: hatinh-sd calibrate --posterior)", path=path
+        )
     with xr.open_dataset(path, engine="netcdf4") as ds:
         return ds.load()
 
