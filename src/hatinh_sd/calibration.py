@@ -25,8 +25,9 @@ import dataclasses
 import datetime as _dt
 import difflib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,7 @@ __all__ = [
     "fine_times",
     "fit_table",
     "level_series",
+    "Likelihood",
     "load_setup",
     "model_fit",
     "naive_trend_benchmark",
@@ -103,6 +105,47 @@ class SeriesSpec:
 
 
 @dataclasses.dataclass(frozen=True)
+class PriorSpec:
+    """A prior narrower or other than the default, with its reason."""
+
+    distribution: str
+    low: float
+    high: float
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class PosteriorConfig:
+    """The ``posterior:`` section of the setup (``hatinh-sd calibrate --posterior``).
+
+    Attributes
+    ----------
+    particles : int
+        SMC particles (each stage evaluates all of them at once).
+    draws : int
+        Posterior draws kept in ``model/posterior.nc`` (thinned evenly).
+    seed : int
+    screen : float
+        Uncertain constants whose whole range moves the log-likelihood at the point
+        estimate by less than this (one at a time, linearised) are not informed by
+        history: they keep their prior and are drawn independently.
+    priors : dict
+        Parameter -> :class:`PriorSpec` replacing the default prior (uniform over the
+        search range for fitted parameters, the factor table's distribution for
+        uncertain constants).
+    max_minutes : float
+        Stop tempering after this many minutes (the result then says beta < 1).
+    """
+
+    particles: int = 2000
+    draws: int = 2000
+    seed: int = 20261201
+    screen: float = 0.5
+    priors: dict[str, PriorSpec] = dataclasses.field(default_factory=dict)
+    max_minutes: float = 14.0
+
+
+@dataclasses.dataclass(frozen=True)
 class CalibrationSetup:
     """The parsed ``calibration_setup.yaml``.
 
@@ -117,6 +160,14 @@ class CalibrationSetup:
     not_used : dict
         Indicator -> reason it is not used.
     path : Path
+    candidates : list
+        Parameters ``--identify`` analyses (the fitted ones and the ranged
+        constants that could be fitted instead).
+    identify_threshold : float
+        Largest collinearity index of an identifiable subset (Brun et al. 2001: 15).
+    max_fitted : int
+        Most parameters a fit may have.
+    posterior : PosteriorConfig
     """
 
     parameters: dict[str, tuple[float, float]]
@@ -124,6 +175,10 @@ class CalibrationSetup:
     series: dict[str, SeriesSpec]
     not_used: dict[str, str]
     path: Path
+    candidates: tuple[str, ...] = ()
+    identify_threshold: float = 15.0
+    max_fitted: int = 12
+    posterior: PosteriorConfig = dataclasses.field(default_factory=PosteriorConfig)
 
 
 def _yaml(path: Path) -> dict:
@@ -151,7 +206,7 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
     """
     path = Path(path)
     doc = _yaml(path)
-    allowed = {"status_weights", "ranges", "series", "not_used"}
+    allowed = {"status_weights", "ranges", "series", "not_used", "identify", "posterior"}
     for key in doc:
         if key not in allowed:
             raise HatinhInputError(
@@ -271,13 +326,150 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
             exclude=tuple(spec.get("exclude") or ()),
             variants=tuple(variants),
         )
+    candidates, threshold, max_fitted = _identify_section(doc.get("identify"), model, path)
+    if len(params) > max_fitted:
+        raise HatinhInputError(
+            f"{len(params)} parameters are marked 'calibrated:', more than the {max_fitted} allowed",
+            path=path,
+            key="identify.max_fitted",
+        )
     return CalibrationSetup(
         parameters=params,
         status_weights={k: float(v) for k, v in weights.items()},
         series=series,
         not_used={str(k): str(v) for k, v in (doc.get("not_used") or {}).items()},
         path=path,
+        candidates=tuple(dict.fromkeys([*params, *candidates])),
+        identify_threshold=threshold,
+        max_fitted=max_fitted,
+        posterior=_posterior_section(doc.get("posterior"), model, params, path),
     )
+
+
+def _ranged(model: Model, name: object, path: Path, key: str) -> Any:
+    """The model's ranged constant ``name`` (calibrated, uncertain or lever), or a clear error."""
+    par = model.parameters.get(str(name))
+    if par is None or par.low is None or par.high is None:
+        ranged = [n for n, p in model.parameters.items() if p.role in ("calibrated", "uncertain")]
+        close = difflib.get_close_matches(str(name), ranged, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise HatinhInputError(
+            f"'{name}' is not a calibrated or uncertain constant of the model{hint}",
+            path=path,
+            key=key,
+        )
+    return par
+
+
+def _integer(value: object, path: Path, key: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise HatinhInputError(f"{value!r} is not an integer >= {minimum}", path=path, key=key)
+    return int(value)
+
+
+def _identify_section(section: object, model: Model, path: Path) -> tuple[list[str], float, int]:
+    if section is None:
+        return [], 15.0, 12
+    if not isinstance(section, dict):
+        raise HatinhInputError("expected a mapping", path=path, key="identify")
+    allowed = {"candidates", "threshold", "max_fitted"}
+    for key in section:
+        if key not in allowed:
+            raise HatinhInputError(
+                f"unknown key; allowed: {', '.join(sorted(allowed))}",
+                path=path,
+                key=f"identify.{key}",
+            )
+    candidates = section.get("candidates") or []
+    if not isinstance(candidates, list):
+        raise HatinhInputError(
+            "expected a list of parameter names", path=path, key="identify.candidates"
+        )
+    for i, name in enumerate(candidates):
+        _ranged(model, name, path, f"identify.candidates[{i}]")
+    threshold = _number(section.get("threshold", 15.0), path, "identify.threshold")
+    if threshold <= 1:
+        raise HatinhInputError("threshold must exceed 1", path=path, key="identify.threshold")
+    max_fitted = _integer(section.get("max_fitted", 12), path, "identify.max_fitted", 1)
+    return [str(c) for c in candidates], threshold, max_fitted
+
+
+def _posterior_section(
+    section: object, model: Model, params: dict[str, tuple[float, float]], path: Path
+) -> PosteriorConfig:
+    if section is None:
+        return PosteriorConfig()
+    if not isinstance(section, dict):
+        raise HatinhInputError("expected a mapping", path=path, key="posterior")
+    allowed = {f.name for f in dataclasses.fields(PosteriorConfig)}
+    for key in section:
+        if key not in allowed:
+            raise HatinhInputError(
+                f"unknown key; allowed: {', '.join(sorted(allowed))}",
+                path=path,
+                key=f"posterior.{key}",
+            )
+    default = PosteriorConfig()
+    particles = _integer(
+        section.get("particles", default.particles), path, "posterior.particles", 10
+    )
+    draws = _integer(section.get("draws", default.draws), path, "posterior.draws", 1)
+    if draws > particles:
+        raise HatinhInputError(
+            f"draws ({draws}) cannot exceed particles ({particles})",
+            path=path,
+            key="posterior.draws",
+        )
+    seed = _integer(section.get("seed", default.seed), path, "posterior.seed", 0)
+    screen = _number(section.get("screen", default.screen), path, "posterior.screen")
+    if screen < 0:
+        raise HatinhInputError("screen must be >= 0", path=path, key="posterior.screen")
+    minutes = _number(
+        section.get("max_minutes", default.max_minutes), path, "posterior.max_minutes"
+    )
+    if minutes <= 0:
+        raise HatinhInputError(
+            "max_minutes must be positive", path=path, key="posterior.max_minutes"
+        )
+    priors: dict[str, PriorSpec] = {}
+    raw = section.get("priors") or {}
+    if not isinstance(raw, dict):
+        raise HatinhInputError(
+            "expected a mapping of parameter -> {distribution, range, reason}",
+            path=path,
+            key="posterior.priors",
+        )
+    for name, spec in raw.items():
+        key = f"posterior.priors.{name}"
+        par = _ranged(model, name, path, key)
+        if not isinstance(spec, dict) or not {"distribution", "range", "reason"} <= set(spec):
+            raise HatinhInputError(
+                "expected {distribution: uniform|triangular, range: [low, high], reason: ...}",
+                path=path,
+                key=key,
+            )
+        if spec["distribution"] not in ("uniform", "triangular"):
+            raise HatinhInputError(
+                f"distribution '{spec['distribution']}' unknown; allowed: triangular, uniform",
+                path=path,
+                key=f"{key}.distribution",
+            )
+        rng = spec["range"]
+        if not isinstance(rng, list) or len(rng) != 2:
+            raise HatinhInputError("range must be [low, high]", path=path, key=f"{key}.range")
+        low, high = (_number(v, path, f"{key}.range") for v in rng)
+        if not low < high:
+            raise HatinhInputError(
+                f"range [{low:g}, {high:g}] needs low < high", path=path, key=f"{key}.range"
+            )
+        if low < par.low or high > par.high:
+            raise HatinhInputError(
+                f"prior [{low:g}, {high:g}] leaves the model's range [{par.low:g}, {par.high:g}] {par.units}",
+                path=path,
+                key=f"{key}.range",
+            )
+        priors[str(name)] = PriorSpec(str(spec["distribution"]), low, high, str(spec["reason"]))
+    return PosteriorConfig(particles, draws, seed, screen, priors, minutes)
 
 
 def _matches(row: pd.Series, rule: dict) -> bool:
@@ -736,11 +928,160 @@ def write_calibration(
         "at_bound": result.at_bound,
         "parameters": {n: float(f"{v:.6g}") for n, v in result.values.items()},
     }
+    if path.exists() and result.fit_until is None:  # keep the posterior's estimates of this model
+        old = read_yaml(path) or {}
+        est = old.get("estimates") if isinstance(old, dict) else None
+        if isinstance(est, dict) and est.get("model_sha256") == model.hash:
+            doc["estimates"] = est
     with atomic_file(path) as tmp:
         tmp.write_text(
             header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8"
         )
     return path
+
+
+# ---------------------------------------------------------------- vectorised likelihood
+class Likelihood:
+    """The calibration's weighted residuals, for many runs at once.
+
+    Parameters
+    ----------
+    model : Model
+    setup : CalibrationSetup
+    observed : DataFrame
+        ``load_observed()`` rows.
+    fit_until : int, optional
+        Use only observations up to this year.
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        setup: CalibrationSetup,
+        observed: pd.DataFrame,
+        fit_until: int | None = None,
+    ):
+        obs = observations(observed, setup)
+        keep = obs["used"].to_numpy() & (obs["weight"].to_numpy() > 0)
+        if fit_until is not None:
+            keep &= (obs["year"] <= fit_until).to_numpy()
+        self.obs = obs[keep].reset_index(drop=True)
+        self.setup = setup
+        self.times = fine_times(model)
+        self.variables = _variables(setup)
+        t = self.times
+        rows = []
+        for r in self.obs.itertuples():
+            spec = setup.series[r.indicator]
+            if spec.kind == "mean":
+                idx = [self._window(r.t0, r.t1)]
+            elif spec.kind == "growth":
+                idx = [self._window(r.t0, r.t1), self._window(r.t0 - 1, r.t1 - 1)]
+            elif spec.kind == "cumulative":
+                idx = [
+                    self._window(y - 0.5, y + 0.5)
+                    for y in range(int(spec.from_year or r.year), r.year + 1)
+                ]
+            else:  # end: linear interpolation at t1
+                x = min(r.t1, t[-1])
+                j = int(np.searchsorted(t, x, side="right") - 1)
+                j = min(max(j, 0), len(t) - 2)
+                w = (x - t[j]) / (t[j + 1] - t[j])
+                idx = [(j, w)]
+            rows.append((spec.kind, r.variable, idx, spec.factor, spec.error))
+        self._rows = rows
+        self.observed = self.obs["observed"].to_numpy(dtype=float)
+        self.lower = self.obs["lower_bound"].to_numpy(dtype=bool)
+        self.sqrt_weight = np.sqrt(self.obs["weight"].to_numpy(dtype=float))
+        self.tolerance = self.obs["tolerance"].to_numpy(dtype=float)
+        self.relative = np.array([row[4] == "relative" for row in rows])
+        #: Model time a run must reach to compare every observation.
+        self.last_time = float(
+            min(
+                model.final_time, math.ceil(float(self.obs["t1"].max()) if len(self.obs) else 0) + 1
+            )
+        )
+
+    def _window(self, t0: float, t1: float) -> np.ndarray:
+        t = self.times
+        sel = (t >= t0 - 1e-9) & (t < t1 - 1e-9)
+        if not sel.any():
+            sel = np.abs(t - min(max(t0, t[0]), t[-1])) < 1e-9
+        return np.flatnonzero(sel)
+
+    @property
+    def outputs(self) -> list[str]:
+        """Model variables (PySD names) a run must return."""
+        return self.variables
+
+    def _series(self, out: dict[str, np.ndarray], var: str) -> np.ndarray:
+        if var == "share_services_and_product_taxes":
+            return out["share_services"] + out["share_product_taxes"]
+        if var == "labour_force_participation_percent":
+            return out["labour_force"] / out["population_15_plus"] * 100
+        if var in DERIVED:  # pragma: no cover - every derived quantity is handled above
+            raise KeyError(var)
+        return out[var]
+
+    def model_values(self, out: dict[str, np.ndarray]) -> np.ndarray:
+        """Model value of each observation for every run: (runs, observations)."""
+        n = next(iter(out.values())).shape[0]
+        mv = np.empty((n, len(self._rows)))
+        cache: dict[str, np.ndarray] = {}
+        for i, (kind, var, idx, factor, _error) in enumerate(self._rows):
+            if var not in cache:
+                cache[var] = self._series(out, var)
+            s = cache[var]
+            if kind == "mean":
+                mv[:, i] = s[:, idx[0]].mean(axis=1) * factor
+            elif kind == "growth":
+                mv[:, i] = (s[:, idx[0]].mean(axis=1) / s[:, idx[1]].mean(axis=1) - 1) * 100
+            elif kind == "cumulative":
+                mv[:, i] = sum(s[:, w].mean(axis=1) for w in idx) * factor
+            else:
+                j, w = idx[0]
+                mv[:, i] = (s[:, j] * (1 - w) + s[:, j + 1] * w) * factor
+        return mv
+
+    def residuals(self, mv: np.ndarray) -> np.ndarray:
+        """Weighted residuals (runs, observations), as :func:`calibration.residuals`."""
+        diff = mv - self.observed
+        diff = np.where(self.lower, np.minimum(diff, 0.0), diff)
+        err = np.where(self.relative, diff / np.abs(self.observed), diff)
+        return self.sqrt_weight * err / self.tolerance
+
+    def sigma(self) -> np.ndarray:
+        """The measurement error scale of each observation, in its own unit."""
+        scale = np.where(self.relative, np.abs(self.observed), 1.0)
+        return self.tolerance * scale / self.sqrt_weight
+
+    def loglik(self, out: dict[str, np.ndarray]) -> np.ndarray:
+        r = self.residuals(self.model_values(out))
+        ll = -0.5 * np.sum(r**2, axis=1)
+        return np.where(np.isfinite(ll), ll, -np.inf)
+
+    def run(
+        self,
+        engine: Any,
+        values: dict[str, np.ndarray],
+        fixed: dict[str, float] | None = None,
+        extra: Sequence[str] = (),
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Model values of the observations (runs, observations) for parameter arrays.
+
+        ``engine`` is a :class:`hatinh_sd.ensemble.ArrayModel`; ``values`` and ``fixed``
+        map PySD names to arrays (one value per run) and numbers. Also returns the
+        series of the ``extra`` outputs (PySD names -> runs x time steps).
+        """
+        outputs = sorted(set(self.outputs) | set(extra))
+        # the run stops a year after the last observation unless other outputs are wanted
+        final = engine.model.final_time if extra else self.last_time
+        with np.errstate(all="ignore"):
+            _t, out = engine.run(
+                values, fixed or {}, outputs, final, saveper=engine.model.time_step
+            )
+            series = {o: out[i] for i, o in enumerate(outputs)}
+            return self.model_values(series), {e: series[e] for e in extra}
 
 
 # ---------------------------------------------------------------- identifiability
@@ -768,6 +1109,7 @@ class Identifiability:
     proposed_index: float
     threshold: float
     series_sensitivity: pd.DataFrame
+    residuals: pd.Series | None = None
 
 
 def collinearity_index(S: np.ndarray) -> float:
@@ -828,46 +1170,46 @@ def identify(
     threshold: float = 15.0,
     max_size: int = 12,
     step: float = 0.01,
+    fit_until: int | None = None,
 ) -> Identifiability:
     """Sensitivities, singular values, collinearity and the proposed identifiable subset.
 
     ``values`` are the parameter values to linearise at (model defaults for the
-    rest); ``names`` the candidate parameters (the setup's by default). The
-    Jacobian is taken by forward differences of ``step`` times each range.
+    rest); ``names`` the candidate parameters (the setup's by default), fitted or
+    ranged. The Jacobian of the weighted residuals is taken by forward differences
+    of ``step`` times each range, all in one run of the array engine.
     """
+    from hatinh_sd.ensemble import ArrayModel
+
     observed = load_observed() if observed is None else observed
-    obs = observations(observed, setup)
+    lik = Likelihood(model, setup, observed, fit_until)
     names = list(names or setup.parameters)
     ranges = {n: setup.parameters.get(n) or _range(model, n) for n in names}
     base = {**{n: model.defaults[n] for n in names}, **values}
-    variables = _variables(setup)
-
-    def res(params: dict[str, float]) -> np.ndarray:
-        ds = _run_fine(model, params, variables)
-        return residuals(compare_with_observed(ds, obs, setup), obs, setup)
-
-    r0 = res(base)
-    used = np.flatnonzero(r0 != 0) if np.any(r0 != 0) else np.arange(len(r0))
-    used = np.flatnonzero(obs["used"].to_numpy() & (obs["weight"].to_numpy() > 0))
-    J = np.zeros((len(used), len(names)))
+    X = np.tile([base[n] for n in names], (len(names) + 1, 1)).astype(float)
+    scaled_step = np.empty(len(names))
     for j, n in enumerate(names):
         low, high = ranges[n]
         h = step * (high - low)
         x = base[n] + h if base[n] + h <= high else base[n] - h
-        J[:, j] = (res({**base, n: x})[used] - r0[used]) / ((x - base[n]) / (high - low))
-    labels = [
-        f"{obs.loc[i, 'indicator']} {obs.loc[i, 'year']} {obs.loc[i, 'period']}" for i in used
-    ]
+        X[j + 1, j] = x
+        scaled_step[j] = (x - base[n]) / (high - low)
+    fixed = {model.py_name(n): float(v) for n, v in values.items() if n not in names}
+    arrays = {model.py_name(n): X[:, j] for j, n in enumerate(names)}
+    mv, _ = lik.run(ArrayModel(model), arrays, fixed)
+    R = lik.residuals(mv)
+    J = ((R[1:] - R[0]) / scaled_step[:, None]).T
+    obs = lik.obs
+    labels = [f"{r.indicator} {r.year} {r.period}" for r in obs.itertuples()]
     S = pd.DataFrame(J, index=labels, columns=names)
     importance = pd.Series(np.sqrt((J**2).mean(axis=0)), index=names).sort_values(ascending=False)
     sv = np.linalg.svd(J, compute_uv=False)
-    JTJ = J.T @ J
-    cov = np.linalg.pinv(JTJ)
+    cov = np.linalg.pinv(J.T @ J)
     sd = np.sqrt(np.clip(np.diag(cov), 0, None))
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = cov / np.outer(sd, sd)
     subset, gamma = largest_identifiable_subset(J, threshold, max_size)
-    series = obs.loc[used, "indicator"].to_numpy()
+    series = obs["indicator"].to_numpy()
     by_series = pd.DataFrame(
         {n: pd.Series(np.abs(J[:, j])).groupby(series).max() for j, n in enumerate(names)}
     )
@@ -882,6 +1224,7 @@ def identify(
         proposed_index=gamma,
         threshold=threshold,
         series_sensitivity=by_series,
+        residuals=pd.Series(R[0], index=labels),
     )
 
 

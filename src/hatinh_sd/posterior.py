@@ -48,19 +48,17 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
-from hatinh_sd.calibration import (
-    DERIVED,
-    CalibrationSetup,
-    _variables,
-    fine_times,
-    observations,
-)
+from hatinh_sd.calibration import CalibrationSetup, Likelihood
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.model import Model, repo_root
 
 __all__ = [
     "DEFAULT_POSTERIOR_PATH",
-    "Likelihood",
+    "Evaluator",
+    "estimates",
+    "write_estimates",
+    "run_posterior",
+    "screen_uncertain",
     "Prior",
     "SMCResult",
     "load_posterior",
@@ -78,121 +76,6 @@ HISTORY_TOLERANCES = {
     "grdp_per_capita_2022": ("grdp_per_capita_current", 2022, "relative", 0.08),
     "t07_2025": ("employment_share_agriculture", 2025, "points", 3.0),
 }
-
-
-# ------------------------------------------------------------------ likelihood
-class Likelihood:
-    """The calibration's weighted residuals, for many runs at once.
-
-    Parameters
-    ----------
-    model : Model
-    setup : CalibrationSetup
-    observed : DataFrame
-        ``load_observed()`` rows.
-    fit_until : int, optional
-        Use only observations up to this year.
-    """
-
-    def __init__(
-        self,
-        model: Model,
-        setup: CalibrationSetup,
-        observed: pd.DataFrame,
-        fit_until: int | None = None,
-    ):
-        obs = observations(observed, setup)
-        keep = obs["used"].to_numpy() & (obs["weight"].to_numpy() > 0)
-        if fit_until is not None:
-            keep &= (obs["year"] <= fit_until).to_numpy()
-        self.obs = obs[keep].reset_index(drop=True)
-        self.setup = setup
-        self.times = fine_times(model)
-        self.variables = _variables(setup)
-        t = self.times
-        rows = []
-        for r in self.obs.itertuples():
-            spec = setup.series[r.indicator]
-            if spec.kind == "mean":
-                idx = [self._window(r.t0, r.t1)]
-            elif spec.kind == "growth":
-                idx = [self._window(r.t0, r.t1), self._window(r.t0 - 1, r.t1 - 1)]
-            elif spec.kind == "cumulative":
-                idx = [
-                    self._window(y - 0.5, y + 0.5)
-                    for y in range(int(spec.from_year or r.year), r.year + 1)
-                ]
-            else:  # end: linear interpolation at t1
-                x = min(r.t1, t[-1])
-                j = int(np.searchsorted(t, x, side="right") - 1)
-                j = min(max(j, 0), len(t) - 2)
-                w = (x - t[j]) / (t[j + 1] - t[j])
-                idx = [(j, w)]
-            rows.append((spec.kind, r.variable, idx, spec.factor, spec.error))
-        self._rows = rows
-        self.observed = self.obs["observed"].to_numpy(dtype=float)
-        self.lower = self.obs["lower_bound"].to_numpy(dtype=bool)
-        self.sqrt_weight = np.sqrt(self.obs["weight"].to_numpy(dtype=float))
-        self.tolerance = self.obs["tolerance"].to_numpy(dtype=float)
-        self.relative = np.array([row[4] == "relative" for row in rows])
-
-    def _window(self, t0: float, t1: float) -> np.ndarray:
-        t = self.times
-        sel = (t >= t0 - 1e-9) & (t < t1 - 1e-9)
-        if not sel.any():
-            sel = np.abs(t - min(max(t0, t[0]), t[-1])) < 1e-9
-        return np.flatnonzero(sel)
-
-    @property
-    def outputs(self) -> list[str]:
-        """Model variables (PySD names) a run must return."""
-        return self.variables
-
-    def _series(self, out: dict[str, np.ndarray], var: str) -> np.ndarray:
-        if var == "share_services_and_product_taxes":
-            return out["share_services"] + out["share_product_taxes"]
-        if var == "labour_force_participation_percent":
-            return out["labour_force"] / out["population_15_plus"] * 100
-        if var in DERIVED:  # pragma: no cover - every derived quantity is handled above
-            raise KeyError(var)
-        return out[var]
-
-    def model_values(self, out: dict[str, np.ndarray]) -> np.ndarray:
-        """Model value of each observation for every run: (runs, observations)."""
-        n = next(iter(out.values())).shape[0]
-        mv = np.empty((n, len(self._rows)))
-        cache: dict[str, np.ndarray] = {}
-        for i, (kind, var, idx, factor, _error) in enumerate(self._rows):
-            if var not in cache:
-                cache[var] = self._series(out, var)
-            s = cache[var]
-            if kind == "mean":
-                mv[:, i] = s[:, idx[0]].mean(axis=1) * factor
-            elif kind == "growth":
-                mv[:, i] = (s[:, idx[0]].mean(axis=1) / s[:, idx[1]].mean(axis=1) - 1) * 100
-            elif kind == "cumulative":
-                mv[:, i] = sum(s[:, w].mean(axis=1) for w in idx) * factor
-            else:
-                j, w = idx[0]
-                mv[:, i] = (s[:, j] * (1 - w) + s[:, j + 1] * w) * factor
-        return mv
-
-    def residuals(self, mv: np.ndarray) -> np.ndarray:
-        """Weighted residuals (runs, observations), as :func:`calibration.residuals`."""
-        diff = mv - self.observed
-        diff = np.where(self.lower, np.minimum(diff, 0.0), diff)
-        err = np.where(self.relative, diff / np.abs(self.observed), diff)
-        return self.sqrt_weight * err / self.tolerance
-
-    def sigma(self) -> np.ndarray:
-        """The measurement error scale of each observation, in its own unit."""
-        scale = np.where(self.relative, np.abs(self.observed), 1.0)
-        return self.tolerance * scale / self.sqrt_weight
-
-    def loglik(self, out: dict[str, np.ndarray]) -> np.ndarray:
-        r = self.residuals(self.model_values(out))
-        ll = -0.5 * np.sum(r**2, axis=1)
-        return np.where(np.isfinite(ll), ll, -np.inf)
 
 
 # ------------------------------------------------------------------ prior
@@ -244,24 +127,42 @@ class Prior:
         cls,
         model: Model,
         setup: CalibrationSetup,
+        uncertain: Sequence[str] = (),
         *,
-        uncertain: bool = True,
         factors_path: Path | str | None = None,
     ) -> Prior:
+        """Priors of the fitted parameters and of the named uncertain constants.
+
+        Fitted parameters: uniform over their search ranges; uncertain constants:
+        their distributions in the factor table; ``setup.posterior.priors``
+        replaces either.
+        """
         from hatinh_sd.factors import DEFAULT_FACTORS_PATH, load_factors
 
-        out = [
-            PriorParameter(n, model.py_name(n), lo, hi, "uniform", model.defaults[n], "calibrated")
-            for n, (lo, hi) in setup.parameters.items()
-        ]
-        if uncertain:
-            for f in load_factors(factors_path or DEFAULT_FACTORS_PATH, model):
-                if f.group != "uncertainty" or f.variable in setup.parameters:
-                    continue
-                out.append(
-                    PriorParameter(
-                        f.variable, f.py_name, f.low, f.high, f.distribution, f.default, "uncertain"
-                    )
+        factors = {f.variable: f for f in load_factors(factors_path or DEFAULT_FACTORS_PATH, model)}
+        out = []
+        for n, (lo, hi) in setup.parameters.items():
+            out.append(
+                PriorParameter(
+                    n, model.py_name(n), lo, hi, "uniform", model.defaults[n], "calibrated"
+                )
+            )
+        for n in uncertain:
+            if n in setup.parameters:
+                continue
+            f = factors.get(n)
+            if f is None:
+                raise HatinhInputError(
+                    f"'{n}' is not an uncertain factor of the factor table", key=n
+                )
+            out.append(
+                PriorParameter(n, f.py_name, f.low, f.high, f.distribution, f.default, "uncertain")
+            )
+        for i, p in enumerate(out):
+            spec = setup.posterior.priors.get(p.name)
+            if spec is not None:
+                out[i] = dataclasses.replace(
+                    p, low=spec.low, high=spec.high, distribution=spec.distribution
                 )
         return cls(out)
 
@@ -281,7 +182,13 @@ class Prior:
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(mdl_path: str, setup_path: str, observed_path: str | None, fit_until) -> None:
+def _worker_init(
+    mdl_path: str,
+    calibration_path: str | None,
+    setup_path: str,
+    observed_path: str | None,
+    fit_until: int | None,
+) -> None:
     import warnings
 
     from hatinh_sd.calibration import load_setup
@@ -290,7 +197,7 @@ def _worker_init(mdl_path: str, setup_path: str, observed_path: str | None, fit_
     from hatinh_sd.model import load_model
 
     warnings.simplefilter("ignore")
-    model = load_model(mdl_path)
+    model = load_model(mdl_path, calibration_path)
     setup = load_setup(model, setup_path)
     observed = load_observed(observed_path) if observed_path else load_observed()
     _WORKER["model"] = model
@@ -301,13 +208,11 @@ def _worker_init(mdl_path: str, setup_path: str, observed_path: str | None, fit_
 def _evaluate(
     py_names: list[str], values: np.ndarray, extra: list[str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    model, engine, lik = _WORKER["model"], _WORKER["engine"], _WORKER["lik"]
-    outputs = sorted(set(lik.outputs) | set(extra))
+    engine, lik = _WORKER["engine"], _WORKER["lik"]
     arrays = {py: values[:, j] for j, py in enumerate(py_names)}
-    with np.errstate(all="ignore"):
-        _t, out = engine.run(arrays, {}, outputs, model.final_time, saveper=model.time_step)
-        series = {o: out[i] for i, o in enumerate(outputs)}
-        ll = lik.loglik(series)
+    mv, series = lik.run(engine, arrays, extra=extra)
+    ll = -0.5 * np.sum(lik.residuals(mv) ** 2, axis=1)
+    ll = np.where(np.isfinite(ll), ll, -np.inf)
     extras = np.stack([series[e] for e in extra], axis=0) if extra else np.empty((0,))
     return ll, extras
 
@@ -335,6 +240,7 @@ class Evaluator:
             initializer=_worker_init,
             initargs=(
                 str(model.mdl_path),
+                str(model.calibration_path) if model.calibration_path else None,
                 str(setup.path),
                 str(observed_path) if observed_path else None,
                 fit_until,
@@ -385,6 +291,11 @@ class SMCResult:
     seconds: float
     prior_ess: float
 
+    @property
+    def beta(self) -> float:
+        """The last tempering exponent (1: the posterior was reached)."""
+        return float(self.stages["beta"].iloc[-1]) if len(self.stages) else 0.0
+
     def summary(self) -> pd.DataFrame:
         q = np.quantile(self.values, [0.05, 0.5, 0.95], axis=0)
         return pd.DataFrame(
@@ -430,6 +341,7 @@ def smc(
     target_moves: float = 2.0,
     max_moves: int = 12,
     max_stages: int = 200,
+    max_seconds: float = math.inf,
     progress: Callable[[str], None] | None = None,
 ) -> SMCResult:
     """Sample the posterior by adaptive-tempering SMC.
@@ -525,7 +437,7 @@ def smc(
                 f"stage {stage}: beta {beta:.4g}, ESS {ess:.0f}, {moves} moves, acceptance {s['acceptance']:.2f}, "
                 f"{unique} unique, median log-likelihood {s['loglik_median']:.1f}, {s['seconds']:.0f} s"
             )
-        if beta >= 1.0:
+        if beta >= 1.0 or time.perf_counter() - start > max_seconds:
             break
     return SMCResult(
         names=names,
@@ -537,6 +449,90 @@ def smc(
         seconds=time.perf_counter() - start,
         prior_ess=prior_ess,
     )
+
+
+# ------------------------------------------------------------------ screening and the whole run
+def screen_uncertain(
+    model: Model,
+    setup: CalibrationSetup,
+    observed: pd.DataFrame,
+    *,
+    fit_until: int | None = None,
+    factors_path: Path | str | None = None,
+) -> pd.DataFrame:
+    """How much history says about each uncertain constant.
+
+    Each uncertain constant of the factor table (not fitted) is set to its low and to
+    its high value, one at a time, with everything else at the point estimate; the
+    larger change of the log-likelihood is its ``delta_loglik`` (all runs in one call
+    of the array engine). Constants below ``setup.posterior.screen`` keep their prior.
+    """
+    from hatinh_sd.ensemble import ArrayModel
+    from hatinh_sd.factors import DEFAULT_FACTORS_PATH, load_factors
+
+    factors = [
+        f
+        for f in load_factors(factors_path or DEFAULT_FACTORS_PATH, model)
+        if f.group == "uncertainty" and f.variable not in setup.parameters
+    ]
+    lik = Likelihood(model, setup, observed, fit_until)
+    k = len(factors)
+    X = np.tile([model.defaults[f.variable] for f in factors], (2 * k + 1, 1)).astype(float)
+    for j, f in enumerate(factors):
+        X[2 * j + 1, j] = f.low
+        X[2 * j + 2, j] = f.high
+    mv, _ = lik.run(ArrayModel(model), {f.py_name: X[:, j] for j, f in enumerate(factors)})
+    ll = -0.5 * np.sum(lik.residuals(mv) ** 2, axis=1)
+    ll = np.where(np.isfinite(ll), ll, -np.inf)
+    delta = np.array(
+        [max(abs(ll[2 * j + 1] - ll[0]), abs(ll[2 * j + 2] - ll[0])) for j in range(k)]
+    )
+    delta = np.where(np.isfinite(delta), delta, np.inf)
+    table = pd.DataFrame(
+        {
+            "parameter": [f.variable for f in factors],
+            "delta_loglik": delta,
+            "informed": delta >= setup.posterior.screen,
+        }
+    )
+    return table.sort_values("delta_loglik", ascending=False, ignore_index=True)
+
+
+def run_posterior(
+    model: Model,
+    setup: CalibrationSetup,
+    *,
+    observed_path: Path | str | None = None,
+    workers: int = 2,
+    fit_until: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[SMCResult, pd.DataFrame]:
+    """Screen the uncertain constants, then sample the posterior of the fitted parameters
+    jointly with the ones history informs. Returns the SMC result and the screen table."""
+    from hatinh_sd.data import load_observed
+
+    observed = load_observed(observed_path) if observed_path else load_observed()
+    screen = screen_uncertain(model, setup, observed, fit_until=fit_until)
+    informed = screen.loc[screen["informed"], "parameter"].tolist()
+    if progress:
+        progress(
+            f"{len(setup.parameters)} fitted parameters; {len(informed)} of {len(screen)} uncertain "
+            f"constants informed by history (log-likelihood change >= {setup.posterior.screen:g})"
+        )
+    prior = Prior.from_model(model, setup, informed)
+    cfg = setup.posterior
+    with Evaluator(
+        model, setup, observed_path=observed_path, fit_until=fit_until, workers=workers
+    ) as ev:
+        result = smc(
+            ev,
+            prior,
+            particles=cfg.particles,
+            seed=cfg.seed,
+            max_seconds=cfg.max_minutes * 60,
+            progress=progress,
+        )
+    return result, screen
 
 
 # ------------------------------------------------------------------ storage
@@ -578,6 +574,91 @@ def write_posterior(
     )
     write_netcdf(ds, Path(path))
     return Path(path)
+
+
+def estimates(result: SMCResult, setup: CalibrationSetup, point: dict[str, float]) -> pd.DataFrame:
+    """The fitted parameters: point estimate, posterior standard error and 90 % interval.
+
+    ``point`` holds the least-squares estimates (``model/calibration.yaml``: the mode
+    with the other constants at their evidence values); the standard error and the
+    interval are the posterior's, which also carries the uncertain constants history
+    informs, so the interval need not centre on the point estimate.
+    """
+    summary = result.summary().set_index("parameter")
+    rows = []
+    for name, (low, high) in setup.parameters.items():
+        s = summary.loc[name]
+        x = point.get(name, math.nan)
+        rows.append(
+            {
+                "parameter": name,
+                "point": x,
+                "se": s["sd"],
+                "p05": s["p05"],
+                "median": s["median"],
+                "p95": s["p95"],
+                "low": low,
+                "high": high,
+                "point_at_bound": bool(
+                    math.isfinite(x) and min(x - low, high - x) < 0.005 * (high - low)
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def write_estimates(
+    table: pd.DataFrame,
+    correlation: pd.DataFrame,
+    result: SMCResult,
+    model: Model,
+    path: Path | str,
+) -> Path:
+    """Add (or replace) the ``estimates`` section of the calibration file, atomically.
+
+    The fitted values (``parameters``) stay as they are, byte for byte in meaning; the
+    section records the posterior's standard errors, 90 % intervals and correlations.
+    """
+    import yaml
+
+    from hatinh_sd.errors import read_yaml
+    from hatinh_sd.results import atomic_file
+
+    path = Path(path)
+    text_before = path.read_text(encoding="utf-8")
+    doc = read_yaml(path) or {}
+    header = "".join(line + "\n" for line in text_before.splitlines() if line.startswith("#"))
+
+    def r(v: float) -> float:
+        return float(f"{v:.4g}")
+
+    doc["estimates"] = {
+        "method": (
+            "posterior of adaptive-tempering SMC (hatinh-sd calibrate --posterior; draws in "
+            "model/posterior.nc): se = posterior standard deviation, interval = 5th-95th percentile"
+        ),
+        "model_sha256": model.hash,
+        "particles": int(result.values.shape[0]),
+        "final_beta": r(result.beta),
+        "parameters": {
+            row.parameter: {
+                "se": r(row.se),
+                "p05": r(row.p05),
+                "median": r(row.median),
+                "p95": r(row.p95),
+            }
+            for row in table.itertuples()
+        },
+        "correlation": {
+            a: {b: round(float(correlation.loc[a, b]), 3) for b in correlation.columns if b != a}
+            for a in correlation.index
+        },
+    }
+    with atomic_file(path) as tmp:
+        tmp.write_text(
+            header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8"
+        )
+    return path
 
 
 def load_posterior(path: Path | str = DEFAULT_POSTERIOR_PATH) -> xr.Dataset:

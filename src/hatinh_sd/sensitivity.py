@@ -77,6 +77,52 @@ class SensitivityConfig:
     num_resamples: int = 100
     chunk_size: int = DEFAULT_CHUNK_SIZE
     path: Path | None = None
+    #: Path of the posterior draws when one factor is the posterior draw (``posterior: true``).
+    posterior: Path | None = None
+    #: Factors left out because the posterior draws them jointly.
+    drawn_by_posterior: tuple[str, ...] = ()
+
+
+#: Name of the factor that picks one posterior draw (all fitted parameters and the
+#: uncertain constants history informs, jointly): uniform on [0, 1), draw floor(u * n).
+POSTERIOR_FACTOR = "posterior draw"
+
+
+def posterior_factor(path: Path) -> Any:
+    """The factor that indexes the committed posterior draws (correlated inputs enter
+    Saltelli's and Morris's designs as one independent factor)."""
+    from hatinh_sd.factors import Factor
+
+    return Factor(
+        POSTERIOR_FACTOR,
+        POSTERIOR_FACTOR,
+        "",
+        "index (0-1)",
+        0.5,
+        0.0,
+        1.0,
+        "uniform",
+        "posterior",
+        f"{path.name}: posterior of the fitted parameters and history-informed constants",
+    )
+
+
+def expand_posterior(
+    cfg: SensitivityConfig, values: np.ndarray, model: Any
+) -> tuple[list[str], np.ndarray]:
+    """The constants a design sets: the posterior-draw column becomes the draws' values."""
+    names = [f.variable for f in cfg.factors]
+    if cfg.posterior is None:
+        return names, values
+    from hatinh_sd.posterior import posterior_draws
+
+    draws = posterior_draws(model, cfg.posterior)
+    j = names.index(POSTERIOR_FACTOR)
+    idx = np.minimum((values[:, j] * len(draws)).astype(int), len(draws) - 1)
+    rest = [n for n in names if n != POSTERIOR_FACTOR]
+    return rest + list(draws.columns), np.hstack(
+        [np.delete(values, j, axis=1), draws.to_numpy(dtype=float)[idx]]
+    )
 
 
 def _err(msg: str, path: Path, key: str) -> HatinhInputError:
@@ -123,6 +169,7 @@ def load_config(path: Path | str, model: Any = None) -> SensitivityConfig:
         "num_resamples",
         "chunk_size",
         "description",
+        "posterior",
     }
     for key in doc:
         if key not in allowed:
@@ -151,6 +198,25 @@ def load_config(path: Path | str, model: Any = None) -> SensitivityConfig:
         raise _err(
             "factors must be 'all', 'lever', 'uncertainty' or a list of names", path, "factors"
         )
+    post = doc.get("posterior", False)
+    if not isinstance(post, (bool, str)):
+        raise _err(
+            "posterior must be true, false or the path of posterior draws", path, "posterior"
+        )
+    posterior_path = None
+    dropped: list[str] = []
+    if post:
+        from hatinh_sd.posterior import DEFAULT_POSTERIOR_PATH, posterior_draws
+
+        posterior_path = DEFAULT_POSTERIOR_PATH if post is True else repo_root() / str(post)
+        try:
+            columns = set(posterior_draws(model, posterior_path).columns)
+        except HatinhInputError as exc:
+            raise _err(exc.message, path, "posterior") from None
+        dropped = [f.name for f in factors if f.variable in columns]
+        factors = [f for f in factors if f.variable not in columns] + [
+            posterior_factor(posterior_path)
+        ]
     if len(factors) < 2:
         raise _err("at least two factors are needed", path, "factors")
 
@@ -258,6 +324,8 @@ def load_config(path: Path | str, model: Any = None) -> SensitivityConfig:
         num_resamples=num_resamples,
         chunk_size=chunk_size,
         path=path,
+        posterior=posterior_path,
+        drawn_by_posterior=tuple(dropped),
     )
 
 
@@ -536,10 +604,11 @@ def run_analysis(
         cfg.method, prob, cfg.n, cfg.seed, num_levels=cfg.num_levels, second_order=cfg.second_order
     )
     values = to_values(cfg.factors, x)
+    constants, run_values = expand_posterior(cfg, values, model)
     outputs = sorted({s.variable for s in cfg.outputs})
     ds = (run or run_ensemble)(
-        values,
-        [f.variable for f in cfg.factors],
+        run_values,
+        constants,
         outputs=outputs,
         model=model,
         chunk_size=cfg.chunk_size,

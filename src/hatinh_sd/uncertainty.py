@@ -1,10 +1,13 @@
 """Uncertainty bands and the probability of meeting the plan's targets.
 
-The uncertainties of the factor table (group ``uncertainty``) are drawn by
-Latin hypercube sampling (seeded) through each factor's distribution; the
-scenario's levers are held fixed. The ensemble gives, for every target
-indicator, percentile bands over time and the share of runs that meet each
-2030 target.
+Each run draws the fitted parameters and the uncertain constants that history
+informs jointly, as one draw of the committed posterior (``model/posterior.nc``,
+``hatinh-sd calibrate --posterior``), and the other uncertain constants of the
+factor table (group ``uncertainty``) by Latin hypercube sampling (seeded) through
+their own distributions, not narrowed. The scenario's levers are held fixed. The
+ensemble gives, for every target indicator, percentile bands over time, the share
+of runs that meet each target, and the share of runs that reproduce history
+(:data:`HISTORY_CHECKS`).
 """
 
 from __future__ import annotations
@@ -19,8 +22,12 @@ import xarray as xr
 from hatinh_sd.errors import HatinhInputError
 
 __all__ = [
+    "HISTORY_CHECKS",
     "PERCENTILES",
+    "draw_with_posterior",
     "draw_uncertainties",
+    "history_consistency",
+    "history_observations",
     "percentile_bands",
     "probabilities",
     "scenario_overrides",
@@ -58,6 +65,92 @@ def draw_uncertainties(factors: list[Any], n: int, seed: int) -> np.ndarray:
         raise HatinhInputError(f"n = {n}: at least 2 runs are needed", key="--n")
     u = qmc.LatinHypercube(d=len(factors), seed=np.random.default_rng(seed)).random(n)
     return to_values(factors, u)
+
+
+def draw_with_posterior(
+    factors: list[Any],
+    draws: pd.DataFrame,
+    n: int,
+    seed: int,
+) -> tuple[list[str], np.ndarray]:
+    """``n`` runs: posterior draws (jointly) plus Latin hypercube draws of the rest.
+
+    ``draws`` is :func:`hatinh_sd.posterior.posterior_draws` (draw x parameter). The
+    runs use the draws in a seeded random order, each equally often (to within one);
+    the uncertain ``factors`` the posterior does not hold are drawn by Latin
+    hypercube through their own distributions. Returns the constants' model names
+    (the posterior's columns, then the other factors) and the values (runs x names).
+    """
+    if n < 2:
+        raise HatinhInputError(f"n = {n}: at least 2 runs are needed", key="--n")
+    if draws.empty:
+        raise HatinhInputError("the posterior holds no draws", key="draws")
+    rng = np.random.default_rng(seed)
+    k = len(draws)
+    order = np.concatenate([rng.permutation(k) for _ in range(-(-n // k))])[:n]
+    post = draws.to_numpy(dtype=float)[order]
+    rest = [f for f in factors if f.variable not in set(draws.columns)]
+    names = list(draws.columns) + [f.variable for f in rest]
+    if rest:
+        post = np.hstack([post, draw_uncertainties(rest, n, seed)])
+    return names, post
+
+
+#: What "reproduces history" means for an ensemble run (Calibration v2 issue):
+#: (model variable, observed indicator, year, error, tolerance).
+HISTORY_CHECKS = (
+    ("grdp", "grdp_const2010", 2021, "relative", 0.05),
+    ("grdp_per_capita_current", "grdp_per_capita_current", 2022, "relative", 0.08),
+    ("employment_share_agriculture", "employment_share_agriculture", 2025, "points", 3.0),
+)
+
+
+def history_observations(observed: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The observed values of :data:`HISTORY_CHECKS` (the mean of a year's rows, status R first)."""
+    from hatinh_sd.data import load_observed
+
+    observed = load_observed() if observed is None else observed
+    rows = []
+    for var, indicator, year, error, tol in HISTORY_CHECKS:
+        sel = observed[(observed["indicator"] == indicator) & (observed["year"] == year)]
+        if (sel["status"] == "R").any():
+            sel = sel[sel["status"] == "R"]
+        if sel.empty:
+            raise HatinhInputError(
+                f"no observation of '{indicator}' in {year} for the history check", key=indicator
+            )
+        rows.append(
+            {
+                "variable": var,
+                "indicator": indicator,
+                "year": year,
+                "observed": float(sel["value"].astype(float).mean()),
+                "error": error,
+                "tolerance": tol,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def history_consistency(ds: xr.Dataset, checks: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """Which runs reproduce history: a mask over samples and the share meeting each check."""
+    ok_all = np.ones(ds.sizes["sample"], dtype=bool)
+    rows = []
+    for c in checks.itertuples():
+        vals = ds[c.variable].sel(time=c.year).values
+        dev = vals / c.observed - 1 if c.error == "relative" else vals - c.observed
+        ok = np.isfinite(dev) & (np.abs(dev) <= c.tolerance)
+        ok_all &= ok
+        unit = "%" if c.error == "relative" else " points"
+        tol = c.tolerance * 100 if c.error == "relative" else c.tolerance
+        rows.append(
+            {
+                "check": f"{c.variable} {c.year} within {tol:g}{unit} of {c.observed:g}",
+                "share": float(ok.mean()),
+            }
+        )
+    rows.append({"check": "all", "share": float(ok_all.mean())})
+    return ok_all, pd.DataFrame(rows)
 
 
 def percentile_bands(ds: xr.Dataset, variables: list[str]) -> xr.Dataset:

@@ -18,11 +18,13 @@ import base64
 import dataclasses
 import html
 import io
+import math
 import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +39,7 @@ from hatinh_sd.calibration import (
     model_fit,
 )
 from hatinh_sd.data import load_observed, load_targets
+from hatinh_sd.errors import read_yaml
 from hatinh_sd.model import Model, repo_root
 
 __all__ = ["Dossier", "build_dossier", "history_checks", "run_test_suite", "write_dossier"]
@@ -436,6 +439,87 @@ class Dossier:
     family: pd.DataFrame | None
     at_bound: list[str]
     model: Model
+    estimates: pd.DataFrame | None = None
+    backtest: Any = None  # hatinh_sd.backtest.Backtest
+
+
+def estimates_table(model: Model, setup: CalibrationSetup) -> pd.DataFrame | None:
+    """Point estimates with the posterior's standard errors and 90 % intervals
+    (``model/calibration.yaml``, section ``estimates``), or None before ``--posterior``."""
+    doc = read_yaml(model.calibration_path) if model.calibration_path else None
+    est = (doc or {}).get("estimates") if isinstance(doc, dict) else None
+    if not isinstance(est, dict) or est.get("model_sha256") != model.hash:
+        return None
+    rows = []
+    for name, (low, high) in setup.parameters.items():
+        e = est["parameters"].get(name, {})
+        rows.append(
+            {
+                "parameter": name,
+                "point estimate": model.calibration.get(name, math.nan),
+                "standard error": e.get("se", math.nan),
+                "posterior 5 %": e.get("p05", math.nan),
+                "posterior 95 %": e.get("p95", math.nan),
+                "search range": f"{low:g} to {high:g}",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def backtest_verdicts(bt: Any) -> list[str]:
+    """Plain sentences: at each origin, which naive forecasts beat the model, and on what."""
+    from hatinh_sd.backtest import mae_h1_3
+
+    wide = mae_h1_3(bt)
+    naive = [c for c in wide.columns if c not in ("origin", "indicator", "unit", "model")]
+    out = []
+    for origin, g in wide.groupby("origin"):
+        losses = []
+        for d in g.to_dict("records"):
+            beaten = [m for m in naive if d[m] == d[m] and d[m] < d["model"]]
+            if beaten:
+                losses.append(f"{d['indicator']} (by {', '.join(beaten)})")
+        total = len(g)
+        if losses:
+            out.append(
+                f"Origin {origin}: the model loses on {len(losses)} of {total} series over horizons 1-3: "
+                + "; ".join(losses)
+                + "."
+            )
+        else:
+            out.append(
+                f"Origin {origin}: the model beats all three naive forecasts on all {total} series."
+            )
+    return out
+
+
+def backtest_charts(bt: Any) -> list[tuple[str, str]]:
+    """Per series: the observations and the model's forecast (with its 90 % band) from each origin."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    charts = []
+    f = bt.forecasts
+    for indicator, g in f.groupby("indicator", sort=False):
+        fig, ax = plt.subplots(figsize=(5.2, 3.2))
+        obs = g.drop_duplicates("year").sort_values("year")
+        ax.plot(obs["year"], obs["observed"], "ko", ms=4, label="observed")
+        for origin, h in g[g["method"] == "model"].groupby("origin"):
+            line = ax.plot(h["year"], h["forecast"], "-", label=f"model from {origin}")[0]
+            b = bt.intervals[
+                (bt.intervals["origin"] == origin) & (bt.intervals["indicator"] == indicator)
+            ]
+            ax.fill_between(b["year"], b["p05"], b["p95"], color=line.get_color(), alpha=0.15)
+            n = g[(g["method"] == "random walk with drift") & (g["origin"] == origin)]
+            ax.plot(n["year"], n["forecast"], ":", color=line.get_color())
+        ax.set_title(f"{indicator} (dotted: random walk with drift)", fontsize=8)
+        ax.legend(fontsize=6)
+        ax.tick_params(labelsize=7)
+        charts.append((indicator, _figure_png(fig)))
+        plt.close(fig)
+    return charts
 
 
 def knockout_table(model: Model) -> pd.DataFrame:
@@ -567,9 +651,17 @@ def build_dossier(
     holdout_year: int | None = 2019,
     run_tests: bool = True,
     max_evaluations: int = 300,
+    backtest: bool = False,
+    progress: Any = None,
 ) -> Dossier:
-    """Gather the dossier's evidence (runs tests, a hold-out fit and model runs)."""
+    """Gather the dossier's evidence (runs tests, a hold-out fit, backtests and model runs)."""
     setup = load_setup(model)
+    bt = None
+    if backtest:
+        from hatinh_sd.backtest import run_backtest
+        from hatinh_sd.data import load_observed
+
+        bt = run_backtest(model, setup, load_observed(), progress=progress)
     obs, mv = model_fit(model, setup)
     fit = fit_table(obs, mv)
     tests = run_test_suite() if run_tests else pd.DataFrame(columns=["test", "outcome", "message"])
@@ -587,6 +679,8 @@ def build_dossier(
         family_member(model),
         at_bound,
         model,
+        estimates_table(model, setup),
+        bt,
     )
 
 
@@ -671,6 +765,43 @@ def write_dossier(d: Dossier, path: Path, lang: str = "en") -> Path:
     )
     parts.append(_table(d.fit))
     parts.append("<h3>History criteria (Model v2)</h3>" + _table(d.checks))
+    if d.estimates is not None:
+        parts.append(
+            "<h2>Parameter estimates</h2><p>Point estimate: weighted least squares with the other constants at their evidence values (<code>model/calibration.yaml</code>). Standard error and interval: the posterior of <code>hatinh-sd calibrate --posterior</code> (sequential Monte Carlo over the fitted parameters and the uncertain constants history informs; measurement errors fixed by R/D/E status before fitting). Correlations are in the calibration file.</p>"
+            + _table(d.estimates)
+        )
+    if d.backtest is not None:
+        from hatinh_sd.backtest import mae_h1_3
+
+        bt = d.backtest
+        parts.append(
+            "<h2>Forecast backtests (rolling origin)</h2><p>Refitted to the data up to each origin, run with the exogenous drivers and dated shocks at their actual values, and compared with the later observations up to 2022 and with three naive forecasts from the same history (2012 to the origin). Errors: per cent for levels, points for shares.</p>"
+        )
+        parts.append(
+            "<ul>" + "".join(f"<li>{html.escape(v)}</li>" for v in backtest_verdicts(bt)) + "</ul>"
+        )
+        parts.append("<h3>Mean absolute error over horizons 1-3 years</h3>" + _table(mae_h1_3(bt)))
+        by_h = bt.summary.pivot_table(
+            index=["origin", "method"], columns="horizon", values="abs_error"
+        ).reset_index()
+        by_h.columns = [c if isinstance(c, str) else f"h={c}" for c in by_h.columns]
+        parts.append("<h3>Mean absolute error by horizon (all series)</h3>" + _table(by_h))
+        u2 = bt.theil.pivot_table(
+            index=["origin", "indicator"], columns="method", values="u2"
+        ).reset_index()
+        u2.columns.name = None
+        parts.append(
+            "<h3>Theil's U2 (root mean square error over that of no change; below 1 beats no change)</h3>"
+            + _table(u2)
+        )
+        parts.append(
+            "<h3>Coverage of the model's 90 % predictive interval (Laplace approximation around each refit, plus measurement error)</h3>"
+            + _table(bt.coverage)
+        )
+        for title, png in backtest_charts(bt):
+            parts.append(
+                f"<figure><img alt='backtest {html.escape(title)}' src='data:image/png;base64,{png}'/></figure>"
+            )
     if d.holdout is not None:
         parts.append(f"<h2>Hold-out: fitted to {d.holdout.fit_until}, tested on later years</h2>")
         parts.append("<h3>Model</h3>" + _table(d.holdout.holdout))

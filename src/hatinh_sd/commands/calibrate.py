@@ -6,8 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import text
 
 
@@ -72,7 +74,235 @@ def _previous_values(setup) -> dict[str, float]:
     }
 
 
+def update_readme_section(path: Path, name: str, lines: list[str]) -> None:
+    """Replace the text between ``<!-- name:start -->`` and ``<!-- name:end -->``."""
+    from hatinh_sd.results import atomic_file
+
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    content = path.read_text(encoding="utf-8")
+    if start not in content or end not in content:
+        return
+    head, rest = content.split(start, 1)
+    _, tail = rest.split(end, 1)
+    with atomic_file(path) as tmp:
+        tmp.write_text(f"{head}{start}\n" + "\n".join(lines) + f"\n{end}{tail}", encoding="utf-8")
+
+
+def _g(v: float) -> str:
+    return f"{v:.3g}" if v == v else "-"
+
+
+def estimates_lines(table: pd.DataFrame, correlation: pd.DataFrame, gamma: float) -> list[str]:
+    """The estimates table of model/README.md (Markdown)."""
+    lines = [
+        "| parameter | point estimate | standard error | posterior 90 % interval | search range |",
+        "|---|---|---|---|---|",
+    ]
+    for r in table.itertuples():
+        lines.append(
+            f"| {r.parameter} | {_g(r.point)} | {_g(r.se)} | {_g(r.p05)} to {_g(r.p95)} | "
+            f"{_g(r.low)} to {_g(r.high)} |"
+        )
+    c = correlation.to_numpy().copy()
+    np.fill_diagonal(c, 0)
+    i, j = np.unravel_index(np.argmax(np.abs(c)), c.shape)
+    lines += [
+        "",
+        f"Largest posterior correlation: {c[i, j]:+.2f} ({correlation.index[i]} and "
+        f"{correlation.columns[j]}); collinearity index of the fitted set at the point "
+        f"estimate {gamma:.1f} (identifiable: <= 15, Brun et al. 2001). Full matrix: "
+        "`model/calibration.yaml`, section `estimates`.",
+    ]
+    return lines
+
+
+def cmd_identify(args: argparse.Namespace) -> int:
+    from hatinh_sd.calibration import collinearity_index, identify, load_setup
+    from hatinh_sd.data import load_observed
+    from hatinh_sd.model import load_model
+    from hatinh_sd.results import atomic_dir
+
+    model = load_model(calibration_path=args.calibration)
+    setup = load_setup(model, args.setup)
+    observed = load_observed(args.observed) if args.observed else load_observed()
+    names = list(setup.candidates)
+    res = identify(
+        model,
+        setup,
+        dict(model.calibration),
+        names,
+        observed,
+        threshold=setup.identify_threshold,
+        max_size=setup.max_fitted,
+    )
+    J = res.sensitivity
+    fitted = list(setup.parameters)
+    gamma_fitted = collinearity_index(J[fitted].to_numpy())
+    pairs = []
+    for a in range(len(names)):
+        for b in range(a + 1, len(names)):
+            cols = J[[names[a], names[b]]].to_numpy()
+            pairs.append(
+                {
+                    "parameter_1": names[a],
+                    "parameter_2": names[b],
+                    "collinearity_index": collinearity_index(cols),
+                    "correlation": float(res.correlation.iloc[a, b]),
+                }
+            )
+    pairs = pd.DataFrame(pairs).sort_values("collinearity_index", ascending=False)
+    subsets = pd.DataFrame(
+        [
+            {"subset": "fitted", "size": len(fitted), "collinearity_index": gamma_fitted},
+            {
+                "subset": "proposed",
+                "size": len(res.proposed),
+                "collinearity_index": res.proposed_index,
+            },
+            {
+                "subset": "all candidates",
+                "size": len(names),
+                "collinearity_index": res.collinearity_all,
+            },
+        ]
+    )
+    table = pd.DataFrame(
+        {
+            "parameter": res.importance.index,
+            "importance": res.importance.values,
+            "fitted": [n in setup.parameters for n in res.importance.index],
+            "proposed": [n in res.proposed for n in res.importance.index],
+        }
+    )
+    print(text("identify.importance", args.lang, n=len(names), obs=J.shape[0]))
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print()
+    print(text("identify.singular", args.lang))
+    print("  " + ", ".join(f"{v:.3g}" for v in res.singular_values))
+    print()
+    print(text("identify.pairs", args.lang))
+    print(pairs.head(10).to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print()
+    print(subsets.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print(
+        text(
+            "identify.proposed",
+            args.lang,
+            n=len(res.proposed),
+            threshold=f"{setup.identify_threshold:g}",
+            gamma=f"{res.proposed_index:.3g}",
+            names=", ".join(res.proposed),
+        )
+    )
+    print(
+        text(
+            "identify.fitted",
+            args.lang,
+            n=len(fitted),
+            gamma=f"{gamma_fitted:.3g}",
+            verdict=text(
+                "identify.ok" if gamma_fitted <= setup.identify_threshold else "identify.not_ok",
+                args.lang,
+            ),
+        )
+    )
+    folder = Path(args.out) / "calibration" / "identify"
+    with atomic_dir(folder) as tmp:
+        J.to_csv(tmp / "sensitivity.csv")
+        res.series_sensitivity.to_csv(tmp / "series_sensitivity.csv")
+        table.to_csv(tmp / "importance.csv", index=False)
+        pd.DataFrame({"singular_value": res.singular_values}).to_csv(
+            tmp / "singular_values.csv", index=False
+        )
+        res.correlation.to_csv(tmp / "correlation.csv")
+        pairs.to_csv(tmp / "collinearity_pairs.csv", index=False)
+        subsets.to_csv(tmp / "collinearity_subsets.csv", index=False)
+    print(text("run.wrote", args.lang, path=folder))
+    return 0
+
+
+def cmd_posterior(args: argparse.Namespace) -> int:
+    from hatinh_sd.calibration import collinearity_index, identify, load_setup
+    from hatinh_sd.model import DEFAULT_CALIBRATION_PATH, load_model, repo_root
+    from hatinh_sd.posterior import (
+        estimates,
+        run_posterior,
+        write_estimates,
+        write_posterior,
+    )
+    from hatinh_sd.results import atomic_dir
+
+    calibration = Path(args.calibration)
+    model = load_model(calibration_path=calibration)
+    setup = load_setup(model, args.setup)
+    if not model.calibration:
+        raise HatinhInputError(
+            "no fitted values to start from (run: hatinh-sd calibrate)", path=calibration
+        )
+    point = dict(model.calibration)
+
+    def progress(line: str) -> None:
+        print("  " + line, file=sys.stderr, flush=True)
+
+    result, screen = run_posterior(
+        model, setup, observed_path=args.observed, workers=args.workers, progress=progress
+    )
+    table = estimates(result, setup, point)
+    corr = result.correlation()
+    lin = identify(model, setup, point, list(setup.parameters), threshold=setup.identify_threshold)
+    gamma = collinearity_index(lin.sensitivity.to_numpy())
+    folder = Path(args.out) / "calibration" / "posterior"
+    with atomic_dir(folder) as tmp:
+        table.to_csv(tmp / "estimates.csv", index=False)
+        result.summary().to_csv(tmp / "summary.csv", index=False)
+        result.stages.to_csv(tmp / "stages.csv", index=False)
+        corr.to_csv(tmp / "correlation.csv")
+        screen.to_csv(tmp / "screen.csv", index=False)
+    write_posterior(
+        result,
+        model,
+        args.posterior_path,
+        max_draws=setup.posterior.draws,
+        extra_attrs={
+            "final_beta": result.beta,
+            "uncertain_informed": int(screen["informed"].sum()),
+            "uncertain_screened_out": int((~screen["informed"]).sum()),
+            "screen_threshold": setup.posterior.screen,
+            "seed": setup.posterior.seed,
+        },
+    )
+    write_estimates(table, corr, result, model, calibration)
+    if calibration.resolve() == DEFAULT_CALIBRATION_PATH.resolve():
+        update_readme_section(
+            repo_root() / "model" / "README.md", "estimates", estimates_lines(table, corr, gamma)
+        )
+    last = result.stages.iloc[-1]
+    print(
+        text(
+            "posterior.diagnostics",
+            args.lang,
+            stages=len(result.stages),
+            beta=f"{result.beta:.3g}",
+            ess=f"{last['ess_before_resampling']:.0f}",
+            particles=result.values.shape[0],
+            acceptance=f"{result.stages['acceptance'].mean():.2f}",
+            unique=int(last["unique_particles"]),
+            evaluations=result.evaluations,
+            seconds=f"{result.seconds:.0f}",
+        )
+    )
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(text("run.wrote", args.lang, path=args.posterior_path))
+    print(text("run.wrote", args.lang, path=calibration))
+    print(text("run.wrote", args.lang, path=folder))
+    return 0
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    if args.identify:
+        return cmd_identify(args)
+    if args.posterior:
+        return cmd_posterior(args)
     from hatinh_sd.calibration import (
         DEFAULT_FIT_TABLE_PATH,
         calibrate,
@@ -146,6 +376,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     from hatinh_sd.calibration import DEFAULT_SETUP_PATH
+    from hatinh_sd.model import DEFAULT_CALIBRATION_PATH
+    from hatinh_sd.posterior import DEFAULT_POSTERIOR_PATH
 
     p = sub.add_parser(
         "calibrate", help="fit the parameters marked 'calibrated' to model/data/observed.csv"
@@ -173,5 +405,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="fit and print, but do not write the calibration file",
     )
-    p.add_argument("--out", default="outputs", help="output folder for hold-out results")
+    p.add_argument(
+        "--identify",
+        action="store_true",
+        help="identifiability of the candidate parameters (sensitivities, singular values, collinearity); proposes the largest identifiable subset",
+    )
+    p.add_argument(
+        "--posterior",
+        action="store_true",
+        help="sample the posterior (SMC on the ensemble engine); writes model/posterior.nc and the estimates section of the calibration file",
+    )
+    p.add_argument(
+        "--calibration",
+        default=str(DEFAULT_CALIBRATION_PATH),
+        help="calibration file read by --identify and --posterior, whose estimates --posterior writes (default: model/calibration.yaml)",
+    )
+    p.add_argument(
+        "--posterior-path",
+        default=str(DEFAULT_POSTERIOR_PATH),
+        help="where --posterior writes its draws (default: model/posterior.nc)",
+    )
+    p.add_argument("--workers", type=int, default=2, help="worker processes for --posterior")
+    p.add_argument("--out", default="outputs", help="output folder for hold-out results and tables")
     p.set_defaults(func=cmd_calibrate)

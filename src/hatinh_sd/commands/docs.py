@@ -8,12 +8,17 @@ from hatinh_sd.i18n import text
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
+    from hatinh_sd.calibration import evaluate, load_setup
+    from hatinh_sd.commands.calibrate import update_readme_fit
     from hatinh_sd.model import load_model
     from hatinh_sd.modeldoc import update_readme
     from hatinh_sd.scenarios import lever_effects
 
     model = load_model()
     path = update_readme(model, levers=lever_effects(model))
+    if model.calibration:  # the fit table of the reviewed calibration, without refitting
+        fit = evaluate(model, load_setup(model), dict(model.calibration)).fit
+        update_readme_fit(fit, path)
     print(text("run.wrote", args.lang, path=path))
     return 0
 
@@ -21,6 +26,6 @@ def cmd_docs(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "docs",
-        help="regenerate the generated tables of model/README.md (assumptions, effects, levers) from the .mdl",
+        help="regenerate the generated tables of model/README.md (assumptions, effects, levers, fit) from the .mdl and the calibration",
     )
     p.set_defaults(func=cmd_docs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -20,6 +21,8 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
     from hatinh_sd.targets import INDICATOR_VARIABLES, PLAN_TARGETS
     from hatinh_sd.uncertainty import (
         draw_uncertainties,
+        draw_with_posterior,
+        history_observations,
         scenario_overrides,
     )
 
@@ -41,7 +44,30 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
         every_fixed[name] = fixed
     if args.chunk_size is not None and args.chunk_size < 1:
         raise HatinhInputError("must be at least 1", key="--chunk-size")
-    values = draw_uncertainties(factors, args.n, args.seed)
+    if args.independent:
+        names = [f.variable for f in factors]
+        values = draw_uncertainties(factors, args.n, args.seed)
+        how = text("uncertainty.how_independent", args.lang, factors=len(factors))
+        key = b"independent"
+    else:
+        from hatinh_sd.posterior import posterior_draws
+
+        draws = posterior_draws(model, args.posterior)
+        names, values = draw_with_posterior(factors, draws, args.n, args.seed)
+        how = text(
+            "uncertainty.how_posterior",
+            args.lang,
+            draws=len(draws),
+            joint=draws.shape[1],
+            rest=len(names) - draws.shape[1],
+        )
+        key = Path(args.posterior).read_bytes()
+    for name, fixed in every_fixed.items():
+        clash = [n for n in names if n in fixed]
+        if clash:
+            raise HatinhInputError(
+                f"scenario '{name}' sets drawn constant(s) {', '.join(clash)}", key="--scenario"
+            )
     targets = load_targets()
     ids = [t for t in PLAN_TARGETS if t in set(targets["target_id"])]
     variables = []
@@ -49,17 +75,23 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
         var = INDICATOR_VARIABLES[targets.set_index("target_id").loc[tid, "indicator"]]
         if var not in variables:
             variables.append(var)
+    checks = history_observations()
     for name, fixed in every_fixed.items():
-        _one_scenario(args, name, model, factors, values, fixed, targets, ids, variables)
+        _one_scenario(
+            args, name, model, names, values, fixed, targets, ids, variables, checks, how, key
+        )
     return 0
 
 
-def _one_scenario(args, name, model, factors, values, fixed, targets, ids, variables) -> None:
+def _one_scenario(
+    args, name, model, names, values, fixed, targets, ids, variables, checks, how, key
+) -> None:
     """Run, analyse and write scenario ``name``'s uncertainty ensemble."""
     from hatinh_sd.ensemble import bad_runs, run_ensemble
     from hatinh_sd.results import atomic_dir, write_netcdf
     from hatinh_sd.targets import INDICATOR_VARIABLES, is_met
     from hatinh_sd.uncertainty import (
+        history_consistency,
         percentile_bands,
         plot_bands,
         plot_probabilities,
@@ -68,10 +100,11 @@ def _one_scenario(args, name, model, factors, values, fixed, targets, ids, varia
 
     lang = args.lang
     t0 = time.perf_counter()
+    outputs = list(dict.fromkeys([*variables, *checks["variable"]]))
     ds = run_ensemble(
         values,
-        [f.variable for f in factors],
-        outputs=variables,
+        names,
+        outputs=outputs,
         model=model,
         fixed=fixed,
         chunk_size=args.chunk_size or DEFAULT_CHUNK_SIZE,
@@ -79,7 +112,8 @@ def _one_scenario(args, name, model, factors, values, fixed, targets, ids, varia
         store=sweep_store(
             args.out,
             name,
-            f"{args.n}|{args.seed}|{json.dumps(fixed, sort_keys=True)}".encode(),
+            f"{args.n}|{args.seed}|{json.dumps(fixed, sort_keys=True)}|".encode()
+            + hashlib.sha256(key).digest(),
             args.chunk_size or DEFAULT_CHUNK_SIZE,
             model,
         ),
@@ -87,15 +121,20 @@ def _one_scenario(args, name, model, factors, values, fixed, targets, ids, varia
     )
     elapsed = time.perf_counter() - t0
     bad = bad_runs(ds)
+    _consistent, history = history_consistency(ds, checks)
+    share = float(history["share"].iloc[-1])
     bands = percentile_bands(ds, variables)
     prob = probabilities(ds, targets, ids, is_met)
     bands.attrs = {
         "scenario": name,
         "seed": int(args.seed),
         "n_runs": int(args.n),
-        "uncertainties": json.dumps([f.name for f in factors]),
+        "uncertainties": json.dumps(names, ensure_ascii=False),
         "fixed_by_scenario": json.dumps(fixed, ensure_ascii=False),
         "model_sha256": model.hash,
+        "draws": how,
+        "history_consistent_share": share,
+        "history_checks": json.dumps(history["check"].tolist()[:-1]),
     }
     labels = {
         var: f"{tid} {text(f'target.{tid}', lang)}"
@@ -111,6 +150,7 @@ def _one_scenario(args, name, model, factors, values, fixed, targets, ids, varia
             tmp / "bands.csv", index=False, float_format="%.6g"
         )
         prob.to_csv(tmp / "probabilities.csv", index=False, float_format="%.6g")
+        history.to_csv(tmp / "history_consistency.csv", index=False, float_format="%.6g")
         if len(bad):
             bad.to_csv(tmp / "bad_runs.csv", index=False)
         plot_bands(
@@ -129,10 +169,14 @@ def _one_scenario(args, name, model, factors, values, fixed, targets, ids, varia
             lang,
             scenario=name,
             runs=args.n,
-            factors=len(factors),
+            factors=len(names),
             seconds=f"{elapsed:.1f}",
         )
     )
+    print("  " + how)
+    print(text("uncertainty.history", lang, share=f"{100 * share:.1f}"))
+    for r in history.itertuples():
+        print(f"    {r.check}: {100 * r.share:.1f} %")
     if len(bad):
         print(text("uncertainty.bad_runs", lang, n=len(bad), path=out / "bad_runs.csv"))
     print(text("uncertainty.probability", lang))
@@ -145,6 +189,8 @@ def _one_scenario(args, name, model, factors, values, fixed, targets, ids, varia
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from hatinh_sd.posterior import DEFAULT_POSTERIOR_PATH
+
     p = sub.add_parser(
         "uncertainty",
         help="percentile bands and probability of meeting the targets under uncertainty",
@@ -161,6 +207,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--factors",
         default=None,
         help="factor table (default sensitivity/factors.csv; its 'uncertainty' rows are drawn)",
+    )
+    p.add_argument(
+        "--posterior",
+        default=str(DEFAULT_POSTERIOR_PATH),
+        help="posterior draws of the fitted parameters (default model/posterior.nc)",
+    )
+    p.add_argument(
+        "--independent",
+        action="store_true",
+        help="draw every uncertain constant independently from the factor table and keep the fitted values (ignores the posterior: runs then need not reproduce history)",
     )
     p.add_argument("--out", default="outputs/uncertainty", help="output folder")
     add_engine_options(p)

@@ -18,11 +18,33 @@ def cmd_validate(args: argparse.Namespace) -> int:
         holdout_year=args.holdout_year,
         run_tests=not args.no_tests,
         max_evaluations=args.max_evaluations,
+        backtest=args.backtest,
+        progress=lambda line: print("  " + line, flush=True),
     )
     path = write_dossier(
         dossier, Path(args.out) / "validation" / f"validation_{args.lang}.html", args.lang
     )
     print(dossier.checks.to_string(index=False))
+    if dossier.backtest is not None:
+        from hatinh_sd.backtest import mae_h1_3
+        from hatinh_sd.results import atomic_dir
+        from hatinh_sd.validation import backtest_verdicts
+
+        bt = dossier.backtest
+        print()
+        print(mae_h1_3(bt).to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+        print(bt.coverage.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+        for line in backtest_verdicts(bt):
+            print(line)
+        folder = Path(args.out) / "validation" / "backtest"
+        with atomic_dir(folder) as tmp:
+            bt.forecasts.to_csv(tmp / "forecasts.csv", index=False, float_format="%.6g")
+            bt.summary.to_csv(tmp / "mae_by_horizon.csv", index=False, float_format="%.6g")
+            mae_h1_3(bt).to_csv(tmp / "mae_h1_3.csv", index=False, float_format="%.6g")
+            bt.theil.to_csv(tmp / "theil_u2.csv", index=False, float_format="%.6g")
+            bt.coverage.to_csv(tmp / "coverage.csv", index=False, float_format="%.6g")
+            bt.parameters.to_csv(tmp / "parameters.csv", index=False, float_format="%.6g")
+        print(text("run.wrote", args.lang, path=folder))
     print(text("validate.wrote", args.lang, path=path))
     return 0
 
@@ -43,6 +65,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--no-tests", action="store_true", help="do not run the structure and behaviour test suites"
+    )
+    p.add_argument(
+        "--backtest",
+        action="store_true",
+        help="forecast backtests: refit with data up to 2015, 2017 and 2019, forecast to 2022, compare with naive forecasts",
     )
     p.add_argument("--out", default="outputs", help="output folder (default: outputs)")
     p.set_defaults(func=cmd_validate)
