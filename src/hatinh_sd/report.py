@@ -638,6 +638,23 @@ def build_report(
     notes = []
     if shown:
         notes.append(("note", text("report.targets.bands_shown", lang, scenarios=", ".join(shown))))
+        from hatinh_sd.uncertainty import describe_draws
+
+        for name in shown:
+            attrs = bands[name].data.attrs
+            share = attrs.get("history_consistent_share")
+            notes.append(
+                (
+                    "note",
+                    text(
+                        "report.targets.bands_how",
+                        lang,
+                        scenario=name,
+                        how=describe_draws(attrs, lang),
+                        share="-" if share is None else f"{100 * float(share):.0f}",
+                    ),
+                )
+            )
     if stale:
         notes.append(
             (
@@ -697,9 +714,35 @@ def build_report(
         for ind in setup.series
         if (obs.indicator == ind).any()
     )
+    from hatinh_sd.validation import estimates_table
+
+    est = estimates_table(model, setup)
+    est_html = ""
+    if est is not None:
+        est_html = (
+            f"<h3>{e(text('report.est.title', lang))}</h3><p>{e(text('report.est.intro', lang))}</p>"
+            + _table(
+                [
+                    e(text(f"report.est.col.{c}", lang))
+                    for c in ("parameter", "point", "se", "interval", "range")
+                ],
+                [
+                    [
+                        e(r["parameter"]),
+                        _num(r["point estimate"]),
+                        _num(r["standard error"]),
+                        f"{_num(r['posterior 5 %'])} – {_num(r['posterior 95 %'])}",
+                        e(r["search range"]),
+                    ]
+                    for r in est.to_dict("records")
+                ],
+                "t est",
+            )
+        )
     sections["calibration"] = (
         f"<p>{e(text('report.calibration.intro', lang, n=int(obs['used'].sum())))}</p>"
         + _table(fit_header, fit_rows, "t fit")
+        + est_html
         + f"<h3>{e(text('report.fit.charts', lang))}</h3>"
         + fit_charts
     )

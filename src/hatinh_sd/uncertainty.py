@@ -24,6 +24,7 @@ from hatinh_sd.errors import HatinhInputError
 __all__ = [
     "HISTORY_CHECKS",
     "PERCENTILES",
+    "describe_draws",
     "draw_with_posterior",
     "draw_uncertainties",
     "history_consistency",
@@ -151,6 +152,23 @@ def history_consistency(ds: xr.Dataset, checks: pd.DataFrame) -> tuple[np.ndarra
         )
     rows.append({"check": "all", "share": float(ok_all.mean())})
     return ok_all, pd.DataFrame(rows)
+
+
+def describe_draws(attrs: dict[str, Any], lang: str = "en") -> str:
+    """One sentence on how an ensemble's runs were drawn (from ``bands.nc`` attributes)."""
+    from hatinh_sd.i18n import text
+
+    if attrs.get("draws_method") == "posterior":
+        return text(
+            "uncertainty.how_posterior",
+            lang,
+            draws=int(attrs["draws_posterior"]),
+            joint=int(attrs["draws_joint"]),
+            rest=int(attrs["draws_other"]),
+        )
+    if attrs.get("draws_method") == "independent":
+        return text("uncertainty.how_independent", lang, factors=int(attrs["draws_other"]))
+    return text("uncertainty.how_unknown", lang)
 
 
 def percentile_bands(ds: xr.Dataset, variables: list[str]) -> xr.Dataset:

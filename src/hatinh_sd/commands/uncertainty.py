@@ -47,20 +47,19 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
     if args.independent:
         names = [f.variable for f in factors]
         values = draw_uncertainties(factors, args.n, args.seed)
-        how = text("uncertainty.how_independent", args.lang, factors=len(factors))
+        how = {"draws_method": "independent", "draws_other": len(factors)}
         key = b"independent"
     else:
         from hatinh_sd.posterior import posterior_draws
 
         draws = posterior_draws(model, args.posterior)
         names, values = draw_with_posterior(factors, draws, args.n, args.seed)
-        how = text(
-            "uncertainty.how_posterior",
-            args.lang,
-            draws=len(draws),
-            joint=draws.shape[1],
-            rest=len(names) - draws.shape[1],
-        )
+        how = {
+            "draws_method": "posterior",
+            "draws_posterior": len(draws),
+            "draws_joint": draws.shape[1],
+            "draws_other": len(names) - draws.shape[1],
+        }
         key = Path(args.posterior).read_bytes()
     for name, fixed in every_fixed.items():
         clash = [n for n in names if n in fixed]
@@ -91,6 +90,7 @@ def _one_scenario(
     from hatinh_sd.results import atomic_dir, write_netcdf
     from hatinh_sd.targets import INDICATOR_VARIABLES, is_met
     from hatinh_sd.uncertainty import (
+        describe_draws,
         history_consistency,
         percentile_bands,
         plot_bands,
@@ -132,7 +132,7 @@ def _one_scenario(
         "uncertainties": json.dumps(names, ensure_ascii=False),
         "fixed_by_scenario": json.dumps(fixed, ensure_ascii=False),
         "model_sha256": model.hash,
-        "draws": how,
+        **how,
         "history_consistent_share": share,
         "history_checks": json.dumps(history["check"].tolist()[:-1]),
     }
@@ -173,7 +173,7 @@ def _one_scenario(
             seconds=f"{elapsed:.1f}",
         )
     )
-    print("  " + how)
+    print("  " + describe_draws(bands.attrs, lang))
     print(text("uncertainty.history", lang, share=f"{100 * share:.1f}"))
     for r in history.itertuples():
         print(f"    {r.check}: {100 * r.share:.1f} %")
