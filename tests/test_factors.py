@@ -75,3 +75,11 @@ def test_bad_rows_name_file_line_and_column(model, tmp_path, column, value, mess
     assert message in str(err.value)
     assert "line 3" in str(err.value)
     assert str(path) in str(err.value)
+
+
+def test_committed_table_is_generated_from_the_mdl(model):
+    """sensitivity/factors.csv is what `hatinh-sd docs` writes: ranges follow the .mdl."""
+    from hatinh_sd.factors import factor_rows, factor_table_text
+
+    text = DEFAULT_FACTORS_PATH.read_text(encoding="utf-8")
+    assert text == factor_table_text(factor_rows(model)), "run: hatinh-sd docs"

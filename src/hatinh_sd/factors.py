@@ -37,6 +37,8 @@ from hatinh_sd.model import Model, repo_root
 
 __all__ = [
     "COLUMNS",
+    "factor_rows",
+    "write_factor_table",
     "DEFAULT_FACTORS_PATH",
     "DISTRIBUTIONS",
     "Factor",
@@ -250,3 +252,107 @@ def to_values(factors: list[Factor], unit_sample: np.ndarray) -> np.ndarray:
     if unit_sample.ndim != 2 or unit_sample.shape[1] != len(factors):
         raise ValueError(f"expected a (n, {len(factors)}) sample, got {unit_sample.shape}")
     return np.column_stack([f.ppf(unit_sample[:, j]) for j, f in enumerate(factors)])
+
+
+# ---------------------------------------------------------------- the table from the .mdl
+#: Lever start years are sampled over the Action Programme's term, started on time or up to
+#: five years late (a start before 2026 would rewrite history, not test a plan).
+POLICY_START = (2026.0, 2035.0)
+#: Dated new projects: no investment decision by 2025 and two years of construction at least.
+PROJECT_YEARS = ("formosa phase 2 year", "new coal year", "thach khe year")
+PROJECT_WINDOW = (2028.0, 2045.0)
+
+
+def factor_rows(
+    model: Model, previous: Path | str | None = DEFAULT_FACTORS_PATH
+) -> list[dict[str, str]]:
+    """The factor table generated from the ``.mdl``: every lever and every uncertain constant.
+
+    Ranges are the ``.mdl``'s, except lever start years (:data:`POLICY_START`) and the dates
+    of new projects (:data:`PROJECT_WINDOW`); levers are uniform (a policy choice), uncertain
+    constants keep the distribution chosen by hand in ``previous`` (triangular by default;
+    lognormal only over positive ranges); sources come from the ``.mdl`` comments.
+    """
+    import re
+
+    old: dict[str, dict[str, str]] = {}
+    if previous is not None and Path(previous).exists():
+        with open(previous, encoding="utf-8", newline="") as f:
+            old = {r["name"]: r for r in csv.DictReader(f)}
+    rows = []
+    for name, p in sorted(model.levers().items(), key=lambda kv: kv[0].lower()):
+        low, high = p.low, p.high
+        src = f"model range (lever g{p.group}); policy choice, sampled over its whole range"
+        if name.endswith("start year") and name != "steel decarbonisation start year":
+            low, high = max(p.low, POLICY_START[0]), min(p.high, POLICY_START[1])
+            src = (
+                f"policy timing within the model range (lever g{p.group}): the Action Programme's "
+                "2026-2030 term, started on time or up to five years late; a start before 2026 "
+                "would rewrite history, not test a plan"
+            )
+        if name in PROJECT_YEARS:
+            low, high = PROJECT_WINDOW
+            src = (
+                f"project timing within the model range (lever g{p.group}): no investment decision "
+                "by 2025 and at least two years of construction, so 2028 at the earliest"
+            )
+        rows.append(_row(name, p.units, p.default, low, high, "uniform", "lever", src))
+    for name, p in sorted(model.parameters.items(), key=lambda kv: kv[0].lower()):
+        if p.role != "uncertain":
+            continue
+        prev = old.get(name, {})
+        dist = prev.get("distribution") if prev.get("group") == "uncertainty" else "triangular"
+        if dist not in DISTRIBUTIONS or (dist == "lognormal" and p.low <= 0):
+            dist = "triangular"
+        comment = (
+            re.sub(r"^\s*(uncertain|calibrated)\s*:\s*", "", p.comment).replace("\n", " ").strip()
+        )
+        rows.append(
+            _row(
+                name,
+                p.units,
+                p.default,
+                p.low,
+                p.high,
+                dist,
+                "uncertainty",
+                "model range (uncertain); " + comment,
+            )
+        )
+    return rows
+
+
+def _row(name, unit, default, low, high, dist, group, source) -> dict[str, str]:
+    return {
+        "name": name,
+        "variable": name,
+        "unit": unit,
+        "default": f"{default:g}",
+        "low": f"{low:g}",
+        "high": f"{high:g}",
+        "distribution": dist,
+        "group": group,
+        "source": source,
+    }
+
+
+def factor_table_text(rows: list[dict[str, str]]) -> str:
+    """The rows as the CSV text of ``sensitivity/factors.csv``."""
+    import io
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def write_factor_table(model: Model, path: Path | str = DEFAULT_FACTORS_PATH) -> Path:
+    """Regenerate the factor table from the ``.mdl`` (atomically), keeping chosen distributions."""
+    from hatinh_sd.results import atomic_file
+
+    path = Path(path)
+    text = factor_table_text(factor_rows(model, path))
+    with atomic_file(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path

@@ -20,12 +20,15 @@ def cmd_docs(args: argparse.Namespace) -> int:
         fit = evaluate(model, load_setup(model), dict(model.calibration)).fit
         update_readme_fit(fit, path)
     print(text("run.wrote", args.lang, path=path))
+    from hatinh_sd.factors import write_factor_table
+
+    print(text("run.wrote", args.lang, path=write_factor_table(model)))
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "docs",
-        help="regenerate the generated tables of model/README.md (assumptions, effects, levers, fit) from the .mdl and the calibration",
+        help="regenerate the generated tables of model/README.md (assumptions, effects, levers, fit) and sensitivity/factors.csv from the .mdl and the calibration",
     )
     p.set_defaults(func=cmd_docs)
