@@ -82,6 +82,36 @@ def test_vectorised_equals_scalar_runs_including_bounds(model, factors, sample, 
     assert inline.attrs["check_max_rel_diff"] <= 1e-9
 
 
+def test_annual_means_equal_the_scalar_run_averaged_over_the_calendar_year(model, factors, sample):
+    from hatinh_sd.calibration import fine_times
+
+    ds = run_ensemble(
+        sample[:3],
+        [f.variable for f in factors],
+        outputs=["grdp"],
+        annual=["grdp"],
+        model=model,
+        backend="inline",
+        final_time=FINAL,
+        checks_per_chunk=1,
+        progress=False,
+    )
+    assert ds.sizes["time"] == FINAL - 2010 + 1
+    assert ds["grdp_annual"].attrs["cell_methods"] == "time: mean over the calendar year"
+    t = fine_times(model)
+    for k in range(3):
+        params = {f.variable: float(sample[k, j]) for j, f in enumerate(factors)}
+        ref = model.run(params, outputs=["grdp"], times=t[t <= FINAL])
+        for year in (2012, 2013):
+            window = ref["grdp"].sel(time=slice(year - 0.5, year + 0.5 - 1e-9)).values
+            assert ds["grdp_annual"].sel(time=year).values[k] == pytest.approx(
+                window.mean(), rel=1e-9
+            )
+            assert ds["grdp"].sel(time=year).values[k] == pytest.approx(
+                float(ref["grdp"].sel(time=year)), rel=1e-9
+            )
+
+
 def test_array_mode_runs_the_scalar_translation_unchanged(model):
     before = model.py_path.read_bytes()
     array = ensemble.ArrayModel(model)

@@ -46,6 +46,7 @@ from hatinh_sd.model import (
 
 __all__ = [
     "CHECK_RTOL",
+    "ANNUAL_SUFFIX",
     "DEFAULT_CHUNK_SIZE",
     "EnsembleCheckError",
     "ArrayModel",
@@ -59,6 +60,9 @@ __all__ = [
 #: 1,400 at 2,500 (2-core machine, before the two scalar cross-checks of 0.23 s
 #: each); larger chunks only delay the first results and resume in coarser steps.
 DEFAULT_CHUNK_SIZE = 2500
+
+#: Suffix of the calendar-year means ``run_ensemble(annual=...)`` returns.
+ANNUAL_SUFFIX = "_annual"
 
 #: Largest relative difference allowed between a vectorised and a scalar run.
 CHECK_RTOL = 1e-9
@@ -203,8 +207,32 @@ def run_chunk(spec: dict[str, Any], index: int, sample: np.ndarray) -> dict[str,
     vec = _array_model(spec["mdl_path"])
     n = sample.shape[0]
     values = {py: sample[:, j] for j, py in enumerate(spec["factors"])}
-    columns = list(spec["outputs"]) + [s for s in spec["stocks"] if s not in spec["outputs"]]
-    times, out = vec.run(values, spec["fixed"], columns, spec["final_time"])
+    annual = list(spec.get("annual", ()))
+    columns = list(dict.fromkeys([*spec["outputs"], *[s for s in spec["stocks"]], *annual]))
+    if annual:  # integrate as always, save every step, then take the years and the year means
+        fine, out = vec.run(
+            values, spec["fixed"], columns, spec["final_time"], saveper=vec.model.time_step
+        )
+        years = np.arange(math.ceil(fine[0] - 1e-9), math.floor(fine[-1] + 1e-9) + 1.0)
+        at = np.array([int(np.argmin(np.abs(fine - y))) for y in years])
+        means = np.stack(
+            [
+                np.stack(
+                    [
+                        out[columns.index(a)][
+                            :, (fine >= y - 0.5 - 1e-9) & (fine < y + 0.5 - 1e-9)
+                        ].mean(axis=1)
+                        for y in years
+                    ],
+                    axis=1,
+                )
+                for a in annual
+            ]
+        )
+        times, out = years, out[:, :, at]
+    else:
+        times, out = vec.run(values, spec["fixed"], columns, spec["final_time"])
+        means = np.empty((0, n, len(times)))
     n_out = len(spec["outputs"])
     stock_idx = [columns.index(s) for s in spec["stocks"]]
     stock_min = np.nanmin(out[stock_idx], axis=2) if stock_idx else np.empty((0, n))
@@ -233,6 +261,7 @@ def run_chunk(spec: dict[str, Any], index: int, sample: np.ndarray) -> dict[str,
         "index": index,
         "time": times,
         "values": out[:n_out],
+        "annual": means,
         "stock_min": stock_min,
         "check": worst,
     }
@@ -246,6 +275,8 @@ def _digest(obj: Any) -> str:
 def _chunk_dataset(res: dict[str, Any], start: int, spec: dict[str, Any]) -> xr.Dataset:
     n = res["values"].shape[1]
     data = {py: (("sample", "time"), res["values"][i]) for i, py in enumerate(spec["outputs"])}
+    for i, py in enumerate(spec.get("annual", ())):
+        data[f"{py}{ANNUAL_SUFFIX}"] = (("sample", "time"), res["annual"][i])
     data["stock_min"] = (("stock", "sample"), res["stock_min"])
     return xr.Dataset(
         data,
@@ -356,6 +387,7 @@ def run_ensemble(
     store: Path | str | None = None,
     final_time: float | None = None,
     checks_per_chunk: int = 2,
+    annual: Iterable[str] = (),
     seed: int | None = None,
     progress: bool = True,
     max_chunks: int | None = None,
@@ -391,6 +423,10 @@ def run_ensemble(
         Last year simulated (the model's FINAL TIME by default).
     checks_per_chunk : int
         Samples of each chunk re-run with the scalar model and compared.
+    annual : iterable of str
+        Model variables also returned as calendar-year means (as annual statistics
+        are defined): ``<name>_annual`` at time Y is the mean over [Y - 0.5, Y + 0.5)
+        of model time (the calendar year Y), from the values at every time step.
     seed : int, optional
         Recorded in the result's attributes (the seed that drew ``sample``).
     max_chunks : int, optional
@@ -427,6 +463,8 @@ def run_ensemble(
         "final_time": final,
         "checks": int(checks_per_chunk),
     }
+    if annual:
+        spec["annual"] = [model.py_name(a) for a in annual]
     n = values.shape[0]
     starts = list(range(0, n, chunk_size))
     manifest = {
@@ -491,6 +529,11 @@ def run_ensemble(
         ds = ds.assign_coords({py: ("sample", values[rows, j])})
     for py in out_py:
         ds[py].attrs = model._attrs[py]
+    for py in spec.get("annual", ()):
+        ds[f"{py}{ANNUAL_SUFFIX}"].attrs = {
+            **model._attrs[py],
+            "cell_methods": "time: mean over the calendar year",
+        }
     ds.attrs = {
         "title": "Hà Tĩnh model ensemble (hatinh-sd)",
         "model_sha256": model.hash,

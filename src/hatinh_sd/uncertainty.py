@@ -134,11 +134,18 @@ def history_observations(observed: pd.DataFrame | None = None) -> pd.DataFrame:
 
 
 def history_consistency(ds: xr.Dataset, checks: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
-    """Which runs reproduce history: a mask over samples and the share meeting each check."""
+    """Which runs reproduce history: a mask over samples and the share meeting each check.
+
+    Uses the calendar-year means (``<variable>_annual``, as the statistics are annual
+    totals and averages) where the ensemble has them, else the mid-year values.
+    """
+    from hatinh_sd.ensemble import ANNUAL_SUFFIX
+
     ok_all = np.ones(ds.sizes["sample"], dtype=bool)
     rows = []
     for c in checks.itertuples():
-        vals = ds[c.variable].sel(time=c.year).values
+        annual = f"{c.variable}{ANNUAL_SUFFIX}"
+        vals = ds[annual if annual in ds else c.variable].sel(time=c.year).values
         dev = vals / c.observed - 1 if c.error == "relative" else vals - c.observed
         ok = np.isfinite(dev) & (np.abs(dev) <= c.tolerance)
         ok_all &= ok

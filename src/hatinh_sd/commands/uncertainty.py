@@ -100,11 +100,11 @@ def _one_scenario(
 
     lang = args.lang
     t0 = time.perf_counter()
-    outputs = list(dict.fromkeys([*variables, *checks["variable"]]))
     ds = run_ensemble(
         values,
         names,
-        outputs=outputs,
+        outputs=variables,
+        annual=list(dict.fromkeys(checks["variable"])),
         model=model,
         fixed=fixed,
         chunk_size=args.chunk_size or DEFAULT_CHUNK_SIZE,
