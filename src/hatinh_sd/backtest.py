@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from hatinh_sd.calibration import CalibrationSetup, Likelihood, observations
+from hatinh_sd.calibration import CalibrationSetup, Likelihood, fit_point, observations
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.model import Model
 
@@ -39,7 +39,6 @@ __all__ = [
     "BACKTEST_SERIES",
     "ORIGINS",
     "Backtest",
-    "fit_point",
     "naive_forecasts",
     "run_backtest",
 ]
@@ -59,66 +58,6 @@ BACKTEST_SERIES = {
 }
 
 METHODS = ("model", "random walk with drift", "log-linear trend", "linear trend")
-
-
-def fit_point(
-    model: Model,
-    setup: CalibrationSetup,
-    observed: pd.DataFrame,
-    fit_until: int | None,
-    *,
-    start: dict[str, float] | None = None,
-    engine=None,
-    max_iterations: int = 60,
-) -> tuple[dict[str, float], np.ndarray, Likelihood]:
-    """Weighted least squares of the fitted parameters on the array engine.
-
-    Each iteration runs the point and its forward-difference neighbours in one
-    call (the Jacobian comes with the residuals). Returns the values, the Jacobian
-    of the weighted residuals with respect to the parameters scaled to their ranges
-    (observations x parameters) at the optimum, and the likelihood used.
-    """
-    from scipy.optimize import least_squares
-
-    from hatinh_sd.ensemble import ArrayModel
-
-    engine = engine or ArrayModel(model)
-    lik = Likelihood(model, setup, observed, fit_until)
-    if lik.obs.empty:
-        raise HatinhInputError(f"no usable observation up to {fit_until}", key="fit_until")
-    names = list(setup.parameters)
-    low = np.array([setup.parameters[n][0] for n in names])
-    high = np.array([setup.parameters[n][1] for n in names])
-    py = [model.py_name(n) for n in names]
-    h = 1e-3
-    cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
-
-    def batch(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        key = x.tobytes()
-        if key not in cache:
-            steps = np.where(x + h <= 1, h, -h)
-            X = np.vstack([x, x + np.diag(steps)])
-            mv, _ = lik.run(
-                engine, {p: low[j] + X[:, j] * (high[j] - low[j]) for j, p in enumerate(py)}
-            )
-            R = lik.residuals(mv)
-            R = np.where(np.isfinite(R), R, 1e3)
-            cache.clear()
-            cache[key] = (R[0], ((R[1:] - R[0]) / steps[:, None]).T)
-        return cache[key]
-
-    x0 = np.array([(start or {}).get(n, model.defaults[n]) for n in names])
-    x0 = np.clip((x0 - low) / (high - low), 0, 1)
-    sol = least_squares(
-        lambda x: batch(x)[0],
-        x0,
-        jac=lambda x: batch(x)[1],
-        bounds=(0, 1),
-        method="trf",
-        max_nfev=max_iterations,
-    )
-    values = {n: float(v) for n, v in zip(names, low + sol.x * (high - low), strict=True)}
-    return values, batch(sol.x)[1], lik
 
 
 def naive_forecasts(
@@ -195,7 +134,8 @@ def run_backtest(
             raise HatinhInputError(
                 f"origin {origin} leaves nothing to forecast (last year {last})", key="origins"
             )
-        values, J, _lik = fit_point(model_, setup, observed, origin, start=start, engine=engine)
+        fit = fit_point(model_, setup, observed, origin, start=start, engine=engine)
+        values, J = fit.values, fit.jacobian
         if progress:
             progress(f"origin {origin}: refitted {len(values)} parameters")
         names = list(values)

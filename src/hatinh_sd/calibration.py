@@ -44,6 +44,8 @@ __all__ = [
     "CalibrationResult",
     "CalibrationSetup",
     "calibrate",
+    "fit_point",
+    "PointFit",
     "compare_with_observed",
     "evaluate",
     "fit_statistics",
@@ -55,7 +57,6 @@ __all__ = [
     "model_fit",
     "naive_trend_benchmark",
     "observations",
-    "residuals",
     "write_calibration",
 ]
 
@@ -206,12 +207,9 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
     """
     path = Path(path)
     doc = _yaml(path)
-    allowed = {"status_weights", "ranges", "series", "not_used", "identify", "posterior"}
-    for key in doc:
-        if key not in allowed:
-            raise HatinhInputError(
-                f"unknown key; allowed: {', '.join(sorted(allowed))}", path=path, key=str(key)
-            )
+    _known_keys(
+        doc, {"status_weights", "ranges", "series", "not_used", "identify", "posterior"}, path
+    )
     calibrated = {n: p for n, p in model.parameters.items() if p.role == "calibrated"}
     params = {n: (p.low, p.high) for n, p in calibrated.items()}
     for name, spec in (doc.get("ranges") or {}).items():
@@ -361,6 +359,16 @@ def _ranged(model: Model, name: object, path: Path, key: str) -> Any:
     return par
 
 
+def _known_keys(doc: dict, allowed: set[str], path: Path, prefix: str = "") -> None:
+    for key in doc:
+        if key not in allowed:
+            raise HatinhInputError(
+                f"unknown key; allowed: {', '.join(sorted(allowed))}",
+                path=path,
+                key=f"{prefix}{key}",
+            )
+
+
 def _integer(value: object, path: Path, key: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise HatinhInputError(f"{value!r} is not an integer >= {minimum}", path=path, key=key)
@@ -372,14 +380,7 @@ def _identify_section(section: object, model: Model, path: Path) -> tuple[list[s
         return [], 15.0, 12
     if not isinstance(section, dict):
         raise HatinhInputError("expected a mapping", path=path, key="identify")
-    allowed = {"candidates", "threshold", "max_fitted"}
-    for key in section:
-        if key not in allowed:
-            raise HatinhInputError(
-                f"unknown key; allowed: {', '.join(sorted(allowed))}",
-                path=path,
-                key=f"identify.{key}",
-            )
+    _known_keys(section, {"candidates", "threshold", "max_fitted"}, path, "identify.")
     candidates = section.get("candidates") or []
     if not isinstance(candidates, list):
         raise HatinhInputError(
@@ -401,14 +402,7 @@ def _posterior_section(
         return PosteriorConfig()
     if not isinstance(section, dict):
         raise HatinhInputError("expected a mapping", path=path, key="posterior")
-    allowed = {f.name for f in dataclasses.fields(PosteriorConfig)}
-    for key in section:
-        if key not in allowed:
-            raise HatinhInputError(
-                f"unknown key; allowed: {', '.join(sorted(allowed))}",
-                path=path,
-                key=f"posterior.{key}",
-            )
+    _known_keys(section, {f.name for f in dataclasses.fields(PosteriorConfig)}, path, "posterior.")
     default = PosteriorConfig()
     particles = _integer(
         section.get("particles", default.particles), path, "posterior.particles", 10
@@ -653,21 +647,6 @@ def compare_with_observed(ds: xr.Dataset, obs: pd.DataFrame, setup: CalibrationS
     return out
 
 
-def residuals(model_values: np.ndarray, obs: pd.DataFrame, setup: CalibrationSetup) -> np.ndarray:
-    """Weighted residuals: (model - observed) / tolerance, lower bounds one-sided."""
-    res = np.zeros(len(obs))
-    for i, r in enumerate(obs.itertuples()):
-        if not r.used or r.weight == 0:
-            continue
-        spec = setup.series[r.indicator]
-        diff = model_values[i] - r.observed
-        if r.lower_bound:
-            diff = min(0.0, diff)
-        err = diff / abs(r.observed) if spec.error == "relative" else diff
-        res[i] = math.sqrt(r.weight) * err / r.tolerance
-    return res
-
-
 def fit_statistics(observed: np.ndarray, simulated: np.ndarray) -> dict[str, float]:
     """n, MAPE (%), RMSE, R² and Theil's inequality decomposition of the MSE.
 
@@ -789,6 +768,92 @@ def _run_fine(model: Model, params: dict[str, float], variables: list[str]) -> x
     return model.run(params, outputs=variables, times=fine_times(model), check_ranges=False)
 
 
+@dataclasses.dataclass
+class PointFit:
+    """A weighted least-squares fit (:func:`fit_point`)."""
+
+    values: dict[str, float]
+    #: Jacobian of the weighted residuals at the optimum, with respect to the
+    #: parameters scaled to their search ranges (observations x parameters).
+    jacobian: np.ndarray
+    likelihood: Likelihood
+    cost: float  # weighted sum of squares at the optimum
+    runs: int  # model runs (each iteration runs the point and its neighbours at once)
+    at_bound: list[str]
+
+
+def fit_point(
+    model: Model,
+    setup: CalibrationSetup,
+    observed: pd.DataFrame,
+    fit_until: int | None = None,
+    *,
+    start: dict[str, float] | None = None,
+    engine: Any = None,
+    max_iterations: int = 60,
+    progress: Callable[[int, float], None] | None = None,
+) -> PointFit:
+    """Bounded weighted least squares of the fitted parameters on the array engine.
+
+    Parameters are scaled to their search ranges; each iteration runs the point
+    and its forward-difference neighbours (steps of 0.001 of the range) in one call
+    of :class:`hatinh_sd.ensemble.ArrayModel`, so the Jacobian comes with the
+    residuals. ``progress(runs, cost)`` is called after each call.
+    """
+    from scipy.optimize import least_squares
+
+    from hatinh_sd.ensemble import ArrayModel
+
+    engine = engine or ArrayModel(model)
+    lik = Likelihood(model, setup, observed, fit_until)
+    if lik.obs.empty:
+        raise HatinhInputError(f"no usable observation up to {fit_until}", path="observed.csv")
+    names = list(setup.parameters)
+    low = np.array([setup.parameters[n][0] for n in names])
+    high = np.array([setup.parameters[n][1] for n in names])
+    py = [model.py_name(n) for n in names]
+    h = 1e-3
+    cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+    runs = [0]
+
+    def batch(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        key = x.tobytes()
+        if key not in cache:
+            steps = np.where(x + h <= 1, h, -h)
+            X = np.vstack([x, x + np.diag(steps)])
+            mv, _ = lik.run(
+                engine, {p: low[j] + X[:, j] * (high[j] - low[j]) for j, p in enumerate(py)}
+            )
+            R = lik.residuals(mv)
+            R = np.where(np.isfinite(R), R, 1e3)
+            cache.clear()
+            cache[key] = (R[0], ((R[1:] - R[0]) / steps[:, None]).T)
+            runs[0] += len(X)
+            if progress:
+                progress(runs[0], float(np.sum(R[0] ** 2)))
+        return cache[key]
+
+    x0 = np.array([(start or {}).get(n, model.defaults[n]) for n in names])
+    x0 = np.clip((x0 - low) / (high - low), 0, 1)
+    sol = least_squares(
+        lambda x: batch(x)[0],
+        x0,
+        jac=lambda x: batch(x)[1],
+        bounds=(0, 1),
+        method="trf",
+        max_nfev=max_iterations,
+    )
+    r, J = batch(sol.x)
+    return PointFit(
+        values={n: float(v) for n, v in zip(names, low + sol.x * (high - low), strict=True)},
+        jacobian=J,
+        likelihood=lik,
+        cost=float(np.sum(r**2)),
+        runs=runs[0],
+        at_bound=[n for n, x in zip(names, sol.x, strict=True) if x < 0.005 or x > 0.995],
+    )
+
+
 def calibrate(
     model: Model,
     setup: CalibrationSetup,
@@ -799,7 +864,7 @@ def calibrate(
     start: dict[str, float] | None = None,
     progress: Callable[[int, float], None] | None = None,
 ) -> CalibrationResult:
-    """Fit the ``calibrated`` parameters by bounded weighted least squares.
+    """Fit the ``calibrated`` parameters by bounded weighted least squares (:func:`fit_point`).
 
     Parameters
     ----------
@@ -815,52 +880,26 @@ def calibrate(
     start : dict, optional
         Starting values (model defaults by default).
     """
-    from scipy.optimize import least_squares
-
     observed = load_observed() if observed is None else observed
-    obs = observations(observed, setup)
-    fit_mask = (
-        np.ones(len(obs), bool) if fit_until is None else (obs["year"] <= fit_until).to_numpy()
+    iterations = max(1, max_evaluations // (len(setup.parameters) + 1))
+    fit = fit_point(
+        model,
+        setup,
+        observed,
+        fit_until,
+        start=start,
+        max_iterations=iterations,
+        progress=progress,
     )
-    if not (obs["used"].to_numpy() & fit_mask).any():
-        raise HatinhInputError(f"no usable observation up to {fit_until}", path="observed.csv")
-    names = list(setup.parameters)
-    low = np.array([setup.parameters[n][0] for n in names])
-    high = np.array([setup.parameters[n][1] for n in names])
-    x0_values = np.array([(start or {}).get(n, model.defaults[n]) for n in names])
-    x0 = np.clip((x0_values - low) / (high - low), 0, 1)
-    variables = _variables(setup)
-    count = [0]
-
-    def unscale(x: np.ndarray) -> dict[str, float]:
-        return {n: float(v) for n, v in zip(names, low + x * (high - low), strict=True)}
-
-    def fun(x: np.ndarray) -> np.ndarray:
-        count[0] += 1
-        ds = _run_fine(model, unscale(x), variables)
-        r = residuals(compare_with_observed(ds, obs, setup), obs, setup)
-        r[~fit_mask] = 0.0
-        if progress:
-            progress(count[0], float(np.sum(r**2)))
-        return r
-
-    # least_squares counts evaluations without those of its finite-difference
-    # Jacobian (len(names) each): turn the budget of model runs into iterations.
-    iterations = max(1, max_evaluations // (len(names) + 1))
-    sol = least_squares(
-        fun, x0, bounds=(0, 1), x_scale=1.0, diff_step=1e-3, max_nfev=iterations, method="trf"
-    )
-    values = unscale(sol.x)
-    at_bound = [n for n, x in zip(names, sol.x, strict=True) if x < 0.005 or x > 0.995]
     return evaluate(
         model,
         setup,
-        values,
+        fit.values,
         observed,
         fit_until=fit_until,
-        at_bound=at_bound,
-        cost=float(2 * sol.cost),
-        evaluations=count[0],
+        at_bound=fit.at_bound,
+        cost=fit.cost,
+        evaluations=fit.runs,
     )
 
 
@@ -1044,7 +1083,8 @@ class Likelihood:
         return mv
 
     def residuals(self, mv: np.ndarray) -> np.ndarray:
-        """Weighted residuals (runs, observations), as :func:`calibration.residuals`."""
+        """Weighted residuals (runs, observations): (model - observed) / tolerance x sqrt(weight),
+        relative for levels, one-sided for lower bounds."""
         diff = mv - self.observed
         diff = np.where(self.lower, np.minimum(diff, 0.0), diff)
         err = np.where(self.relative, diff / np.abs(self.observed), diff)
@@ -1055,9 +1095,9 @@ class Likelihood:
         scale = np.where(self.relative, np.abs(self.observed), 1.0)
         return self.tolerance * scale / self.sqrt_weight
 
-    def loglik(self, out: dict[str, np.ndarray]) -> np.ndarray:
-        r = self.residuals(self.model_values(out))
-        ll = -0.5 * np.sum(r**2, axis=1)
+    def loglik(self, mv: np.ndarray) -> np.ndarray:
+        """Log-likelihood of each run from its model values (-inf where not finite)."""
+        ll = -0.5 * np.sum(self.residuals(mv) ** 2, axis=1)
         return np.where(np.isfinite(ll), ll, -np.inf)
 
     def run(

@@ -7,7 +7,7 @@ definitional variant's) and the weight combines the observation's status (R, D, 
 series weight and ``1 / sqrt(n)`` for a series of ``n`` points (errors within a series
 are partly shared). Lower bounds ("over X") count only when the model falls below them.
 The log-likelihood is ``-1/2 sum_i r_i^2`` with ``r_i`` the weighted residuals of
-:func:`hatinh_sd.calibration.residuals`, so the point estimate of ``hatinh-sd calibrate``
+:class:`hatinh_sd.calibration.Likelihood`, so the point estimate of ``hatinh-sd calibrate``
 is the maximum of the posterior within uniform priors.
 
 The posterior is sampled by sequential Monte Carlo with adaptive tempering (Del Moral,
@@ -68,14 +68,6 @@ __all__ = [
 ]
 
 DEFAULT_POSTERIOR_PATH = repo_root() / "model" / "posterior.nc"
-
-#: What the history-consistency check compares (Calibration v2 issue): GRDP in 2021
-#: within 5 %, GRDP per capita in 2022 within 8 %, T07 in 2025 within 3 points.
-HISTORY_TOLERANCES = {
-    "grdp_2021": ("grdp", 2021, "relative", 0.05),
-    "grdp_per_capita_2022": ("grdp_per_capita_current", 2022, "relative", 0.08),
-    "t07_2025": ("employment_share_agriculture", 2025, "points", 3.0),
-}
 
 
 # ------------------------------------------------------------------ prior
@@ -211,8 +203,7 @@ def _evaluate(
     engine, lik = _WORKER["engine"], _WORKER["lik"]
     arrays = {py: values[:, j] for j, py in enumerate(py_names)}
     mv, series = lik.run(engine, arrays, extra=extra)
-    ll = -0.5 * np.sum(lik.residuals(mv) ** 2, axis=1)
-    ll = np.where(np.isfinite(ll), ll, -np.inf)
+    ll = lik.loglik(mv)
     extras = np.stack([series[e] for e in extra], axis=0) if extra else np.empty((0,))
     return ll, extras
 
@@ -482,8 +473,7 @@ def screen_uncertain(
         X[2 * j + 1, j] = f.low
         X[2 * j + 2, j] = f.high
     mv, _ = lik.run(ArrayModel(model), {f.py_name: X[:, j] for j, f in enumerate(factors)})
-    ll = -0.5 * np.sum(lik.residuals(mv) ** 2, axis=1)
-    ll = np.where(np.isfinite(ll), ll, -np.inf)
+    ll = lik.loglik(mv)
     delta = np.array(
         [max(abs(ll[2 * j + 1] - ll[0]), abs(ll[2 * j + 2] - ll[0])) for j in range(k)]
     )

@@ -21,12 +21,6 @@ def format_fit(table: pd.DataFrame) -> str:
 
 def update_readme_fit(table: pd.DataFrame, path: Path) -> None:
     """Write the fit table between the fit markers of ``model/README.md``."""
-    from hatinh_sd.results import atomic_file
-
-    start, end = "<!-- fit:start -->", "<!-- fit:end -->"
-    content = path.read_text(encoding="utf-8")
-    if start not in content or end not in content:
-        return
     lines = [
         "| series | years | n | MAPE % | RMSE | R² | U^M | U^S | U^C | sources |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -41,10 +35,7 @@ def update_readme_fit(table: pd.DataFrame, path: Path) -> None:
         lines.append(
             f"| {r.series} | {r.years} | {r.n} | " + " | ".join(cells) + f" | {r.sources} |"
         )
-    head, rest = content.split(start, 1)
-    _, tail = rest.split(end, 1)
-    with atomic_file(path) as tmp:
-        tmp.write_text(f"{head}{start}\n" + "\n".join(lines) + f"\n{end}{tail}", encoding="utf-8")
+    update_readme_section(path, "fit", lines)
 
 
 def _previous_values(setup) -> dict[str, float]:
@@ -320,12 +311,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     observed = load_observed(args.observed) if args.observed else load_observed()
 
     def progress(n: int, cost: float) -> None:
-        if n % 50 == 0:
-            print(
-                text("calibrate.progress", args.lang, n=n, cost=f"{cost:.4g}"),
-                file=sys.stderr,
-                flush=True,
-            )
+        print(
+            text("calibrate.progress", args.lang, n=n, cost=f"{cost:.4g}"),
+            file=sys.stderr,
+            flush=True,
+        )
 
     start = (
         _previous_values(setup) if args.fit_until is None else None
