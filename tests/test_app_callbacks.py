@@ -226,7 +226,7 @@ def test_csv_is_the_current_run(model, explorer):
     values = explorer.default_values()
     values["labour export"] = 15.0
     lines = explorer.csv(values).splitlines()
-    assert lines[0] == "time,variable,long_name,value,units"
+    assert lines[0] == "\ufefftime,variable,long_name,value,units"  # BOM: Excel reads UTF-8
     direct = model.run({"labour export": 15.0})
     row = [ln for ln in lines if ln.startswith("2040,total_population,")][0]
     assert float(row.split(",")[3]) == pytest.approx(

@@ -96,7 +96,9 @@ def test_probability_is_fraction_of_runs_meeting_target():
 
 
 def test_scenarios_resolve_to_overrides(model):
-    assert isinstance(scenario_overrides("baseline", model), dict)
+    name, fixed = scenario_overrides("baseline", model)
+    assert name == "baseline"
+    assert all(fixed[k] == model.defaults[model.real_name(k)] for k in fixed)
     with pytest.raises(HatinhInputError, match="no scenario named"):
         scenario_overrides("no_such_scenario", model)
 

@@ -24,7 +24,7 @@ import xarray as xr
 
 from hatinh_sd.errors import HatinhInputError, read_yaml
 from hatinh_sd.i18n import text
-from hatinh_sd.results import atomic_dir
+from hatinh_sd.results import atomic_dir, safe_cells, write_csv
 from hatinh_sd.targets import scorecard
 
 __all__ = [
@@ -171,7 +171,7 @@ def write_comparison(
         sheets = {}
         for key, df in tables.items():
             loc = localise(df, lang)
-            loc.to_csv(tmp / f"{key}.csv", index=False, float_format="%.6g")
+            write_csv(loc, tmp / f"{key}.csv", index=False, float_format="%.6g")
             sheets[text(f"compare.sheet.{key}", lang)] = loc
         note = pd.DataFrame(
             {
@@ -185,6 +185,7 @@ def write_comparison(
         sheets[text("compare.sheet.notes", lang)] = note
         with pd.ExcelWriter(tmp / "comparison.xlsx", engine="openpyxl") as xl:
             for sheet, df in sheets.items():
+                df = safe_cells(df)  # noqa: PLW2901 - no formula from a scenario name
                 df.to_excel(xl, sheet_name=sheet[:31], index=False)
                 ws = xl.sheets[sheet[:31]]
                 for i, col in enumerate(df.columns, start=1):

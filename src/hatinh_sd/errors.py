@@ -9,9 +9,25 @@ interface catches it, prints its one-line message and exits with status 2.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from typing import Any
 
-__all__ = ["HatinhInputError", "display_path", "read_yaml"]
+__all__ = [
+    "HatinhInputError",
+    "display_path",
+    "parse_yaml",
+    "read_text",
+    "MAX_YAML_BYTES",
+    "MAX_YAML_NODES",
+    "NAME_PATTERN",
+    "check_name",
+    "read_yaml",
+    "short_repr",
+]
+
+#: What a name that becomes a file or folder name may be (scenarios, configurations).
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def display_path(path: str | os.PathLike[str]) -> str:
@@ -128,19 +144,144 @@ def _rebuild(
     return HatinhInputError(message, path=path, line=line, column=column, key=key)
 
 
-def read_yaml(path: str | os.PathLike[str], *, missing: str = "file not found") -> object:
-    """Parse a YAML file a person edits; any problem is a :class:`HatinhInputError`.
+#: Largest YAML file a person is expected to write (bytes).
+MAX_YAML_BYTES = 1_000_000
+#: Largest number of YAML nodes after aliases are expanded (an alias bomb of
+#: a few hundred bytes expands to billions).
+MAX_YAML_NODES = 200_000
 
-    A missing file and malformed YAML (with the line yaml reports) are named
-    in one line; the document itself is returned as parsed (``None`` when empty).
+
+def check_name(
+    name: str,
+    *,
+    what: str = "name",
+    path: str | os.PathLike[str] | None = None,
+    key: str | None = None,
+) -> str:
+    """Return ``name`` if it may name an output file or folder (:data:`NAME_PATTERN`).
+
+    Raises
+    ------
+    HatinhInputError
+        Naming ``what`` and the rule: 1-64 ASCII letters, digits, ``_`` or ``-``
+        (so no ``.``, ``..``, slash, space or control character).
+    """
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        raise HatinhInputError(
+            f"{what} {short_repr(name, 80)} must be 1-64 letters (A-Z, a-z), digits, '_' or '-'"
+            " (it names an output folder)",
+            path=path,
+            key=key,
+        )
+    return name
+
+
+def short_repr(value: object, limit: int = 200) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for one-line messages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def read_text(path: str | os.PathLike[str], *, missing: str = "file not found") -> str:
+    """Read a UTF-8 text file a person edits; any problem is a :class:`HatinhInputError`.
+
+    A missing file, a folder, an unreadable file and bytes that are not UTF-8
+    (with the line of the first bad byte) are each named in one line.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise HatinhInputError(missing, path=p)
+    if p.is_dir():
+        raise HatinhInputError("is a folder, not a file", path=p)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise HatinhInputError(f"cannot be read ({exc.strerror})", path=p) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise HatinhInputError(
+            f"is not UTF-8 text (byte 0x{raw[exc.start]:02x}); save it as UTF-8",
+            path=p,
+            line=raw[: exc.start].count(b"\n") + 1,
+        ) from None
+
+
+def _check_yaml_tree(node: object, path: Path) -> None:
+    """Refuse duplicate keys, recursive aliases and documents too large once expanded."""
+    import yaml
+
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(n: object) -> int:
+        key = id(n)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise HatinhInputError(
+                "a YAML alias refers to itself", path=path, line=n.start_mark.line + 1
+            )
+        active.add(key)
+        total = 1
+        if isinstance(n, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for k, v in n.value:
+                if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
+                    line = k.start_mark.line + 1
+                    if k.value in seen:
+                        raise HatinhInputError(
+                            f"key '{k.value}' appears twice (first on line {seen[k.value]})",
+                            path=path,
+                            line=line,
+                            key=str(k.value),
+                        )
+                    seen[k.value] = line
+                total += size(k) + size(v)
+                if total > MAX_YAML_NODES:
+                    break
+        elif isinstance(n, yaml.SequenceNode):
+            for v in n.value:
+                total += size(v)
+                if total > MAX_YAML_NODES:
+                    break
+        if total > MAX_YAML_NODES:
+            raise HatinhInputError(
+                f"more than {MAX_YAML_NODES:,} elements once aliases (*) are expanded",
+                path=path,
+                line=n.start_mark.line + 1,
+            )
+        active.discard(key)
+        sizes[key] = total
+        return total
+
+    size(node)
+
+
+def parse_yaml(path: str | os.PathLike[str], *, missing: str = "file not found") -> tuple[Any, Any]:
+    """Parse a YAML file a person edits: the data and the node tree (for line numbers).
+
+    Safe YAML only; a file over :data:`MAX_YAML_BYTES`, a key given twice in a
+    mapping, an alias that expands beyond :data:`MAX_YAML_NODES` elements, text
+    that is not UTF-8, a folder or malformed YAML is a :class:`HatinhInputError`
+    naming the file and line. Both are ``None`` for an empty document.
     """
     import yaml
 
     p = Path(path)
-    if not p.exists():
-        raise HatinhInputError(missing, path=p)
+    if p.exists() and p.is_file() and p.stat().st_size > MAX_YAML_BYTES:
+        raise HatinhInputError(
+            f"is {p.stat().st_size:,} bytes; a YAML input may be at most {MAX_YAML_BYTES:,}",
+            path=p,
+        )
+    text = read_text(p, missing=missing)
+    loader = yaml.SafeLoader(text)
     try:
-        return yaml.safe_load(p.read_text(encoding="utf-8"))
+        node = loader.get_single_node()
+        if node is None:
+            return None, None
+        _check_yaml_tree(node, p)
+        return loader.construct_document(node), node
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise HatinhInputError(
@@ -148,3 +289,10 @@ def read_yaml(path: str | os.PathLike[str], *, missing: str = "file not found") 
             path=p,
             line=mark.line + 1 if mark else None,
         ) from None
+    finally:
+        loader.dispose()
+
+
+def read_yaml(path: str | os.PathLike[str], *, missing: str = "file not found") -> object:
+    """Parse a YAML file a person edits (:func:`parse_yaml`); return the data only."""
+    return parse_yaml(path, missing=missing)[0]

@@ -505,8 +505,12 @@ class Model:
         *,
         check_ranges: bool = True,
         source: str = "parameters",
+        ranged_only: bool = False,
     ) -> dict[str, float]:
         """Check names (and, for levers and uncertain constants, ranges) of overrides.
+
+        With ``ranged_only`` only constants with a range in the ``.mdl`` (levers,
+        uncertain and calibrated constants) may be set; time controls never.
 
         Raises
         ------
@@ -540,6 +544,18 @@ class Model:
                 )
             real = self._py_to_real[py]
             par = self.parameters.get(real)
+            if ranged_only and par is None:
+                what = (
+                    "a time control of the model"
+                    if py in {"initial_time", "final_time", "time_step", "saveper"}
+                    else "a constant without a stated range"
+                )
+                raise HatinhInputError(
+                    f"'{real}' is {what}; only levers, uncertain and calibrated constants"
+                    " (those with a [low, high] range in the .mdl) can be set",
+                    path=source,
+                    key=name,
+                )
             if check_ranges and par is not None and not (par.low <= value <= par.high):
                 raise HatinhInputError(
                     f"value {value} of '{real}' is outside its range [{par.low:g}, {par.high:g}] {par.units}",

@@ -8,16 +8,33 @@ never leaves partial or mixed files behind.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import glob
+import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
 import xarray as xr
 
-__all__ = ["atomic_dir", "atomic_file", "read_results", "tidy", "write_netcdf", "write_run"]
+from hatinh_sd.errors import HatinhInputError, check_name
+
+__all__ = [
+    "atomic_dir",
+    "atomic_file",
+    "csv_text",
+    "joined_name",
+    "output_folder",
+    "read_results",
+    "safe_cells",
+    "tidy",
+    "write_csv",
+    "write_netcdf",
+    "write_run",
+]
 
 
 def _umask() -> int:
@@ -26,20 +43,91 @@ def _umask() -> int:
     return mask
 
 
+def output_folder(out: str | os.PathLike[str], *names: str) -> Path:
+    """``out/name1/name2...``, each name checked (:func:`~hatinh_sd.errors.check_name`).
+
+    The result lies strictly inside ``out`` whatever the names, so a run can
+    never replace ``out`` itself, a folder beside it or a user's file.
+    """
+    root = Path(out)
+    folder = root.joinpath(*(check_name(n) for n in names))
+    if root.exists() and not root.is_dir():
+        raise HatinhInputError("is a file; --out must be a folder", path=root)
+    inside = folder.resolve()
+    if inside == root.resolve() or root.resolve() not in inside.parents:
+        raise HatinhInputError(f"output folder {folder} is not inside {root}", path=root)
+    return folder
+
+
+def joined_name(prefix: str, names: Sequence[str], limit: int = 64) -> str:
+    """``prefix_a_b_c``, or a readable head plus a hash when longer than ``limit``."""
+    full = "_".join([prefix, *names])
+    if len(full) <= limit:
+        return full
+    digest = hashlib.sha256("\0".join(names).encode()).hexdigest()[:10]
+    return f"{full[: limit - 11].rstrip('_-')}-{digest}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _clean_stale(final: Path) -> None:
+    """Remove temporary folders of ``final`` left by processes that no longer run."""
+    for prefix in (f".{final.name}.tmp-", f".{final.name}.old-"):
+        for left in final.parent.glob(glob.escape(prefix) + "*"):
+            pid = left.name[len(prefix) :].split("-", 1)[0]
+            if not pid.isdigit() or not _alive(int(pid)):
+                if left.is_dir() and not left.is_symlink():
+                    shutil.rmtree(left, ignore_errors=True)
+                else:
+                    left.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` (the parent of a swapped folder)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 @contextlib.contextmanager
 def atomic_dir(final: Path) -> Iterator[Path]:
-    """Yield a temporary folder that replaces ``final`` when the block succeeds."""
+    """Yield a temporary folder that replaces ``final`` when the block succeeds.
+
+    The folder is written beside ``final`` and swapped in under a lock on the
+    parent folder, so concurrent runs into one folder each leave a complete
+    folder and never see a half-swapped one. Temporary folders left by killed
+    processes are removed on the next run. ``final`` must be a folder (or not
+    exist): a file there is an error, never replaced.
+    """
     final = Path(final)
+    if final.is_symlink() or (final.exists() and not final.is_dir()):
+        raise HatinhInputError("exists and is not a results folder; not replaced", path=final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.tmp-"))
+    _clean_stale(final)
+    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.tmp-{os.getpid()}-"))
     tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700 folders; results are for reading
     try:
         yield tmp
         old = None
-        if final.exists():
-            old = final.with_name(f".{final.name}.old-{os.getpid()}")
-            final.rename(old)
-        tmp.rename(final)
+        with _folder_lock(final.parent):
+            if final.exists():
+                old = Path(
+                    tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.old-{os.getpid()}-")
+                )
+                final.rename(old / final.name)
+            tmp.rename(final)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     finally:
@@ -51,8 +139,11 @@ def atomic_dir(final: Path) -> Iterator[Path]:
 def atomic_file(final: Path) -> Iterator[Path]:
     """Yield a temporary path that replaces ``final`` when the block succeeds."""
     final = Path(final)
+    if final.is_dir():
+        raise HatinhInputError("is a folder; not replaced by a file", path=final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.tmp-")
+    _clean_stale(final)
+    fd, name = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.tmp-{os.getpid()}-")
     os.close(fd)
     tmp = Path(name)
     tmp.chmod(0o666 & ~_umask())  # mkstemp makes 0600 files; results are for reading
@@ -62,6 +153,42 @@ def atomic_file(final: Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+#: First characters that make a spreadsheet read a cell as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _neutral(value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def safe_cells(table: pd.DataFrame | pd.Series) -> pd.DataFrame:
+    """A copy of ``table`` whose text cells, labels and headers no spreadsheet reads as formulas.
+
+    Text starting with ``= + - @``, tab or carriage return gets a leading
+    apostrophe (OWASP's advice for CSV injection); numbers are untouched.
+    """
+    frame = table.to_frame() if isinstance(table, pd.Series) else table.copy()
+    for col in frame.columns:
+        if frame[col].dtype == object:
+            frame[col] = frame[col].map(_neutral)
+    frame.columns = frame.columns.map(_neutral)
+    if frame.index.dtype == object:
+        frame.index = frame.index.map(_neutral)
+    return frame
+
+
+def csv_text(table: pd.DataFrame | pd.Series, **kwargs: object) -> str:
+    """``table`` as CSV text for Excel: a UTF-8 byte-order mark and neutralised cells."""
+    return "\ufeff" + safe_cells(table).to_csv(**kwargs)
+
+
+def write_csv(table: pd.DataFrame | pd.Series, path: Path, **kwargs: object) -> None:
+    """Write ``table`` as CSV that Excel opens right (:func:`csv_text`)."""
+    Path(path).write_text(csv_text(table, **kwargs), encoding="utf-8", newline="")
 
 
 def write_netcdf(ds: xr.Dataset, path: Path) -> None:
@@ -117,7 +244,7 @@ def write_run(
     folder = Path(folder)
     with atomic_dir(folder) as tmp:
         write_netcdf(ds, tmp / "results.nc")
-        tidy(ds).to_csv(tmp / "results.csv", index=False, float_format="%.10g")
+        write_csv(tidy(ds), tmp / "results.csv", index=False, float_format="%.10g")
         for name, writer in (extra or {}).items():
             writer(tmp / name)
     return folder

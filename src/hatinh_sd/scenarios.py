@@ -42,7 +42,7 @@ from pydantic import (
     model_validator,
 )
 
-from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.errors import HatinhInputError, check_name, parse_yaml, short_repr
 from hatinh_sd.model import Model, Parameter, load_model, repo_root
 
 __all__ = [
@@ -202,20 +202,7 @@ class Scenario(_Strict):
 # --------------------------------------------------------------------- YAML
 def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     """Parse ``path``; return the data and the node tree (for line numbers)."""
-    if not path.exists():
-        raise HatinhInputError("file not found", path=path)
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise HatinhInputError(
-            f"malformed YAML: {getattr(exc, 'problem', None) or exc}",
-            path=path,
-            line=mark.line + 1 if mark else None,
-        ) from None
-    return data, node
+    return parse_yaml(path)
 
 
 def _line_of(node: yaml.Node | None, keys: tuple[Any, ...]) -> int | None:
@@ -250,7 +237,7 @@ def _validation_error(exc: ValidationError, path: Path, node: yaml.Node | None) 
         msg = f"missing key '{keys[-1]}'"
     elif any(isinstance(k, str) and (k[:1].isupper() or k == "float") for k in loc):
         msg = (
-            f"{msg} (input {err.get('input')!r}); a lever value is a number, "
+            f"{msg} (input {short_repr(err.get('input'))}); a lever value is a number, "
             "{value: V, year: Y} (a step) or {value: V, from: Y1, to: Y2} (a ramp)"
         )
     return HatinhInputError(
@@ -429,7 +416,9 @@ def scenario_path(name: str, folder: Path | str | None = None) -> Path:
     """The file of scenario ``name`` (or ``name`` itself if it is a YAML path)."""
     folder = Path(folder) if folder else SCENARIO_DIR
     if name.endswith((".yaml", ".yml")):
-        return Path(name)
+        path = Path(name)
+        check_name(path.stem, what="scenario file name", path=path)
+        return path
     path = folder / f"{name}.yaml"
     if name in RESERVED or not path.exists():
         names = available_scenarios(folder)

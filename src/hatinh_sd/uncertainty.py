@@ -37,23 +37,16 @@ __all__ = [
 PERCENTILES = (5, 25, 50, 75, 95)
 
 
-def scenario_overrides(name: str, model: Any) -> dict[str, float]:
-    """Constants a scenario sets (model name -> value).
+def scenario_overrides(name: str, model: Any) -> tuple[str, dict[str, float]]:
+    """A scenario's checked name and the constants it sets (model name -> value).
 
-    Uses :mod:`hatinh_sd.scenarios` (``load_scenario`` and
-    ``resolve_scenario``) when it is installed; without it only ``baseline``
-    (the model's defaults, no overrides) is known.
+    ``name`` is a scenario of ``scenarios/`` or a YAML path; the returned name
+    is the file's stem, checked to be a safe folder name.
     """
-    try:
-        from hatinh_sd import scenarios
-    except ImportError:  # pragma: no cover - the scenarios module is part of the package now
-        if name != "baseline":
-            raise HatinhInputError(
-                f"unknown scenario '{name}'; available: baseline", key="--scenario"
-            ) from None
-        return {}
+    from hatinh_sd import scenarios
+
     scn = scenarios.load_scenario(name, model=model)
-    return dict(scenarios.resolve_scenario(scn, model))
+    return scn.name, dict(scenarios.resolve_scenario(scn, model))
 
 
 def draw_uncertainties(factors: list[Any], n: int, seed: int) -> np.ndarray:

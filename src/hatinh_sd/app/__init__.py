@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hatinh_sd.app.explorer import Explorer
+from hatinh_sd.app.explorer import MAX_UPLOAD_BYTES, Explorer
 
 __all__ = ["Explorer", "create_app"]
 
@@ -56,6 +56,8 @@ def create_app(
     except HatinhInputError:
         descriptions = {}  # tooltips only; the levers come from the model
     app = Dash(__name__, title=text("app.title", lang), assets_ignore=".*", serve_locally=True)
+    # an upload is base64 in a JSON callback: about 4/3 of the file, plus the request
+    app.server.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_BYTES * 2
     app.index_string = app.index_string.replace("{%css%}", "{%css%}<style>" + CSS + "</style>")
     app.layout = build_layout(explorer, lang, descriptions)
     register_callbacks(app, explorer)

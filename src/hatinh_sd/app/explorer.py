@@ -23,13 +23,17 @@ import yaml
 from hatinh_sd.app import logic
 from hatinh_sd.calibration import comparable_observed, load_setup
 from hatinh_sd.data import load_observed, load_targets
-from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.errors import MAX_YAML_BYTES, HatinhInputError
 from hatinh_sd.i18n import text
 from hatinh_sd.model import Model, load_model, repo_root
-from hatinh_sd.results import tidy
+from hatinh_sd.results import csv_text, tidy
 from hatinh_sd.targets import PLAN_TARGETS, observed_series, scorecard
 
 __all__ = ["Bands", "Explorer", "RunView"]
+
+
+#: Largest scenario file the explorer accepts (bytes; the YAML loader's limit).
+MAX_UPLOAD_BYTES = MAX_YAML_BYTES
 
 
 @dataclasses.dataclass
@@ -202,16 +206,22 @@ class Explorer:
         """
         from hatinh_sd.scenarios import load_scenario, resolve_scenario
 
-        name = Path(filename or "upload.yaml").name
+        # the uploaded name is only shown, never used as a path
+        name = "".join(c for c in Path(str(filename or "upload.yaml")).name if c.isprintable())
+        name = name if len(name) <= 80 else name[:77] + "..."
         if not name.endswith((".yaml", ".yml")):
-            raise HatinhInputError("a scenario file must end in .yaml", path=name)
+            raise HatinhInputError("a scenario file must end in .yaml", path=name or "upload")
+        if len(contents or "") > MAX_UPLOAD_BYTES * 4 // 3 + 100:
+            raise HatinhInputError(
+                f"larger than {MAX_UPLOAD_BYTES:,} bytes; a scenario file is a few kB", path=name
+            )
         try:
             raw = base64.b64decode(contents.split(",", 1)[1], validate=True)
             body = raw.decode("utf-8")
         except (IndexError, ValueError, binascii.Error, UnicodeDecodeError):
             raise HatinhInputError("not a UTF-8 text file", path=name) from None
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / name
+            path = Path(tmp) / "upload.yaml"
             path.write_text(body, encoding="utf-8")
             try:
                 scn = load_scenario(str(path), model=self.model)
@@ -241,7 +251,7 @@ class Explorer:
     # ------------------------------------------------------------ downloads
     def csv(self, raw_values: Mapping[str, object]) -> str:
         """The current run as a long CSV table (time, variable, long_name, value, units)."""
-        return tidy(self.cache.get(self.params(raw_values))).to_csv(index=False)
+        return csv_text(tidy(self.cache.get(self.params(raw_values))), index=False)
 
     # ------------------------------------------------------------ uncertainty
     def bands(self) -> Bands | None:

@@ -111,7 +111,7 @@ def cmd_identify(args: argparse.Namespace) -> int:
     from hatinh_sd.calibration import collinearity_index, identify, load_setup
     from hatinh_sd.data import load_observed
     from hatinh_sd.model import load_model
-    from hatinh_sd.results import atomic_dir
+    from hatinh_sd.results import atomic_dir, write_csv
 
     model = load_model(calibration_path=args.calibration)
     setup = load_setup(model, args.setup)
@@ -199,15 +199,17 @@ def cmd_identify(args: argparse.Namespace) -> int:
     )
     folder = Path(args.out) / "calibration" / "identify"
     with atomic_dir(folder) as tmp:
-        J.to_csv(tmp / "sensitivity.csv")
-        res.series_sensitivity.to_csv(tmp / "series_sensitivity.csv")
-        table.to_csv(tmp / "importance.csv", index=False)
-        pd.DataFrame({"singular_value": res.singular_values}).to_csv(
-            tmp / "singular_values.csv", index=False
+        write_csv(J, tmp / "sensitivity.csv")
+        write_csv(res.series_sensitivity, tmp / "series_sensitivity.csv")
+        write_csv(table, tmp / "importance.csv", index=False)
+        write_csv(
+            pd.DataFrame({"singular_value": res.singular_values}),
+            tmp / "singular_values.csv",
+            index=False,
         )
-        res.correlation.to_csv(tmp / "correlation.csv")
-        pairs.to_csv(tmp / "collinearity_pairs.csv", index=False)
-        subsets.to_csv(tmp / "collinearity_subsets.csv", index=False)
+        write_csv(res.correlation, tmp / "correlation.csv")
+        write_csv(pairs, tmp / "collinearity_pairs.csv", index=False)
+        write_csv(subsets, tmp / "collinearity_subsets.csv", index=False)
     print(text("run.wrote", args.lang, path=folder))
     return 0
 
@@ -221,7 +223,7 @@ def cmd_posterior(args: argparse.Namespace) -> int:
         write_estimates,
         write_posterior,
     )
-    from hatinh_sd.results import atomic_dir
+    from hatinh_sd.results import atomic_dir, write_csv
 
     calibration = Path(args.calibration)
     model = load_model(calibration_path=calibration)
@@ -244,11 +246,11 @@ def cmd_posterior(args: argparse.Namespace) -> int:
     gamma = collinearity_index(lin.sensitivity.to_numpy())
     folder = Path(args.out) / "calibration" / "posterior"
     with atomic_dir(folder) as tmp:
-        table.to_csv(tmp / "estimates.csv", index=False)
-        result.summary().to_csv(tmp / "summary.csv", index=False)
-        result.stages.to_csv(tmp / "stages.csv", index=False)
-        corr.to_csv(tmp / "correlation.csv")
-        screen.to_csv(tmp / "screen.csv", index=False)
+        write_csv(table, tmp / "estimates.csv", index=False)
+        write_csv(result.summary(), tmp / "summary.csv", index=False)
+        write_csv(result.stages, tmp / "stages.csv", index=False)
+        write_csv(corr, tmp / "correlation.csv")
+        write_csv(screen, tmp / "screen.csv", index=False)
     write_posterior(
         result,
         model,
@@ -302,7 +304,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     )
     from hatinh_sd.data import load_observed
     from hatinh_sd.model import DEFAULT_CALIBRATION_PATH, load_model, repo_root
-    from hatinh_sd.results import atomic_dir
+    from hatinh_sd.results import atomic_dir, write_csv
 
     # fit from the .mdl's own values: the result must not depend on (or fail
     # because of) the calibration file it is about to replace
@@ -345,19 +347,19 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             print(text("run.wrote", args.lang, path=record))
         folder = Path(args.out) / "calibration" / f"holdout_{args.fit_until}"
         with atomic_dir(folder) as tmp:
-            result.fit.to_csv(tmp / "fit.csv", index=False)
-            result.holdout.to_csv(tmp / "holdout.csv", index=False)
-            result.benchmark.to_csv(tmp / "naive_benchmark.csv", index=False)
-            pd.Series(result.values).to_csv(tmp / "parameters.csv", header=["value"])
+            write_csv(result.fit, tmp / "fit.csv", index=False)
+            write_csv(result.holdout, tmp / "holdout.csv", index=False)
+            write_csv(result.benchmark, tmp / "naive_benchmark.csv", index=False)
+            write_csv(pd.Series(result.values, name="value"), tmp / "parameters.csv")
         print(text("run.wrote", args.lang, path=folder))
         return 0
     if args.dry_run:
         return 0
     write_calibration(result, model, DEFAULT_CALIBRATION_PATH)
-    from hatinh_sd.results import atomic_file
+    from hatinh_sd.results import atomic_file, write_csv
 
     with atomic_file(DEFAULT_FIT_TABLE_PATH) as tmp:
-        result.fit.to_csv(tmp, index=False, float_format="%.6g")
+        write_csv(result.fit, tmp, index=False, float_format="%.6g")
     update_readme_fit(result.fit, repo_root() / "model" / "README.md")
     print(text("run.wrote", args.lang, path=DEFAULT_CALIBRATION_PATH))
     print(text("run.wrote", args.lang, path=DEFAULT_FIT_TABLE_PATH))

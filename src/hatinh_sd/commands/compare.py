@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from hatinh_sd.i18n import text
 
@@ -13,6 +12,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from hatinh_sd.compare import load_envelope, write_comparison
     from hatinh_sd.data import load_all
     from hatinh_sd.model import load_model
+    from hatinh_sd.results import joined_name, output_folder
     from hatinh_sd.scenarios import load_catalogue, load_scenario, run_scenario
 
     data = load_all()
@@ -23,7 +23,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         load_scenario(n, model=model, catalogue=cat) for n in args.names
     ]  # all checked first
     runs = {s.name: run_scenario(s, model) for s in scenarios}
-    folder = Path(args.out) / ("compare_" + "_".join(runs))
+    folder = output_folder(args.out, joined_name("compare", list(runs)))
     tables = write_comparison(
         runs,
         folder,

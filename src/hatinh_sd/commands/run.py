@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+import re
 
 import pandas as pd
 
-from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.errors import HatinhInputError, short_repr
 from hatinh_sd.i18n import text
+
+#: A plain decimal number (ASCII digits; no '_', no inf/nan, no full-width digits).
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 
 
 def parse_set(items: list[str]) -> dict[str, float]:
@@ -17,15 +20,18 @@ def parse_set(items: list[str]) -> dict[str, float]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep:
-            raise HatinhInputError(f"'{item}' is not NAME=VALUE", path="--set", key=item)
-        try:
-            params[name.strip()] = float(value)
-        except ValueError:
             raise HatinhInputError(
-                f"value '{value}' of '{name.strip()}' is not a number",
+                f"{short_repr(item)} is not NAME=VALUE", path="--set", key=short_repr(item, 60)
+            )
+        if not _NUMBER.fullmatch(value.strip()):
+            raise HatinhInputError(
+                f"value {short_repr(value, 60)} of '{name.strip()}' is not a plain number",
                 path="--set",
                 key=name.strip(),
-            ) from None
+            )
+        if name.strip() in params:
+            raise HatinhInputError("given twice", path="--set", key=name.strip())
+        params[name.strip()] = float(value)
     return params
 
 
@@ -57,13 +63,13 @@ def format_scorecard(card: pd.DataFrame, lang: str = "en") -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     from hatinh_sd.data import load_all
     from hatinh_sd.model import load_model
-    from hatinh_sd.results import write_run
+    from hatinh_sd.results import output_folder, write_csv, write_run
     from hatinh_sd.targets import scorecard
 
     data = load_all()  # validate every data file before anything runs
     params = parse_set(args.set or [])
     model = load_model()
-    model.resolve_params(params, source="--set")
+    model.resolve_params(params, source="--set", ranged_only=True)
     names = list(args.scenario or [])
     if args.all or names:
         from hatinh_sd.scenarios import (
@@ -86,14 +92,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         name = "baseline" if not params else "custom"
         runs = [(name, model.run(params, scenario=name), None)]
+    folders = {name: output_folder(args.out, name) for name, _, _ in runs}
     for name, ds, scn in runs:
         card = scorecard(ds, targets=data.targets)
-        extra = {"scorecard.csv": lambda p, c=card: c.to_csv(p, index=False, float_format="%.6g")}
+        extra = {
+            "scorecard.csv": lambda p, c=card: write_csv(c, p, index=False, float_format="%.6g")
+        }
         if scn is not None:
             extra["scenario.yaml"] = lambda p, y=ds.attrs["scenario_yaml"]: p.write_text(
                 y, encoding="utf-8"
             )
-        folder = write_run(ds, Path(args.out) / name, extra=extra)
+        folder = write_run(ds, folders[name], extra=extra)
         print(text("run.scenario", args.lang, name=name))
         print(format_scorecard(card, args.lang))
         print(text("run.wrote", args.lang, path=folder / "results.nc"))

@@ -16,9 +16,15 @@ def _split(items: list[str] | None) -> list[str]:
 def cmd_seek(args: argparse.Namespace) -> int:
     from hatinh_sd.commands.run import parse_set
     from hatinh_sd.data import load_all
+    from hatinh_sd.scenarios import scenario_path
     from hatinh_sd.seek import seek, write_answer
 
     data = load_all()
+    if args.out and Path(args.out).resolve() == scenario_path(args.scenario).resolve():
+        raise HatinhInputError(
+            "--out is the scenario file that is read; write the answer to another file",
+            path=args.out,
+        )
     targets = _split(args.target)
     thresholds = parse_set(args.threshold or [])
     if args.maxiter < 1:

@@ -7,7 +7,7 @@ import re
 import time
 from pathlib import Path
 
-from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.errors import HatinhInputError, check_name
 from hatinh_sd.i18n import text
 
 
@@ -57,7 +57,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     import dataclasses
 
     from hatinh_sd.model import load_model
-    from hatinh_sd.results import atomic_dir
+    from hatinh_sd.results import atomic_dir, output_folder, write_csv
     from hatinh_sd.sensitivity import (
         load_config,
         main_index,
@@ -71,6 +71,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     lang = args.lang
     model = load_model()
     cfg = load_config(args.config, model)
+    name = check_name(Path(args.config).stem, what="configuration file name", path=args.config)
+    out = output_folder(args.out, name)
     if cfg.method != args.method:
         raise HatinhInputError(
             f"the file is a '{cfg.method}' configuration, not '{args.method}'",
@@ -88,15 +90,14 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         cfg = dataclasses.replace(cfg, n=args.n)
         setup += f"|n={args.n}".encode()
     kw = engine_kwargs(args)
-    out = Path(args.out) / Path(args.config).stem
-    store = sweep_store(args.out, Path(args.config).stem, setup, cfg.chunk_size, model)
+    store = sweep_store(args.out, name, setup, cfg.chunk_size, model)
     t0 = time.perf_counter()
     res = run_analysis(cfg, model=model, store=store, **kw)
     elapsed = time.perf_counter() - t0
     table, conv = res["table"], res["convergence"]
     key = main_index(cfg.method)
     with atomic_dir(out) as tmp:
-        table.to_csv(tmp / "indices.csv", index=False, float_format="%.6g")
+        write_csv(table, tmp / "indices.csv", index=False, float_format="%.6g")
         ds = table.set_index(["output", "factor"]).drop(columns=["variable", "group"])
         ds = ds[~ds.index.get_level_values("output").str.endswith("_every_year")]
         ds.to_xarray().to_netcdf(tmp / "indices.nc")
@@ -106,10 +107,10 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
                 columns=["variable", "group"]
             ).to_xarray().to_netcdf(tmp / "indices_over_time.nc")
         if len(res["s2"]):
-            res["s2"].to_csv(tmp / "indices_S2.csv", index=False, float_format="%.6g")
-        conv.to_csv(tmp / "convergence.csv", index=False, float_format="%.6g")
-        res["bad"].to_csv(tmp / "bad_runs.csv", index=False, float_format="%.10g")
-        res["skipped"].to_csv(tmp / "skipped_outputs.csv", index=False)
+            write_csv(res["s2"], tmp / "indices_S2.csv", index=False, float_format="%.6g")
+        write_csv(conv, tmp / "convergence.csv", index=False, float_format="%.6g")
+        write_csv(res["bad"], tmp / "bad_runs.csv", index=False, float_format="%.10g")
+        write_csv(res["skipped"], tmp / "skipped_outputs.csv", index=False)
         res["ensemble"].drop_vars(
             [c for c in res["ensemble"].coords if c not in ("sample", "time", "stock")]
         ).to_netcdf(tmp / "ensemble.nc")

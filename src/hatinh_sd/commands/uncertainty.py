@@ -33,8 +33,8 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
         if f.group == "uncertainty"
     ]
     every_fixed = {}  # every scenario is checked before any is run
-    for name in args.scenario:
-        fixed = scenario_overrides(name, model)
+    for arg in args.scenario:
+        name, fixed = scenario_overrides(arg, model)
         clash = [f.variable for f in factors if f.variable in fixed]
         if clash:
             raise HatinhInputError(
@@ -87,7 +87,7 @@ def _one_scenario(
 ) -> None:
     """Run, analyse and write scenario ``name``'s uncertainty ensemble."""
     from hatinh_sd.ensemble import bad_runs, run_ensemble
-    from hatinh_sd.results import atomic_dir, write_netcdf
+    from hatinh_sd.results import atomic_dir, output_folder, write_csv, write_netcdf
     from hatinh_sd.targets import INDICATOR_VARIABLES, is_met
     from hatinh_sd.uncertainty import (
         describe_draws,
@@ -143,16 +143,16 @@ def _one_scenario(
     }
     tlabels = {tid: text(f"target.{tid}", lang) for tid in ids}
     marks = {r.variable: (r.year, r.target) for r in prob.itertuples()}
-    out = Path(args.out) / name
+    out = output_folder(args.out, name)
     with atomic_dir(out) as tmp:
         write_netcdf(bands, tmp / "bands.nc")
-        bands.to_dataframe().reset_index().to_csv(
-            tmp / "bands.csv", index=False, float_format="%.6g"
+        write_csv(
+            bands.to_dataframe().reset_index(), tmp / "bands.csv", index=False, float_format="%.6g"
         )
-        prob.to_csv(tmp / "probabilities.csv", index=False, float_format="%.6g")
-        history.to_csv(tmp / "history_consistency.csv", index=False, float_format="%.6g")
+        write_csv(prob, tmp / "probabilities.csv", index=False, float_format="%.6g")
+        write_csv(history, tmp / "history_consistency.csv", index=False, float_format="%.6g")
         if len(bad):
-            bad.to_csv(tmp / "bad_runs.csv", index=False)
+            write_csv(bad, tmp / "bad_runs.csv", index=False)
         plot_bands(
             bands,
             labels,

@@ -27,7 +27,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(dossier.checks.to_string(index=False))
     if dossier.backtest is not None:
         from hatinh_sd.backtest import mae_h1_3
-        from hatinh_sd.results import atomic_dir
+        from hatinh_sd.results import atomic_dir, write_csv
         from hatinh_sd.validation import backtest_verdicts
 
         bt = dossier.backtest
@@ -38,12 +38,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(line)
         folder = Path(args.out) / "validation" / "backtest"
         with atomic_dir(folder) as tmp:
-            bt.forecasts.to_csv(tmp / "forecasts.csv", index=False, float_format="%.6g")
-            bt.summary.to_csv(tmp / "mae_by_horizon.csv", index=False, float_format="%.6g")
-            mae_h1_3(bt).to_csv(tmp / "mae_h1_3.csv", index=False, float_format="%.6g")
-            bt.theil.to_csv(tmp / "theil_u2.csv", index=False, float_format="%.6g")
-            bt.coverage.to_csv(tmp / "coverage.csv", index=False, float_format="%.6g")
-            bt.parameters.to_csv(tmp / "parameters.csv", index=False, float_format="%.6g")
+            write_csv(bt.forecasts, tmp / "forecasts.csv", index=False, float_format="%.6g")
+            write_csv(bt.summary, tmp / "mae_by_horizon.csv", index=False, float_format="%.6g")
+            write_csv(mae_h1_3(bt), tmp / "mae_h1_3.csv", index=False, float_format="%.6g")
+            write_csv(bt.theil, tmp / "theil_u2.csv", index=False, float_format="%.6g")
+            write_csv(bt.coverage, tmp / "coverage.csv", index=False, float_format="%.6g")
+            write_csv(bt.parameters, tmp / "parameters.csv", index=False, float_format="%.6g")
         print(text("run.wrote", args.lang, path=folder))
     print(text("validate.wrote", args.lang, path=path))
     return 0
