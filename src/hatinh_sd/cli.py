@@ -9,6 +9,7 @@ with status 2 and writes nothing.
 from __future__ import annotations
 
 import argparse
+from typing import NoReturn
 import importlib
 import pkgutil
 import sys
@@ -20,8 +21,15 @@ from hatinh_sd.i18n import LANGUAGES, text
 __all__ = ["build_parser", "main"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (no usage block), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hatinh-sd",
         description="System-dynamics model of Hà Tĩnh province's industrialisation "
         "(Vensim model run under PySD).",

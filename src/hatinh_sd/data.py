@@ -370,6 +370,8 @@ class _Fields:
         if not _NUMBER_RE.fullmatch(value):
             hint = " (write numbers without thousands separators)" if "," in value else ""
             raise self.error(column, f"{value!r} is not a number{hint}")
+        if not math.isfinite(float(value)):
+            raise self.error(column, f"{value!r} is too large to be a finite number")
         return float(value)
 
     def year(self, column: str = "year") -> int:
@@ -560,6 +562,10 @@ def load_observed(
                 f"unit {unit!r} differs from {KNOWN_INDICATORS[indicator]!r}, "
                 f"the registered unit of {indicator!r}",
             )
+        if value < 0 and unit != "% per year":
+            raise f.error("value", f"{value:g} is negative; only growth rates (% per year) may be")
+        if value > 100 and unit.startswith("% of"):
+            raise f.error("value", f"{value:g} is a share above 100 %")
         status = f.choice("status", STATUSES)
         (source,) = f.source_keys("source", known_sources, allow_list=False)
         note = f.text("note", required=False)
@@ -686,7 +692,9 @@ def load_targets(
             }
         )
     columns = (*TARGETS_COLUMNS, "group", "source_keys", "line")
-    return _frame(rows, columns, {"year": "int64", "value": "float64", "line": "int64"})
+    frame = _frame(rows, columns, {"year": "int64", "value": "float64", "line": "int64"})
+    frame.attrs["path"] = str(file)
+    return frame
 
 
 def load_projects(

@@ -33,6 +33,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -139,19 +140,29 @@ class CatalogueFile(_Strict):
     levers: dict[str, LeverEntry]
 
 
+def _whole_year(value: float) -> float:
+    if not float(value).is_integer():
+        raise ValueError(f"a year must be a whole calendar year such as 2030, not {value}")
+    return value
+
+
+#: A calendar year (levers change at the start of a year).
+Year = Annotated[StrictFloat, AfterValidator(_whole_year)]
+
+
 class Step(_Strict):
     """A lever value reached in one step at the start of ``year`` (calendar year)."""
 
     value: StrictFloat
-    year: StrictFloat
+    year: Year
 
 
 class Ramp(_Strict):
     """A lever value reached by a linear ramp from ``from`` to ``to`` (calendar years)."""
 
     value: StrictFloat
-    from_: StrictFloat = Field(alias="from")
-    to: StrictFloat
+    from_: Year = Field(alias="from")
+    to: Year
 
 
 LeverValue = Annotated[StrictFloat | Step | Ramp, Field(union_mode="left_to_right")]
@@ -225,8 +236,23 @@ def _line_of(node: yaml.Node | None, keys: tuple[Any, ...]) -> int | None:
 
 
 def _validation_error(exc: ValidationError, path: Path, node: yaml.Node | None) -> HatinhInputError:
-    """The first pydantic error as a one-line :class:`HatinhInputError`."""
-    err = exc.errors()[0]
+    """The first pydantic error as a one-line :class:`HatinhInputError`.
+
+    For a lever value written as a mapping, the error of the union branch
+    (Step or Ramp) with the fewest errors is the one reported.
+    """
+    errors = exc.errors()
+    err = errors[0]
+
+    def branch(e: dict) -> str | None:
+        return next((k for k in e["loc"] if k in ("Step", "Ramp")), None)
+
+    per_branch: dict[str, list[dict]] = {}
+    for e in errors:
+        if e["loc"][: len(err["loc"]) - 1] == err["loc"][:-1] and branch(e):
+            per_branch.setdefault(branch(e), []).append(e)
+    if per_branch and isinstance(err.get("input"), dict):
+        err = min(per_branch.values(), key=len)[0]
     loc = tuple(err["loc"])
     # drop pydantic's union-branch labels ("float", "Step", ...) from the location
     keys = tuple(k for k in loc if not (isinstance(k, str) and k[:1].isupper() or k == "float"))

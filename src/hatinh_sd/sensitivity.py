@@ -29,7 +29,7 @@ import pandas as pd
 import xarray as xr
 
 from hatinh_sd.ensemble import DEFAULT_CHUNK_SIZE
-from hatinh_sd.errors import HatinhInputError, read_yaml
+from hatinh_sd.errors import HatinhInputError, read_yaml, short_repr
 
 __all__ = [
     "METHODS",
@@ -129,12 +129,23 @@ def _err(msg: str, path: Path, key: str) -> HatinhInputError:
     return HatinhInputError(msg, path=path, key=key)
 
 
-def sample_size_problem(method: str, n: int) -> str | None:
-    """What is wrong with sample size ``n`` for ``method`` (``None`` when SALib can use it)."""
+#: Most model runs one analysis may ask for: the sample alone is
+#: runs x factors x 8 bytes (about 300 MB for 75 factors), the results more.
+MAX_RUNS = 500_000
+
+
+def sample_size_problem(method: str, n: int, k: int, second_order: bool = False) -> str | None:
+    """What is wrong with sample size ``n`` of ``k`` factors (``None`` when it can run)."""
     if method == "sobol" and (n < 2 or n & (n - 1)):
         return f"n = {n}: Sobol sampling needs a power of two (e.g. 256, 512, 1024)"
     if method == "morris" and n < 2:
         return f"n = {n}: Morris needs at least 2 trajectories"
+    runs = n * (k + 1) if method == "morris" else n * (2 * k + 2 if second_order else k + 2)
+    if runs > MAX_RUNS:
+        return (
+            f"n = {n} with {k} factors means {runs:,} runs ({runs * k * 8 / 1e6:,.0f} MB of"
+            f" samples alone); at most {MAX_RUNS:,} runs"
+        )
     return None
 
 
@@ -220,29 +231,29 @@ def load_config(path: Path | str, model: Any = None) -> SensitivityConfig:
     if len(factors) < 2:
         raise _err("at least two factors are needed", path, "factors")
 
-    def integer(key: str, default: int | None = None) -> int:
+    def integer(key: str, default: int | None = None, minimum: int = 0) -> int:
         value = doc.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _err(f"'{key}' must be an integer, not {value!r}", path, key)
+            raise _err(f"'{key}' must be an integer, not {short_repr(value, 60)}", path, key)
+        if value < minimum:
+            raise _err(f"'{key}' must be at least {minimum}, not {value}", path, key)
         return value
 
+    second = doc.get("second_order", False)
+    if not isinstance(second, bool):
+        raise _err("second_order must be true or false", path, "second_order")
     n = integer("n")
     seed = integer("seed", 12345)
     num_levels = integer("num_levels", 4)
-    chunk_size = integer("chunk_size", DEFAULT_CHUNK_SIZE)
-    num_resamples = integer("num_resamples", 100)
-    if (problem_n := sample_size_problem(method, n)) is not None:
+    chunk_size = integer("chunk_size", DEFAULT_CHUNK_SIZE, minimum=1)
+    num_resamples = integer("num_resamples", 100, minimum=1)
+    if (problem_n := sample_size_problem(method, n, len(factors), second)) is not None:
         raise _err(problem_n, path, "n")
     if method == "morris":
         if num_levels < 2 or num_levels % 2:
             raise _err(
                 f"num_levels = {num_levels}: Morris needs an even number >= 2", path, "num_levels"
             )
-    if chunk_size < 1:
-        raise _err("chunk_size must be at least 1", path, "chunk_size")
-    second = doc.get("second_order", False)
-    if not isinstance(second, bool):
-        raise _err("second_order must be true or false", path, "second_order")
 
     targets = load_targets()
     outs = doc.get("outputs")

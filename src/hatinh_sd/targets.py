@@ -9,15 +9,18 @@ met: ``>``, ``>=``, ``<``, ``<=`` literally, and ``~`` ("about") within
 
 from __future__ import annotations
 
+import difflib
 import math
 
 import pandas as pd
 import xarray as xr
 
-from hatinh_sd.data import load_targets
+from hatinh_sd.data import TARGETS_FILE, load_targets
+from hatinh_sd.errors import HatinhInputError
 
 __all__ = [
     "DERIVED_OBSERVED",
+    "check_targets",
     "INDICATOR_FIRST_YEAR",
     "INDICATOR_VARIABLES",
     "PLAN_TARGETS",
@@ -143,6 +146,37 @@ def observed_series(observed: pd.DataFrame, indicator: str) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def check_targets(targets: pd.DataFrame, ids: list[str] | None = None) -> None:
+    """Check that ``targets`` (``targets.csv``) has a row for each of ``ids`` with a known indicator.
+
+    Raises
+    ------
+    HatinhInputError
+        Naming the file, the missing target ids or the row whose indicator the
+        model does not compute (with the allowed indicators).
+    """
+    ids = PLAN_TARGETS if ids is None else ids
+    path = targets.attrs.get("path", TARGETS_FILE)
+    missing = [t for t in ids if t not in set(targets["target_id"])]
+    if missing:
+        raise HatinhInputError(
+            f"no row for target(s) {', '.join(missing)}; the plan's targets are"
+            f" {', '.join(PLAN_TARGETS)}",
+            path=path,
+        )
+    for row in targets[targets["target_id"].isin(ids)].itertuples():
+        if row.indicator not in INDICATOR_VARIABLES:
+            close = difflib.get_close_matches(row.indicator, list(INDICATOR_VARIABLES), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise HatinhInputError(
+                f"indicator {row.indicator!r} of {row.target_id} is not an outcome of the model"
+                f"{hint} (outcomes: INDICATOR_VARIABLES in hatinh_sd/targets.py)",
+                path=path,
+                line=getattr(row, "line", None),
+                column="indicator",
+            )
+
+
 def scorecard(
     ds: xr.Dataset,
     *,
@@ -171,6 +205,7 @@ def scorecard(
     """
     targets = load_targets() if targets is None else targets
     ids = PLAN_TARGETS if ids is None else ids
+    check_targets(targets, ids)
     rows = []
     for tid in ids:
         t = targets.loc[targets["target_id"] == tid].iloc[0]

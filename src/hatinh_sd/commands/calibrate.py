@@ -308,9 +308,22 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     # fit from the .mdl's own values: the result must not depend on (or fail
     # because of) the calibration file it is about to replace
+    if args.max_evaluations is not None and args.max_evaluations < 1:
+        raise HatinhInputError(
+            f"must be at least 1, not {args.max_evaluations}", key="--max-evaluations"
+        )
     model = load_model(calibration_path=None)
     setup = load_setup(model, args.setup)
     observed = load_observed(args.observed) if args.observed else load_observed()
+    if args.fit_until is not None:
+        years = observed["year"].astype(int)
+        first, last = int(model.initial_time) + 2, int(years.max()) - 1
+        if not first <= args.fit_until <= last:
+            raise HatinhInputError(
+                f"--fit-until {args.fit_until}: the hold-out needs observations on both sides;"
+                f" choose a year in {first}-{last}",
+                key="--fit-until",
+            )
 
     def progress(n: int, cost: float) -> None:
         print(

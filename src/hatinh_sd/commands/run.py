@@ -64,9 +64,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from hatinh_sd.data import load_all
     from hatinh_sd.model import load_model
     from hatinh_sd.results import output_folder, write_csv, write_run
-    from hatinh_sd.targets import scorecard
+    from hatinh_sd.targets import check_targets, scorecard
 
     data = load_all()  # validate every data file before anything runs
+    check_targets(data.targets)
     params = parse_set(args.set or [])
     model = load_model()
     model.resolve_params(params, source="--set", ranged_only=True)
@@ -88,11 +89,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             names = available_scenarios()
         cat = load_catalogue(model=model)
         scenarios = [load_scenario(n, model=model, catalogue=cat) for n in names]  # check all first
+        folders = {s.name: output_folder(args.out, s.name) for s in scenarios}
         runs = [(s.name, run_scenario(s, model), s) for s in scenarios]
     else:
         name = "baseline" if not params else "custom"
+        folders = {name: output_folder(args.out, name)}
         runs = [(name, model.run(params, scenario=name), None)]
-    folders = {name: output_folder(args.out, name) for name, _, _ in runs}
     for name, ds, scn in runs:
         card = scorecard(ds, targets=data.targets)
         extra = {

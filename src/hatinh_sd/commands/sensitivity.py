@@ -85,7 +85,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         cfg = dataclasses.replace(cfg, chunk_size=args.chunk_size)
     setup = Path(args.config).read_bytes()
     if args.n is not None:
-        if (problem_n := sample_size_problem(cfg.method, args.n)) is not None:
+        if (problem_n := sample_size_problem(cfg.method, args.n, len(cfg.factors), cfg.second_order)) is not None:
             raise HatinhInputError(problem_n, key="--n")
         cfg = dataclasses.replace(cfg, n=args.n)
         setup += f"|n={args.n}".encode()

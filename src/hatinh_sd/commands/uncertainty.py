@@ -11,6 +11,9 @@ from pathlib import Path
 from hatinh_sd.commands.sensitivity import add_engine_options, engine_kwargs, sweep_store
 from hatinh_sd.ensemble import DEFAULT_CHUNK_SIZE
 from hatinh_sd.errors import HatinhInputError
+
+#: Most runs of one uncertainty ensemble (the draws alone take n x 150 x 8 bytes).
+MAX_RUNS = 200_000
 from hatinh_sd.i18n import text
 
 
@@ -18,6 +21,7 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
     from hatinh_sd.data import load_targets
     from hatinh_sd.factors import DEFAULT_FACTORS_PATH, load_factors
     from hatinh_sd.model import load_model
+    from hatinh_sd.results import output_folder
     from hatinh_sd.targets import INDICATOR_VARIABLES, PLAN_TARGETS
     from hatinh_sd.uncertainty import (
         draw_uncertainties,
@@ -26,6 +30,12 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
         scenario_overrides,
     )
 
+    if not 2 <= args.n <= MAX_RUNS:
+        raise HatinhInputError(
+            f"n = {args.n}: at least 2 and at most {MAX_RUNS:,} runs", key="--n"
+        )
+    if args.seed < 0:
+        raise HatinhInputError(f"must be at least 0, not {args.seed}", key="--seed")
     model = load_model()
     factors = [
         f
@@ -35,6 +45,7 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
     every_fixed = {}  # every scenario is checked before any is run
     for arg in args.scenario:
         name, fixed = scenario_overrides(arg, model)
+        output_folder(args.out, name)  # checked before anything runs
         clash = [f.variable for f in factors if f.variable in fixed]
         if clash:
             raise HatinhInputError(
