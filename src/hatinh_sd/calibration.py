@@ -35,7 +35,7 @@ import xarray as xr
 import yaml
 
 from hatinh_sd.data import load_observed
-from hatinh_sd.errors import HatinhInputError, read_yaml
+from hatinh_sd.errors import HatinhInputError, read_yaml, short_repr
 from hatinh_sd.model import DEFAULT_CALIBRATION_PATH, Model, repo_root
 from hatinh_sd.results import atomic_file
 
@@ -189,10 +189,52 @@ def _yaml(path: Path) -> dict:
     return doc
 
 
-def _number(value: object, path: Path, key: str) -> float:
+def _number(value: object, path: Path, key: str, minimum: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise HatinhInputError(f"{value!r} is not a finite number", path=path, key=key)
+        raise HatinhInputError(f"{short_repr(value, 60)} is not a finite number", path=path, key=key)
+    if minimum is not None and value < minimum:
+        raise HatinhInputError(f"must be at least {minimum:g}, not {value:g}", path=path, key=key)
     return float(value)
+
+
+def _mapping(value: object, path: Path, key: str) -> dict:
+    """``value`` if it is a mapping (``None`` is an empty one), else a clear error."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise HatinhInputError(
+            f"expected a mapping, not {type(value).__name__} {short_repr(value, 60)}",
+            path=path,
+            key=key,
+        )
+    return value
+
+
+def _rules(value: object, path: Path, key: str) -> list[dict]:
+    """A list of row rules ({source|note_contains|years, reason}), checked."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise HatinhInputError(
+            f"expected a list of {{source|note_contains|years, reason}}, not {short_repr(value, 60)}",
+            path=path,
+            key=key,
+        )
+    for i, rule in enumerate(value):
+        rkey = f"{key}[{i}]"
+        if not isinstance(rule, dict) or not ({"note_contains", "source", "years"} & set(rule)):
+            raise HatinhInputError(
+                "expected {source|note_contains|years, reason}", path=path, key=rkey
+            )
+        years = rule.get("years")
+        if years is not None and not (
+            isinstance(years, list)
+            and len(years) == 2
+            and all(isinstance(y, int) and not isinstance(y, bool) for y in years)
+            and years[0] <= years[1]
+        ):
+            raise HatinhInputError("years must be [FIRST, LAST] whole years", path=path, key=rkey)
+    return value
 
 
 def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> CalibrationSetup:
@@ -212,7 +254,7 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
     )
     calibrated = {n: p for n, p in model.parameters.items() if p.role == "calibrated"}
     params = {n: (p.low, p.high) for n, p in calibrated.items()}
-    for name, spec in (doc.get("ranges") or {}).items():
+    for name, spec in _mapping(doc.get("ranges"), path, "ranges").items():
         key = f"ranges.{name}"
         if name not in calibrated:
             close = difflib.get_close_matches(str(name), list(calibrated), n=3, cutoff=0.5)
@@ -228,8 +270,12 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
         if not isinstance(rng, list) or len(rng) != 2:
             raise HatinhInputError("range must be [low, high]", path=path, key=key)
         low, high = (_number(v, path, key) for v in rng)
-        if low > high:
-            raise HatinhInputError(f"range [{low:g}, {high:g}] has low > high", path=path, key=key)
+        if low >= high:
+            raise HatinhInputError(
+                f"range [{low:g}, {high:g}] is empty or reversed; fix the constant in the .mdl instead",
+                path=path,
+                key=key,
+            )
         p = calibrated[name]
         if low < p.low or high > p.high:
             raise HatinhInputError(
@@ -238,7 +284,11 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
                 key=key,
             )
         params[name] = (low, high)
-    weights = doc.get("status_weights") or {"R": 1.0, "D": 0.7, "E": 0.4}
+    weights = _mapping(doc.get("status_weights"), path, "status_weights") or {
+        "R": 1.0,
+        "D": 0.7,
+        "E": 0.4,
+    }
     for status, w in weights.items():
         if status not in ("R", "D", "E"):
             raise HatinhInputError(
@@ -246,12 +296,12 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
                 path=path,
                 key=f"status_weights.{status}",
             )
-        _number(w, path, f"status_weights.{status}")
+        _number(w, path, f"status_weights.{status}", minimum=0)
     if not weights.get("R", 0) >= weights.get("D", 0) >= weights.get("E", 0):
         raise HatinhInputError("weights must satisfy R >= D >= E", path=path, key="status_weights")
     series: dict[str, SeriesSpec] = {}
     known_vars = set(model.outputs) | set(DERIVED)
-    for indicator, spec in (doc.get("series") or {}).items():
+    for indicator, spec in _mapping(doc.get("series"), path, "series").items():
         key = f"series.{indicator}"
         if not isinstance(spec, dict):
             raise HatinhInputError("expected a mapping", path=path, key=key)
@@ -286,19 +336,17 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
             raise HatinhInputError(
                 f"error must be one of {', '.join(ERRORS)}", path=path, key=f"{key}.error"
             )
-        variants = spec.get("variants") or []
-        if not isinstance(variants, list):
+        variants = _rules(spec.get("variants"), path, f"{key}.variants")
+        exclude = _rules(spec.get("exclude"), path, f"{key}.exclude")
+        from_year = spec.get("from_year")
+        if from_year is not None and (not isinstance(from_year, int) or isinstance(from_year, bool)):
             raise HatinhInputError(
-                "expected a list of {note_contains|source, variable, reason}",
+                f"must be a whole year, not {short_repr(from_year, 40)}",
                 path=path,
-                key=f"{key}.variants",
+                key=f"{key}.from_year",
             )
         for i, rule in enumerate(variants):
             vkey = f"{key}.variants[{i}]"
-            if not isinstance(rule, dict) or not ({"note_contains", "source", "years"} & set(rule)):
-                raise HatinhInputError(
-                    "expected {note_contains|source, variable, reason}", path=path, key=vkey
-                )
             if rule.get("variable") not in known_vars:
                 close = difflib.get_close_matches(
                     str(rule.get("variable")), sorted(known_vars), n=3, cutoff=0.5
@@ -318,10 +366,10 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
             kind=spec["kind"],
             error=spec["error"],
             tolerance=tol,
-            weight=_number(spec.get("weight", 1.0), path, f"{key}.weight"),
+            weight=_number(spec.get("weight", 1.0), path, f"{key}.weight", minimum=0),
             factor=_number(spec.get("factor", 1.0), path, f"{key}.factor"),
-            from_year=spec.get("from_year"),
-            exclude=tuple(spec.get("exclude") or ()),
+            from_year=from_year,
+            exclude=tuple(exclude),
             variants=tuple(variants),
         )
     candidates, threshold, max_fitted = _identify_section(doc.get("identify"), model, path)
@@ -335,7 +383,7 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
         parameters=params,
         status_weights={k: float(v) for k, v in weights.items()},
         series=series,
-        not_used={str(k): str(v) for k, v in (doc.get("not_used") or {}).items()},
+        not_used={str(k): str(v) for k, v in _mapping(doc.get("not_used"), path, "not_used").items()},
         path=path,
         candidates=tuple(dict.fromkeys([*params, *candidates])),
         identify_threshold=threshold,

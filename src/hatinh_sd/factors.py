@@ -26,13 +26,14 @@ from __future__ import annotations
 import csv
 import dataclasses
 import difflib
+import io
 import math
 from pathlib import Path
 
 import numpy as np
 from scipy import stats
 
-from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.errors import HatinhInputError, read_text
 from hatinh_sd.model import Model, repo_root
 
 __all__ = [
@@ -153,10 +154,9 @@ def load_factors(
 
     path = Path(path)
     model = model or load_model()
-    if not path.exists():
-        raise HatinhInputError("factor table not found", path=path)
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh)
+    text = read_text(path, missing="factor table not found")
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
         missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
             raise HatinhInputError(
@@ -165,16 +165,39 @@ def load_factors(
                 line=1,
             )
         rows = list(reader)
+    except csv.Error as exc:
+        raise HatinhInputError(f"malformed CSV: {exc}", path=path) from None
     factors: list[Factor] = []
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
+    seen_var: dict[str, int] = {}
     params = model.parameters
     for i, row in enumerate(rows):
         line = i + 2
+        if None in row or any(v is None for v in row.values()):
+            raise HatinhInputError(
+                f"{len([v for v in row.values() if v is not None])} fields instead of"
+                f" {len(reader.fieldnames or [])} ({', '.join(reader.fieldnames or [])})",
+                path=path,
+                line=line,
+            )
         name = row["name"].strip()
         if name in seen:
-            raise HatinhInputError(f"factor '{name}' appears twice", path=path, line=line)
-        seen.add(name)
+            raise HatinhInputError(
+                f"factor '{name}' appears twice (first on line {seen[name]})",
+                path=path,
+                line=line,
+            )
+        seen[name] = line
         var = row["variable"].strip()
+        if var in seen_var:
+            raise HatinhInputError(
+                f"variable '{var}' has two factors (first on line {seen_var[var]});"
+                " the later would silently override the earlier",
+                path=path,
+                line=line,
+                column="variable",
+            )
+        seen_var[var] = line
         par = params.get(var)
         if par is None:
             close = difflib.get_close_matches(var, list(params), n=3, cutoff=0.5)
@@ -203,9 +226,13 @@ def load_factors(
             )
         low = _float(row["low"], path, line, "low")
         high = _float(row["high"], path, line, "high")
-        if low > high:
+        if low >= high:
             raise HatinhInputError(
-                f"low {low:g} is greater than high {high:g}", path=path, line=line, column="low"
+                f"low {low:g} is not below high {high:g}; a factor needs a range to vary over"
+                " (drop the row to keep the constant fixed)",
+                path=path,
+                line=line,
+                column="low",
             )
         if low < par.low or high > par.high:
             raise HatinhInputError(
@@ -236,6 +263,9 @@ def load_factors(
     if names is not None:
         by_name = {f.name: f for f in factors}
         out = []
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise HatinhInputError(f"factor(s) {', '.join(twice)} listed twice", path=path)
         for n in names:
             if n not in by_name:
                 close = difflib.get_close_matches(n, list(by_name), n=3, cutoff=0.5)

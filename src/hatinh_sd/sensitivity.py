@@ -279,7 +279,7 @@ def load_config(path: Path | str, model: Any = None) -> SensitivityConfig:
                 ]
                 raise _err(f"unknown target '{tid}'; allowed: {', '.join(ok)}", path, key)
             var = INDICATOR_VARIABLES[row.iloc[0]["indicator"]]
-            year = int(item.get("year", row.iloc[0]["year"]))
+            year = item.get("year", int(row.iloc[0]["year"]))
             label_base = tid
         elif "variable" in item:
             try:
@@ -318,8 +318,12 @@ def load_config(path: Path | str, model: Any = None) -> SensitivityConfig:
                 )
             )
             continue
-        if year is None or not isinstance(year, int) or not first <= year <= last:
-            raise _err(f"year must be an integer within {first}-{last}", path, key)
+        if not isinstance(year, int) or isinstance(year, bool) or not first <= year <= last:
+            raise _err(
+                f"year must be a whole year within {first}-{last}, not {short_repr(year, 40)}",
+                path,
+                key,
+            )
         specs.append(OutputSpec(label=f"{label_base}_{year}", variable=var, year=int(year)))
     labels = [s.label for s in specs]
     if len(set(labels)) != len(labels):
