@@ -21,12 +21,23 @@ A case is a mapping::
     exit: 2                             # optional
     upload: plan.yaml                   # explorer cases: the file to upload (argv unused)
     upload_name: "plan.yaml"            # the name the browser sends (default: the file's)
+
+Export cases with ``check: excel_safe`` succeed (exit 0); every CSV they
+write must start with a UTF-8 byte-order mark and no text cell of a CSV or
+Excel file may start with ``= + - @``, tab or carriage return (formula
+injection).
+
+Chunk-store cases (``store: true``) first run the command once (shared by the
+cases with the same command line), then damage the sweep's store with
+``damage`` (operations on files of the store: flip, copy, nan, truncate,
+delete, folder, write, manifest) and run it again: the damaged chunks must
+be recomputed with a one-line message and the results must be byte-identical
+to the first run's.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
 from pathlib import Path
@@ -135,11 +146,17 @@ def test_bad_input(case, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     before = _snapshot(tmp_path, *(ROOT / p for p in PROJECT_INPUTS))
     capsys.readouterr()
+    if case.get("store"):
+        _store_case(case, out, where, capsys)
+        return
     if case["category"] == "upload":
         code, lines = _upload(case, inputs)
     else:
         code, lines = _cli([_fill(a, where) for a in case["argv"]], capsys)
     assert code == case.get("exit", 2), lines
+    if case.get("check") == "excel_safe":  # a run that succeeds: its exports must be safe
+        _assert_excel_safe(out)
+        return
     assert len(lines) == 1, lines
     assert re.search(case["match"], lines[0], re.IGNORECASE), lines[0]
     assert len(lines[0]) <= 400, lines[0]
@@ -228,3 +245,133 @@ def _upload_message(body: dict) -> str:
     span = body["response"]["scenario-message"]["children"]
     props = span.get("props", {})
     return str(props.get("children", "")) if "hsd-error" in props.get("className", "") else ""
+
+
+_FIRST_RUNS: dict[tuple[str, ...], Path] = {}
+
+
+def _results(out: Path) -> dict[str, str]:
+    """Hashes of the result files (the store and the figures left out)."""
+    return {
+        str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and ".chunks" not in p.parts and p.suffix in (".csv", ".nc")
+    }
+
+
+def _damage(store: Path, op: dict) -> None:
+    import json
+
+    import numpy as np
+    import xarray as xr
+
+    ((kind, arg),) = op.items()
+    if kind == "flip":
+        data = bytearray((store / arg).read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        (store / arg).write_bytes(bytes(data))
+    elif kind == "copy":
+        shutil.copyfile(store / arg[0], store / arg[1])
+    elif kind == "nan":
+        with xr.open_dataset(store / arg, engine="netcdf4") as ds:
+            ds = ds.load()
+        var = next(v for v in ds.data_vars if ds[v].ndim == 2)
+        values = ds[var].values.copy()
+        values[0, -1] = np.nan
+        ds[var].values = values
+        ds.to_netcdf(store / arg, engine="netcdf4")
+    elif kind == "truncate":
+        data = (store / arg).read_bytes()
+        (store / arg).write_bytes(data[: len(data) // 2])
+    elif kind == "delete":
+        (store / arg).unlink()
+    elif kind == "folder":
+        (store / arg).unlink()
+        (store / arg).mkdir()
+    elif kind == "write":
+        (store / arg[0]).write_text(arg[1], encoding="utf-8")
+    elif kind == "manifest":  # set a key of manifest.json (key or [key, key]), or delete it (null)
+        doc = json.loads((store / "manifest.json").read_text(encoding="utf-8"))
+        *parents, last = arg[0] if isinstance(arg[0], list) else [arg[0]]
+        node = doc
+        for key in parents:
+            node = node[key]
+        if arg[1] is None:
+            del node[last]
+        else:
+            node[last] = arg[1]
+        (store / "manifest.json").write_text(json.dumps(doc), encoding="utf-8")
+    else:  # pragma: no cover - a catalogue error
+        raise ValueError(f"unknown damage {op!r}")
+
+
+def _store_case(case: dict, out: Path, where: dict[str, str], capsys) -> None:
+    import json
+
+    argv = tuple(_fill(a, {**where, "out": "{out}"}) for a in case["argv"])
+    if argv not in _FIRST_RUNS:
+        import tempfile
+
+        first = Path(tempfile.mkdtemp(prefix="hsd-store-"))
+        code, lines = _cli([a.replace("{out}", str(first)) for a in argv], capsys)
+        assert code == 0, lines
+        _FIRST_RUNS[argv] = first
+    shutil.rmtree(out)
+    shutil.copytree(_FIRST_RUNS[argv], out)
+    before = _results(out)
+    (store,) = list((out / ".chunks").iterdir())
+    for op in case["damage"]:
+        _damage(store, op)
+    code, lines = _cli([a.replace("{out}", str(out)) for a in argv], capsys)
+    lines = [ln for ln in lines if not ln.startswith(("ensemble", "  warn"))]
+    assert code == case.get("exit", 0), lines
+    assert len(lines) == 1, lines
+    assert re.search(case["match"], lines[0], re.IGNORECASE), lines[0]
+    if code == 0:
+        assert _results(out) == before
+        manifest = json.loads((store / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["chunks"] and all(
+            hashlib.sha256((store / name).read_bytes()).hexdigest() == digest
+            for name, digest in manifest["chunks"].items()
+        )
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _assert_excel_safe(out: Path) -> None:
+    import csv
+
+    import openpyxl
+
+    files = [
+        p for p in out.rglob("*") if p.suffix in (".csv", ".xlsx") and "earlier" not in p.parts
+    ]
+    assert files, "the command wrote no CSV or Excel file"
+    for path in files:
+        if path.suffix == ".csv":
+            raw = path.read_bytes()
+            assert raw.startswith(b"\xef\xbb\xbf"), f"{path.name}: no UTF-8 byte-order mark"
+            for row in csv.reader(raw.decode("utf-8-sig").splitlines()):
+                for cell in row:
+                    assert not (cell.startswith(_FORMULA) and not _is_number(cell)), (
+                        f"{path.name}: cell {cell!r} would be read as a formula"
+                    )
+        else:
+            book = openpyxl.load_workbook(path)
+            for sheet in book.worksheets:
+                for row in sheet.iter_rows():
+                    for cell in row:
+                        assert cell.data_type != "f", f"{path.name}: formula {cell.value!r}"
+                        if isinstance(cell.value, str):
+                            assert not cell.value.startswith(_FORMULA), (
+                                f"{path.name}: cell {cell.value!r} starts like a formula"
+                            )

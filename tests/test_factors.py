@@ -61,7 +61,7 @@ def _bad_table(tmp_path, line_no, column, value):
 @pytest.mark.parametrize(
     ("column", "value", "message"),
     [
-        ("low", "1e9", "greater than high"),
+        ("low", "1e9", "is not below high"),
         ("variable", "investment climat", "did you mean 'investment climate'"),
         ("distribution", "beta", "unknown distribution 'beta'"),
         ("high", "1e12", "leaves the model's range"),

@@ -106,7 +106,7 @@ def test_scenarios_resolve_to_overrides(model):
 def test_cli_rejects_bad_n_and_writes_nothing(tmp_path, capsys):
     out = tmp_path / "u"
     assert main(["uncertainty", "--scenario", "baseline", "--n", "1", "--out", str(out)]) == 2
-    assert "at least 2 runs" in capsys.readouterr().err
+    assert "at least 2 and at most 200,000 runs" in capsys.readouterr().err
     assert not (out / "baseline").exists()
 
 

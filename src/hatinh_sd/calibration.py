@@ -191,7 +191,9 @@ def _yaml(path: Path) -> dict:
 
 def _number(value: object, path: Path, key: str, minimum: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise HatinhInputError(f"{short_repr(value, 60)} is not a finite number", path=path, key=key)
+        raise HatinhInputError(
+            f"{short_repr(value, 60)} is not a finite number", path=path, key=key
+        )
     if minimum is not None and value < minimum:
         raise HatinhInputError(f"must be at least {minimum:g}, not {value:g}", path=path, key=key)
     return float(value)
@@ -339,7 +341,9 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
         variants = _rules(spec.get("variants"), path, f"{key}.variants")
         exclude = _rules(spec.get("exclude"), path, f"{key}.exclude")
         from_year = spec.get("from_year")
-        if from_year is not None and (not isinstance(from_year, int) or isinstance(from_year, bool)):
+        if from_year is not None and (
+            not isinstance(from_year, int) or isinstance(from_year, bool)
+        ):
             raise HatinhInputError(
                 f"must be a whole year, not {short_repr(from_year, 40)}",
                 path=path,
@@ -383,7 +387,9 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
         parameters=params,
         status_weights={k: float(v) for k, v in weights.items()},
         series=series,
-        not_used={str(k): str(v) for k, v in _mapping(doc.get("not_used"), path, "not_used").items()},
+        not_used={
+            str(k): str(v) for k, v in _mapping(doc.get("not_used"), path, "not_used").items()
+        },
         path=path,
         candidates=tuple(dict.fromkeys([*params, *candidates])),
         identify_threshold=threshold,

@@ -9,10 +9,10 @@ with status 2 and writes nothing.
 from __future__ import annotations
 
 import argparse
-from typing import NoReturn
 import importlib
 import pkgutil
 import sys
+from typing import NoReturn
 
 from hatinh_sd import commands
 from hatinh_sd.errors import HatinhInputError

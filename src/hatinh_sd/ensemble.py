@@ -25,6 +25,8 @@ import json
 import math
 import multiprocessing
 import os
+import shutil
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -300,6 +302,57 @@ def _open_chunk(path: Path) -> xr.Dataset:
         return ds.load()
 
 
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _stored_chunk(path: Path, digest: str | None, start: int, size: int) -> tuple[Any, str]:
+    """A stored chunk if it is the one recorded (checksum, rows), else ``None`` and why."""
+    if not path.exists():
+        return None, "missing" if digest else ""
+    if path.is_dir():
+        shutil.rmtree(path)
+        return None, "a folder, not a file"
+    if digest is None:
+        return None, "not in the manifest"
+    try:
+        if _file_sha256(path) != digest:
+            return None, "checksum differs from the manifest"
+        ds = _open_chunk(path)
+    except (OSError, ValueError, RuntimeError) as exc:
+        return None, f"unreadable ({type(exc).__name__})"
+    rows = ds["sample"].values if "sample" in ds.coords else np.array([])
+    if not np.array_equal(rows, np.arange(start, start + size)):
+        return None, "holds other samples"
+    return ds, ""
+
+
+def _stop_with_parent() -> None:
+    """Worker initialiser: end this process when the parent process dies (Linux: SIGKILL)."""
+    import signal
+    import sys
+    import threading
+    import time
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except OSError:  # pragma: no cover - no libc of that name
+            pass
+    parent = os.getppid()
+
+    def watch() -> None:  # any platform: poll the parent
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 class _Executor:
     """Submit chunks to local processes, a Dask cluster or this process."""
 
@@ -310,7 +363,9 @@ class _Executor:
         self._cluster: Any = None
         if backend == "local":
             self._pool = ProcessPoolExecutor(
-                max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+                max_workers=workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_stop_with_parent,
             )
         elif backend == "dask":
             try:
@@ -477,26 +532,59 @@ def run_ensemble(
     }
     chunks: dict[int, xr.Dataset] = {}
     folder = Path(store) if store is not None else None
+    digests: dict[str, str] = {}  # chunk file -> SHA-256, recorded as chunks are written
+
+    def save_manifest() -> None:
+        from hatinh_sd.results import atomic_file
+
+        with atomic_file(folder / "manifest.json") as tmp:
+            tmp.write_text(json.dumps({**manifest, "chunks": digests}, indent=1))
+
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
         mpath = folder / "manifest.json"
+        old = None
+        announced = False
         if mpath.exists():
-            old = json.loads(mpath.read_text())
-            if _digest(old) != _digest(manifest):
+            try:
+                old = json.loads(mpath.read_text(encoding="utf-8"))
+                if not isinstance(old, dict) or not isinstance(old.get("chunks", {}), dict):
+                    raise ValueError("not a manifest")
+            except (OSError, ValueError) as exc:
+                print(
+                    f"hatinh-sd: {mpath}: unreadable ({type(exc).__name__}); every chunk is"
+                    " recomputed",
+                    file=sys.stderr,
+                )
+                old = {**manifest, "chunks": {}}
+                announced = True
+            recorded = {k: v for k, v in old.items() if k != "chunks"}
+            if _digest(recorded) != _digest(manifest):
                 raise HatinhInputError(
                     "the store holds chunks of a different sweep (model, factors, outputs, "
                     "sample or chunk size differ); remove it or choose another folder",
                     path=folder,
                 )
-        else:
-            from hatinh_sd.results import atomic_file
-
-            with atomic_file(mpath) as tmp:
-                tmp.write_text(json.dumps(manifest, indent=1))
-        for i in range(len(starts)):
-            path = folder / f"chunk-{i:05d}.nc"
-            if path.exists():
-                chunks[i] = _open_chunk(path)
+        recorded_chunks = dict((old or {}).get("chunks", {}))
+        redo = []
+        for i, s in enumerate(starts):
+            name = f"chunk-{i:05d}.nc"
+            ds, why = _stored_chunk(
+                folder / name, recorded_chunks.get(name), s, min(chunk_size, n - s)
+            )
+            if ds is not None:
+                chunks[i] = ds
+                digests[name] = recorded_chunks[name]
+            elif why:
+                redo.append(f"{name} ({why})")
+        if redo and not announced:
+            print(
+                f"hatinh-sd: {folder}: recomputing {len(redo)} stored chunk(s): "
+                + ", ".join(redo[:3])
+                + (" ..." if len(redo) > 3 else ""),
+                file=sys.stderr,
+            )
+        save_manifest()
     todo = [(i, values[s : s + chunk_size]) for i, s in enumerate(starts) if i not in chunks]
     if max_chunks is not None:
         todo = todo[:max_chunks]
@@ -515,7 +603,10 @@ def run_ensemble(
             for res in executor.map(spec, todo):
                 ds = _chunk_dataset(res, starts[res["index"]], spec)
                 if folder is not None:
-                    _write_chunk(ds, folder / f"chunk-{res['index']:05d}.nc")
+                    name = f"chunk-{res['index']:05d}.nc"
+                    _write_chunk(ds, folder / name)
+                    digests[name] = _file_sha256(folder / name)
+                    save_manifest()
                 chunks[res["index"]] = ds
                 bar.update(ds.sizes["sample"])
         finally:

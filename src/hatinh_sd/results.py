@@ -172,11 +172,12 @@ def safe_cells(table: pd.DataFrame | pd.Series) -> pd.DataFrame:
     apostrophe (OWASP's advice for CSV injection); numbers are untouched.
     """
     frame = table.to_frame() if isinstance(table, pd.Series) else table.copy()
+    text = pd.api.types.is_string_dtype
     for col in frame.columns:
-        if frame[col].dtype == object:
+        if text(frame[col].dtype):
             frame[col] = frame[col].map(_neutral)
     frame.columns = frame.columns.map(_neutral)
-    if frame.index.dtype == object:
+    if text(frame.index.dtype):
         frame.index = frame.index.map(_neutral)
     return frame
 

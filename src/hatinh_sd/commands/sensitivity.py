@@ -19,16 +19,25 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
         help="Dask scheduler: tcp://HOST:PORT of a running cluster, or 'local' for a "
         "LocalCluster (default: a local process pool)",
     )
-    p.add_argument("--workers", type=int, default=None, help="local processes (default: CPUs)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="local processes (default: CPUs; 0: run in this process)",
+    )
     p.add_argument("--chunk-size", type=int, default=None, help="samples per vectorised run")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def engine_kwargs(args: argparse.Namespace) -> dict:
-    if args.workers is not None and args.workers < 1:
-        raise HatinhInputError("must be at least 1", key="--workers")
+    if args.workers is not None and args.workers < 0:
+        raise HatinhInputError(f"must be at least 0, not {args.workers}", key="--workers")
+    if args.workers == 0 and args.scheduler:
+        raise HatinhInputError(
+            "--workers 0 runs in this process; drop --scheduler", key="--workers"
+        )
     return {
-        "backend": "dask" if args.scheduler else "local",
+        "backend": "dask" if args.scheduler else "inline" if args.workers == 0 else "local",
         "scheduler": args.scheduler,
         "workers": args.workers,
         "progress": not args.no_progress,
@@ -85,7 +94,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         cfg = dataclasses.replace(cfg, chunk_size=args.chunk_size)
     setup = Path(args.config).read_bytes()
     if args.n is not None:
-        if (problem_n := sample_size_problem(cfg.method, args.n, len(cfg.factors), cfg.second_order)) is not None:
+        if (
+            problem_n := sample_size_problem(cfg.method, args.n, len(cfg.factors), cfg.second_order)
+        ) is not None:
             raise HatinhInputError(problem_n, key="--n")
         cfg = dataclasses.replace(cfg, n=args.n)
         setup += f"|n={args.n}".encode()

@@ -11,10 +11,10 @@ from pathlib import Path
 from hatinh_sd.commands.sensitivity import add_engine_options, engine_kwargs, sweep_store
 from hatinh_sd.ensemble import DEFAULT_CHUNK_SIZE
 from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.i18n import text
 
 #: Most runs of one uncertainty ensemble (the draws alone take n x 150 x 8 bytes).
 MAX_RUNS = 200_000
-from hatinh_sd.i18n import text
 
 
 def cmd_uncertainty(args: argparse.Namespace) -> int:
@@ -31,9 +31,7 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
     )
 
     if not 2 <= args.n <= MAX_RUNS:
-        raise HatinhInputError(
-            f"n = {args.n}: at least 2 and at most {MAX_RUNS:,} runs", key="--n"
-        )
+        raise HatinhInputError(f"n = {args.n}: at least 2 and at most {MAX_RUNS:,} runs", key="--n")
     if args.seed < 0:
         raise HatinhInputError(f"must be at least 0, not {args.seed}", key="--seed")
     model = load_model()
