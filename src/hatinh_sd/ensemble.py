@@ -38,6 +38,7 @@ import pandas as pd
 import xarray as xr
 
 from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.workers import stop_with_parent
 from hatinh_sd.model import (
     Model,
     adapt_smooth_states,
@@ -327,32 +328,6 @@ def _stored_chunk(path: Path, digest: str | None, start: int, size: int) -> tupl
     return ds, ""
 
 
-def _stop_with_parent() -> None:
-    """Worker initialiser: end this process when the parent process dies (Linux: SIGKILL)."""
-    import signal
-    import sys
-    import threading
-    import time
-
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        try:
-            libc = ctypes.CDLL("libc.so.6", use_errno=True)
-            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except OSError:  # pragma: no cover - no libc of that name
-            pass
-    parent = os.getppid()
-
-    def watch() -> None:  # any platform: poll the parent
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent:
-                os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
 class _Executor:
     """Submit chunks to local processes, a Dask cluster or this process."""
 
@@ -365,7 +340,8 @@ class _Executor:
             self._pool = ProcessPoolExecutor(
                 max_workers=workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_stop_with_parent,
+                initializer=stop_with_parent,
+                initargs=(os.getpid(),),
             )
         elif backend == "dask":
             try:

@@ -37,6 +37,7 @@ import dataclasses
 import datetime as _dt
 import math
 import multiprocessing
+import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -180,8 +181,13 @@ def _worker_init(
     setup_path: str,
     observed_path: str | None,
     fit_until: int | None,
+    parent: int,
 ) -> None:
     import warnings
+
+    from hatinh_sd.workers import stop_with_parent
+
+    stop_with_parent(parent)
 
     from hatinh_sd.calibration import load_setup
     from hatinh_sd.data import load_observed
@@ -235,6 +241,7 @@ class Evaluator:
                 str(setup.path),
                 str(observed_path) if observed_path else None,
                 fit_until,
+                os.getpid(),
             ),
         )
         self.evaluations = 0
