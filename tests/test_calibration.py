@@ -133,7 +133,11 @@ def test_range_low_above_high_is_refused(tmp_path, capsys):
     )
     assert _run_calibrate(tmp_path, "--setup", str(path)) == 2
     err = capsys.readouterr().err
-    assert "setup.yaml" in err and "ranges.steel value added per Mt" in err and "empty or reversed" in err
+    assert (
+        "setup.yaml" in err
+        and "ranges.steel value added per Mt" in err
+        and "empty or reversed" in err
+    )
 
 
 def test_unknown_parameter_is_refused(tmp_path, capsys):

@@ -24,6 +24,7 @@ from hatinh_sd.ensemble import (
 )
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.factors import load_factors, to_values
+from hatinh_sd.invariants import invariants
 
 FINAL = 2014
 OUTPUTS = [
@@ -67,7 +68,12 @@ def inline(model, factors, sample):
 
 
 def test_vectorised_equals_scalar_runs_including_bounds(model, factors, sample, inline):
-    assert inline.sizes == {"sample": 6, "time": FINAL - 2010 + 1, "stock": len(model.stocks)}
+    assert inline.sizes == {
+        "sample": 6,
+        "time": FINAL - 2010 + 1,
+        "stock": len(model.stocks),
+        "invariant": len(invariants(model)),
+    }
     worst = 0.0
     for k in range(sample.shape[0]):
         params = {f.variable: float(sample[k, j]) for j, f in enumerate(factors)}

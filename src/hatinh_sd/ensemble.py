@@ -20,6 +20,7 @@ any output differs by more than :data:`CHECK_RTOL` relative.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import hashlib
 import json
 import math
@@ -38,7 +39,7 @@ import pandas as pd
 import xarray as xr
 
 from hatinh_sd.errors import HatinhInputError
-from hatinh_sd.workers import stop_with_parent
+from hatinh_sd.invariants import Invariant, invariants, violations
 from hatinh_sd.model import (
     Model,
     adapt_smooth_states,
@@ -46,6 +47,7 @@ from hatinh_sd.model import (
     load_model,
     memoise_call_counts,
 )
+from hatinh_sd.workers import stop_with_parent
 
 __all__ = [
     "CHECK_RTOL",
@@ -211,7 +213,10 @@ def run_chunk(spec: dict[str, Any], index: int, sample: np.ndarray) -> dict[str,
     n = sample.shape[0]
     values = {py: sample[:, j] for j, py in enumerate(spec["factors"])}
     annual = list(spec.get("annual", ()))
-    columns = list(dict.fromkeys([*spec["outputs"], *[s for s in spec["stocks"]], *annual]))
+    checks = [Invariant(*c) for c in spec.get("invariants", ())]
+    columns = list(
+        dict.fromkeys([*spec["outputs"], *spec["stocks"], *annual, *(c.variable for c in checks)])
+    )
     if annual:  # integrate as always, save every step, then take the years and the year means
         fine, out = vec.run(
             values, spec["fixed"], columns, spec["final_time"], saveper=vec.model.time_step
@@ -237,6 +242,7 @@ def run_chunk(spec: dict[str, Any], index: int, sample: np.ndarray) -> dict[str,
         times, out = vec.run(values, spec["fixed"], columns, spec["final_time"])
         means = np.empty((0, n, len(times)))
     n_out = len(spec["outputs"])
+    first = violations(checks, {c.variable: out[columns.index(c.variable)] for c in checks}, times)
     stock_idx = [columns.index(s) for s in spec["stocks"]]
     stock_min = np.nanmin(out[stock_idx], axis=2) if stock_idx else np.empty((0, n))
     worst = 0.0
@@ -266,6 +272,7 @@ def run_chunk(spec: dict[str, Any], index: int, sample: np.ndarray) -> dict[str,
         "values": out[:n_out],
         "annual": means,
         "stock_min": stock_min,
+        "violations": first,
         "check": worst,
     }
 
@@ -281,12 +288,16 @@ def _chunk_dataset(res: dict[str, Any], start: int, spec: dict[str, Any]) -> xr.
     for i, py in enumerate(spec.get("annual", ())):
         data[f"{py}{ANNUAL_SUFFIX}"] = (("sample", "time"), res["annual"][i])
     data["stock_min"] = (("stock", "sample"), res["stock_min"])
+    checks = [c[0] for c in spec.get("invariants", ())]
+    if checks:
+        data["invariant_first_violation"] = (("invariant", "sample"), res["violations"])
     return xr.Dataset(
         data,
         coords={
             "sample": np.arange(start, start + n),
             "time": res["time"],
             "stock": list(spec["stocks"]),
+            **({"invariant": checks} if checks else {}),
         },
         attrs={"check_max_rel_diff": float(res["check"])},
     )
@@ -493,6 +504,7 @@ def run_ensemble(
         "stocks": [model.py_name(s) for s in model.stocks],
         "final_time": final,
         "checks": int(checks_per_chunk),
+        "invariants": [list(dataclasses.astuple(c)) for c in invariants(model)],
     }
     if annual:
         spec["annual"] = [model.py_name(a) for a in annual]
@@ -619,7 +631,10 @@ def run_ensemble(
 
 
 def bad_runs(ds: xr.Dataset) -> pd.DataFrame:
-    """Runs with a NaN or infinite output or a negative stock, with their factor values.
+    """Runs with a NaN or infinite output, a negative stock or a failed invariant.
+
+    The invariants (:mod:`hatinh_sd.invariants`) are checked in every chunk at
+    every saved time, whatever the outputs requested.
 
     Returns
     -------
@@ -629,11 +644,18 @@ def bad_runs(ds: xr.Dataset) -> pd.DataFrame:
     factors = [c for c in ds.coords if ds[c].dims == ("sample",) and c != "sample"]
     problems: dict[int, list[str]] = {}
     for name, da in ds.data_vars.items():
-        if name == "stock_min":
+        if name in ("stock_min", "invariant_first_violation"):
             continue
         bad = ~np.isfinite(da.values).all(axis=tuple(range(1, da.ndim)))
         for k in np.flatnonzero(bad):
             problems.setdefault(int(ds["sample"].values[k]), []).append(f"non-finite {name}")
+    if "invariant_first_violation" in ds:
+        first = ds["invariant_first_violation"].values
+        names = ds["invariant"].values
+        for i, k in zip(*np.nonzero(~np.isnan(first))):
+            problems.setdefault(int(ds["sample"].values[k]), []).append(
+                f"{names[i]} fails from {first[i, k]:g}"
+            )
     if "stock_min" in ds:
         sm = ds["stock_min"].values
         for s, stock in enumerate(ds["stock"].values):

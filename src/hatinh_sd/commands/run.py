@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 
 import pandas as pd
 
@@ -62,6 +63,7 @@ def format_scorecard(card: pd.DataFrame, lang: str = "en") -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from hatinh_sd.data import load_all
+    from hatinh_sd.invariants import check_run
     from hatinh_sd.model import load_model
     from hatinh_sd.results import output_folder, write_csv, write_run
     from hatinh_sd.targets import check_targets, scorecard
@@ -97,6 +99,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         runs = [(name, model.run(params, scenario=name), None)]
     for name, ds, scn in runs:
         card = scorecard(ds, targets=data.targets)
+        failed = check_run(ds, model)
         extra = {
             "scorecard.csv": lambda p, c=card: write_csv(c, p, index=False, float_format="%.6g")
         }
@@ -104,10 +107,17 @@ def cmd_run(args: argparse.Namespace) -> int:
             extra["scenario.yaml"] = lambda p, y=ds.attrs["scenario_yaml"]: p.write_text(
                 y, encoding="utf-8"
             )
+        if len(failed):
+            extra["bad_runs.csv"] = lambda p, f=failed: write_csv(f, p, index=False)
         folder = write_run(ds, folders[name], extra=extra)
         print(text("run.scenario", args.lang, name=name))
         print(format_scorecard(card, args.lang))
         print(text("run.wrote", args.lang, path=folder / "results.nc"))
+        if len(failed):
+            print(
+                text("run.bad_runs", args.lang, n=len(failed), path=folder / "bad_runs.csv"),
+                file=sys.stderr,
+            )
     return 0
 
 
