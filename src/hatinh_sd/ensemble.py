@@ -44,6 +44,7 @@ from hatinh_sd.model import (
     Model,
     adapt_smooth_states,
     euler_per_stock,
+    library_versions,
     load_model,
     memoise_call_counts,
 )
@@ -616,6 +617,7 @@ def run_ensemble(
     ds.attrs = {
         "title": "Hà Tĩnh model ensemble (hatinh-sd)",
         "model_sha256": model.hash,
+        "library_versions": json.dumps(library_versions()),
         "calibration_sha256": model.calibration_hash or "none",
         "factors": json.dumps([model.real_name(p) for p in factor_py], ensure_ascii=False),
         "fixed": json.dumps({model.real_name(k): v for k, v in fixed_py.items()}),

@@ -81,6 +81,35 @@ def model_hash(mdl_path: Path | str = DEFAULT_MODEL_PATH) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+#: The libraries whose versions can change a result (recorded in every result file).
+SCIENTIFIC_LIBRARIES = (
+    "pysd",
+    "numpy",
+    "scipy",
+    "pandas",
+    "xarray",
+    "netCDF4",
+    "SALib",
+    "dask",
+    "distributed",
+    "pydantic",
+)
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of :data:`SCIENTIFIC_LIBRARIES` and Python."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in SCIENTIFIC_LIBRARIES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
 def cache_dir() -> Path:
     """Folder of cached translations (``$HATINH_SD_CACHE`` or ``<repo>/.cache``)."""
     env = os.environ.get("HATINH_SD_CACHE")
@@ -91,19 +120,26 @@ def translate(mdl_path: Path | str = DEFAULT_MODEL_PATH, *, force: bool = False)
     """Translate the ``.mdl`` with PySD once per content hash; return the ``.py`` path.
 
     The translation is made in a temporary folder and moved into the cache
-    atomically, so concurrent processes never see half-written files.
+    atomically, so concurrent processes never see half-written files. The
+    cache key is the ``.mdl``'s hash and PySD's version; the translated file's
+    own SHA-256 is recorded beside it and checked before it is used (a
+    changed or damaged file is translated again, with a warning).
     """
     import pysd
 
     mdl_path = Path(mdl_path)
     digest = model_hash(mdl_path)
-    target = cache_dir() / "translated" / f"{mdl_path.stem}-{digest[:16]}"
+    target = cache_dir() / "translated" / f"{mdl_path.stem}-{digest[:16]}-pysd{pysd.__version__}"
 
     def build(folder: Path) -> None:
         shutil.copy2(mdl_path, folder / mdl_path.name)
         pysd.read_vensim(str(folder / mdl_path.name), initialize=False)
 
     return build_cached(target, f"{mdl_path.stem}.py", build, force=force)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def build_cached(
@@ -115,12 +151,20 @@ def build_cached(
     place in one step, so concurrent processes never see half-written files.
     """
     path = target / filename
+    record = target / f"{filename}.sha256"
     if path.exists() and not force:
-        return path
+        if record.exists() and record.read_text().strip() == _sha256(path):
+            return path
+        warnings.warn(
+            f"{path}: the cached file does not match its recorded SHA-256; rebuilding it",
+            stacklevel=2,
+        )
+        force = True
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
     try:
         build(tmp)
+        (tmp / f"{filename}.sha256").write_text(_sha256(tmp / filename) + "\n")
         if force and target.exists():
             shutil.rmtree(target)
         try:
@@ -649,6 +693,7 @@ class Model:
             "git_commit": self.git_commit,
             "hatinh_sd_version": __version__,
             "pysd_version": pysd.__version__,
+            "library_versions": json.dumps(library_versions()),
             "time_step": float(time_step),
             "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         }

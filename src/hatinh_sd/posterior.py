@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import json
 import math
 import multiprocessing
 import os
@@ -51,7 +52,7 @@ from scipy import stats
 
 from hatinh_sd.calibration import CalibrationSetup, Likelihood
 from hatinh_sd.errors import HatinhInputError
-from hatinh_sd.model import Model, repo_root
+from hatinh_sd.model import Model, library_versions, repo_root
 
 __all__ = [
     "DEFAULT_POSTERIOR_PATH",
@@ -559,6 +560,7 @@ def write_posterior(
         attrs={
             "title": "Posterior draws of the Hà Tĩnh model's fitted parameters and uncertainties",
             "model_sha256": model.hash,
+            "library_versions": json.dumps(library_versions()),
             "calibration_sha256": model.calibration_hash,
             "method": "adaptive-tempering SMC (Del Moral, Doucet and Jasra 2006) on the ensemble engine",
             "particles": n,

@@ -111,12 +111,17 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         write_csv(table, tmp / "indices.csv", index=False, float_format="%.6g")
         ds = table.set_index(["output", "factor"]).drop(columns=["variable", "group"])
         ds = ds[~ds.index.get_level_values("output").str.endswith("_every_year")]
-        ds.to_xarray().to_netcdf(tmp / "indices.nc")
+        provenance = {
+            "model_sha256": model.hash,
+            "calibration_sha256": model.calibration_hash or "none",
+            "library_versions": res["ensemble"].attrs["library_versions"],
+        }
+        ds.to_xarray().assign_attrs(provenance).to_netcdf(tmp / "indices.nc")
         yearly = table[table["output"].str.endswith("_every_year")]
         if len(yearly):
             yearly.set_index(["output", "year", "factor"]).drop(
                 columns=["variable", "group"]
-            ).to_xarray().to_netcdf(tmp / "indices_over_time.nc")
+            ).to_xarray().assign_attrs(provenance).to_netcdf(tmp / "indices_over_time.nc")
         if len(res["s2"]):
             write_csv(res["s2"], tmp / "indices_S2.csv", index=False, float_format="%.6g")
         write_csv(conv, tmp / "convergence.csv", index=False, float_format="%.6g")

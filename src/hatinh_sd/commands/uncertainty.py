@@ -141,6 +141,7 @@ def _one_scenario(
         "uncertainties": json.dumps(names, ensure_ascii=False),
         "fixed_by_scenario": json.dumps(fixed, ensure_ascii=False),
         "model_sha256": model.hash,
+        "library_versions": ds.attrs["library_versions"],
         **how,
         "history_consistent_share": share,
         "history_checks": json.dumps(history["check"].tolist()[:-1]),
