@@ -53,6 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     except HatinhInputError as exc:
         print(f"hatinh-sd: {text('error.prefix', args.lang)}: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file that cannot be written or read: the OS says why
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(
+            f"hatinh-sd: {text('error.prefix', args.lang)}: {where}{exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

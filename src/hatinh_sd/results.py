@@ -51,8 +51,13 @@ def output_folder(out: str | os.PathLike[str], *names: str) -> Path:
     """
     root = Path(out)
     folder = root.joinpath(*(check_name(n) for n in names))
-    if root.exists() and not root.is_dir():
-        raise HatinhInputError("is a file; --out must be a folder", path=root)
+    for p in (root, *root.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise HatinhInputError(f"{p} is a file; --out must be a folder", path=root)
+            if not os.access(p, os.W_OK | os.X_OK):
+                raise HatinhInputError(f"{p} is not writable", path=root)
+            break
     inside = folder.resolve()
     if inside == root.resolve() or root.resolve() not in inside.parents:
         raise HatinhInputError(f"output folder {folder} is not inside {root}", path=root)
