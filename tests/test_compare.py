@@ -66,6 +66,11 @@ def test_compare_writes_csv_excel_and_charts_in_vietnamese(compared):
     wb = load_workbook(compared / "comparison.xlsx")
     assert wb.sheetnames == ["Chỉ tiêu", "Vốn đầu tư", "Ghi chú"]
     assert wb["Vốn đầu tư"]["A1"].value == "Kịch bản"
+    ws = wb["Vốn đầu tư"]
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == ws.dimensions
+    numbers = [c for row in ws.iter_rows(min_row=2) for c in row if isinstance(c.value, float)]
+    assert numbers and all(c.number_format == "#,##0.00" for c in numbers)
+    assert (compared / "targets.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     for tid in [f"T{i:02d}" for i in range(1, 13)]:
         assert (compared / "charts" / f"{tid}.png").stat().st_size > 10_000
         assert (compared / "charts" / f"{tid}.svg").exists()

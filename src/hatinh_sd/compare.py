@@ -194,6 +194,11 @@ def write_comparison(
                         + [len(f"{v:.4g}" if isinstance(v, float) else str(v)) for v in df[col]]
                     )
                     ws.column_dimensions[get_column_letter(i)].width = min(60, width + 2)
+                    if pd.api.types.is_float_dtype(df[col]):  # Excel shows its own locale's marks
+                        for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
+                            cell.number_format = "#,##0.00"
+                ws.freeze_panes = "A2"  # the header stays in view
+                ws.auto_filter.ref = ws.dimensions
         if charts:
             from hatinh_sd.charts import write_charts
 

@@ -340,6 +340,29 @@ def _stored_chunk(path: Path, digest: str | None, start: int, size: int) -> tupl
     return ds, ""
 
 
+class _Progress:
+    """A progress bar on a terminal; elsewhere (logs, CI) one plain line per finished chunk."""
+
+    def __init__(self, total: int, done: int, enabled: bool):
+        self.total, self.done, self.enabled = total, done, enabled
+        self._bar = None
+        if enabled and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, initial=done, unit="run", desc="ensemble")
+
+    def update(self, runs: int) -> None:
+        self.done += runs
+        if self._bar is not None:
+            self._bar.update(runs)
+        elif self.enabled:
+            print(f"ensemble: {self.done:,} of {self.total:,} runs done", file=sys.stderr)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
 class _Executor:
     """Submit chunks to local processes, a Dask cluster or this process."""
 
@@ -578,15 +601,7 @@ def run_ensemble(
     if max_chunks is not None:
         todo = todo[:max_chunks]
     if todo:
-        from tqdm import tqdm
-
-        bar = tqdm(
-            total=n,
-            initial=sum(c.sizes["sample"] for c in chunks.values()),
-            unit="run",
-            disable=not progress,
-            desc="ensemble",
-        )
+        bar = _Progress(n, sum(c.sizes["sample"] for c in chunks.values()), progress)
         executor = _Executor(backend, scheduler, workers or os.cpu_count() or 1, timeout)
         try:
             for res in executor.map(spec, todo):

@@ -26,7 +26,13 @@ def add_engine_options(p: argparse.ArgumentParser) -> None:
         help="local processes (default: CPUs; 0: run in this process)",
     )
     p.add_argument("--chunk-size", type=int, default=None, help="samples per vectorised run")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--no-progress",
+        "--quiet",
+        dest="no_progress",
+        action="store_true",
+        help="no progress (a bar on a terminal, otherwise one line per finished chunk)",
+    )
 
 
 def engine_kwargs(args: argparse.Namespace) -> dict:
