@@ -36,6 +36,7 @@ def test_kill_9_of_the_parent_leaves_no_worker(tmp_path):
         stderr=subprocess.DEVNULL,
     )
     parent = psutil.Process(proc.pid)
+    workers: list[psutil.Process] = []
     try:
         assert _wait(lambda: len(parent.children(recursive=True)) >= 2, 120), "no workers started"
         workers = parent.children(recursive=True)
@@ -43,9 +44,12 @@ def test_kill_9_of_the_parent_leaves_no_worker(tmp_path):
         proc.wait(10)
         gone, alive = psutil.wait_procs(workers, timeout=10)
         assert not alive, f"{len(alive)} worker(s) still running 10 s after the parent was killed"
-    finally:
-        for p in psutil.Process().children(recursive=True):
-            p.kill()
+    finally:  # only this test's processes (not pytest's own helpers)
+        for p in [parent, *workers]:
+            try:
+                p.kill()
+            except psutil.NoSuchProcess:
+                pass
 
 
 def test_a_killed_write_leaves_no_temp_folder_after_the_next_run(tmp_path):

@@ -26,7 +26,6 @@ import base64
 import datetime as _dt
 import html
 import io
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ import pandas as pd
 import xarray as xr
 
 from hatinh_sd.errors import HatinhInputError
-from hatinh_sd.i18n import LANGUAGES, text
+from hatinh_sd.i18n import LANGUAGES, number, text
 from hatinh_sd.model import Model, repo_root
 from hatinh_sd.results import atomic_file
 
@@ -328,10 +327,8 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], cls: str = "t")
     return f"<table class='{cls}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _num(x: float) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "–"
-    return f"{x:.4g}"
+def _num(x: float, lang: str) -> str:
+    return number(x, lang)
 
 
 # --------------------------------------------------------------------- sections
@@ -371,12 +368,12 @@ def _scorecard(card: pd.DataFrame, names: list[str], lang: str) -> str:
             cls = "met" if r["met"] else "missed"
             row.append(
                 f"<td class='{cls}' data-scenario='{e(name)}' data-id='{e(tid)}' "
-                f"data-value='{float(r['value'])!r}'>{_num(r['value'])} "
+                f"data-value='{float(r['value'])!r}'>{_num(r['value'], lang)} "
                 f"<span class='status'>{'✓' if r['met'] else '✗'} {e(status)}</span></td>"
             )
             row.append(
                 f"<td data-scenario='{e(name)}' data-id='{e(tid)}' "
-                f"data-value-2050='{float(r['value_2050'])!r}'>{_num(r['value_2050'])}</td>"
+                f"data-value-2050='{float(r['value_2050'])!r}'>{_num(r['value_2050'], lang)}</td>"
             )
         rows.append(row)
     counts = "; ".join(
@@ -505,7 +502,7 @@ def _sensitivity(evidence: list[Evidence], lang: str, model: Model) -> str:
                 label = f"{out}: {model.real_name(str(variable))}"
             top = top_factors(table, method, out, TOP_FACTORS)
             cells = [
-                f"{e(str(r.factor))} <span class='{'lever' if r.group == 'lever' else 'unc'}'>({_num(getattr(r, key))})</span>"
+                f"{e(str(r.factor))} <span class='{'lever' if r.group == 'lever' else 'unc'}'>({_num(getattr(r, key), lang)})</span>"
                 for r in top.itertuples()
             ]
             rows.append([e(label)] + cells + [""] * (TOP_FACTORS - len(cells)))
@@ -694,7 +691,7 @@ def build_report(
 
     fit_rows = [
         [e(str(r["series"])), e(str(r["years"])), str(int(r["n"]))]
-        + [_num(float(r[c])) for c in ("mape", "rmse", "r2", "um", "us", "uc")]
+        + [_num(float(r[c]), lang) for c in ("mape", "rmse", "r2", "um", "us", "uc")]
         + [e(str(r["sources"]))]
         for _, r in fit.iterrows()
     ]
@@ -729,9 +726,9 @@ def build_report(
                 [
                     [
                         e(r["parameter"]),
-                        _num(r["point estimate"]),
-                        _num(r["standard error"]),
-                        f"{_num(r['posterior 5 %'])} – {_num(r['posterior 95 %'])}",
+                        _num(r["point estimate"], lang),
+                        _num(r["standard error"], lang),
+                        f"{_num(r['posterior 5 %'], lang)} – {_num(r['posterior 95 %'], lang)}",
                         e(r["search range"]),
                     ]
                     for r in est.to_dict("records")

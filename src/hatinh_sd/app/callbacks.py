@@ -51,8 +51,8 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
                 text(
                     "app.range",
                     lang,
-                    low=_fmt(explorer.by_name[o["id"]["name"]].low),
-                    high=_fmt(explorer.by_name[o["id"]["name"]].high),
+                    low=_fmt(explorer.by_name[o["id"]["name"]].low, lang),
+                    high=_fmt(explorer.by_name[o["id"]["name"]].high, lang),
                     units=explorer.by_name[o["id"]["name"]].units,
                 )
                 for o in ranges

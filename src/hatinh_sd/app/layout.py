@@ -11,7 +11,7 @@ from dash import dcc, html
 
 from hatinh_sd.app.explorer import Explorer
 from hatinh_sd.app.logic import SCORE_COLUMNS, LeverControl, scorecard_cells, scorecard_rows
-from hatinh_sd.i18n import LANGUAGES, text
+from hatinh_sd.i18n import LANGUAGES, number, text
 from hatinh_sd.targets import PLAN_TARGETS
 
 __all__ = ["CSS", "build_layout", "lever_id"]
@@ -100,8 +100,8 @@ def scorecard_table(explorer: Explorer, lang: str) -> html.Table:
     return html.Table([html.Thead(head), html.Tbody(rows)], className="hsd-scorecard")
 
 
-def _fmt(value: float) -> str:
-    return f"{value:g}"
+def _fmt(value: float, lang: str = "en") -> str:
+    return number(value, lang, significant=6)
 
 
 def lever_control(c: LeverControl, lang: str, description: str | None) -> html.Div:
@@ -135,7 +135,7 @@ def lever_control(c: LeverControl, lang: str, description: str | None) -> html.D
             max=c.high,
             step=c.step,
             value=c.default,
-            marks={c.low: _fmt(c.low), c.high: _fmt(c.high)},
+            marks={c.low: _fmt(c.low, lang), c.high: _fmt(c.high, lang)},
             updatemode="mouseup",
         )
     return html.Div(
@@ -146,7 +146,9 @@ def lever_control(c: LeverControl, lang: str, description: str | None) -> html.D
             ),
             control,
             html.Div(
-                text("app.range", lang, low=_fmt(c.low), high=_fmt(c.high), units=c.units),
+                text(
+                    "app.range", lang, low=_fmt(c.low, lang), high=_fmt(c.high, lang), units=c.units
+                ),
                 id={"type": "i18n-range", "name": c.name},
                 className="hsd-range",
             ),

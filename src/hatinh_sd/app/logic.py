@@ -21,7 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from hatinh_sd.errors import HatinhInputError
-from hatinh_sd.i18n import text
+from hatinh_sd.i18n import number, text
 from hatinh_sd.model import Model, Parameter
 from hatinh_sd.targets import INDICATOR_VARIABLES, PLAN_TARGETS, indicator_series, scorecard
 
@@ -385,10 +385,10 @@ def _wrap(title: str, width: int = 46) -> str:
     return "<br>".join(lines)
 
 
-def _fmt(value: float) -> str:
+def _fmt(value: float, lang: str = "en") -> str:
     if not math.isfinite(value):
         return "-"
-    return f"{value:,.1f}" if abs(value) >= 10 else f"{value:,.2f}"
+    return number(value, lang, digits=1 if abs(value) >= 10 else 2)
 
 
 def scorecard_rows(run: xr.Dataset, base: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
@@ -458,10 +458,10 @@ def scorecard_cells(
             {
                 (tid, "id"): tid,
                 (tid, "indicator"): text(f"target.{tid}", lang),
-                (tid, "value"): format_number(r["value"]),
-                (tid, "baseline"): format_number(r["value_baseline"]),
-                (tid, "later"): format_number(r[extra]),
-                (tid, "target"): f"{r['comparator']} {r['target']:g}",
+                (tid, "value"): format_number(r["value"], lang),
+                (tid, "baseline"): format_number(r["value_baseline"], lang),
+                (tid, "later"): format_number(r[extra], lang),
+                (tid, "target"): f"{r['comparator']} {number(r['target'], lang)}",
                 (tid, "status"): text("scorecard.met" if r["met"] else "scorecard.missed", lang),
             }
         )
@@ -469,6 +469,6 @@ def scorecard_cells(
     return cells, status
 
 
-def format_number(value: float) -> str:
-    """A value as shown in the scorecard."""
-    return _fmt(value)
+def format_number(value: float, lang: str = "en") -> str:
+    """A value as shown in the scorecard, in ``lang``'s number format."""
+    return _fmt(value, lang)

@@ -9,7 +9,7 @@ import sys
 import pandas as pd
 
 from hatinh_sd.errors import HatinhInputError, short_repr
-from hatinh_sd.i18n import text
+from hatinh_sd.i18n import number, text
 
 #: A plain decimal number (ASCII digits; no '_', no inf/nan, no full-width digits).
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
@@ -51,8 +51,9 @@ def format_scorecard(card: pd.DataFrame, lang: str = "en") -> str:
         label = text(f"target.{r['id']}", lang)
         status = text("scorecard.met" if r["met"] else "scorecard.missed", lang)
         lines.append(
-            f"{r['id']:<4} {label[:58]:<58} {r['value']:>12.2f} {r[extra]:>12.2f} "
-            f"{r['comparator'] + ' ' + format(r['target'], 'g'):>12}  {status}"
+            f"{r['id']:<4} {label[:58]:<58} {number(r['value'], lang, digits=2):>12} "
+            f"{number(r[extra], lang, digits=2):>12} "
+            f"{r['comparator'] + ' ' + number(r['target'], lang):>12}  {status}"
         )
     lines.append("")
     if "T05" in set(card["id"]):
