@@ -107,7 +107,7 @@ def _config(tmp_path, body: str):
             "method: morris\nn: 1\nfactors: [hiring delay, logistics]\noutputs: [{target: T01}]\n",
             "at least 2 trajectories",
         ),
-        ("method: fast\nn: 8\noutputs: [{target: T01}]\n", "method must be one of"),
+        ("method: fast\nn: 8\noutputs: [{target: T01}]\n", "Input should be 'morris' or 'sobol'"),
         (
             "method: morris\nn: 4\nfactors: [hiring delays, logistics]\noutputs: [{target: T01}]\n",
             "did you mean 'hiring delay'",

@@ -22,6 +22,9 @@ __all__ = [
     "MAX_YAML_NODES",
     "NAME_PATTERN",
     "check_name",
+    "line_of",
+    "validate",
+    "validation_error",
     "read_yaml",
     "short_repr",
 ]
@@ -296,3 +299,93 @@ def parse_yaml(path: str | os.PathLike[str], *, missing: str = "file not found")
 def read_yaml(path: str | os.PathLike[str], *, missing: str = "file not found") -> object:
     """Parse a YAML file a person edits (:func:`parse_yaml`); return the data only."""
     return parse_yaml(path, missing=missing)[0]
+
+
+def line_of(node: Any, keys: tuple[Any, ...]) -> int | None:
+    """1-based line of the key path ``keys`` in a composed YAML tree (:func:`parse_yaml`)."""
+    import yaml
+
+    line = None
+    for key in keys:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if str(k.value) == str(key):
+                    line, node = k.start_mark.line + 1, v
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def validation_error(
+    exc: Any,
+    path: str | os.PathLike[str],
+    node: Any,
+    *,
+    err: dict | None = None,
+    hint: str = "",
+) -> HatinhInputError:
+    """A pydantic ``ValidationError`` (its first error, or ``err``) as one line.
+
+    The line names the file, the line of the key in the YAML (``node`` from
+    :func:`parse_yaml`) and the dotted key; an unknown key gets the closest
+    allowed names, a missing key is named, the input is shown in at most
+    200 characters. Union-branch labels of pydantic's locations are dropped.
+    """
+    import difflib
+
+    if err is None:  # an unknown key first: it is often the misspelling of a missing one
+        errors = exc.errors()
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    loc = tuple(err["loc"])
+    keys = tuple(k for k in loc if not (isinstance(k, str) and k[:1].isupper() or k == "float"))
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        allowed = sorted(_allowed_keys(exc, keys[:-1]))
+        close = difflib.get_close_matches(str(keys[-1]), allowed, n=1)
+        msg = f"unknown key '{keys[-1]}'" + (f"; did you mean '{close[0]}'?" if close else "")
+        if allowed:
+            msg += f" (allowed: {', '.join(allowed)})"
+    elif err["type"] == "missing":
+        msg = f"missing key '{keys[-1]}'"
+    elif "input" in err and not isinstance(err["input"], (dict, list)):
+        msg = f"{msg}, not {short_repr(err['input'], 80)}"
+    return HatinhInputError(
+        msg + hint,
+        path=path,
+        line=line_of(node, keys),
+        key=".".join(str(k) for k in keys) or None,
+    )
+
+
+def _allowed_keys(exc: Any, parent: tuple[Any, ...]) -> set[str]:
+    """Field names (aliases) of the model at ``parent`` in the failed validation."""
+    model = getattr(exc, "_hatinh_model", None)
+    if model is None:
+        return set()
+    for key in parent:
+        if isinstance(key, int):
+            continue
+        field = model.model_fields.get(str(key))
+        ann = getattr(field, "annotation", None)
+        inner = [a for a in getattr(ann, "__args__", (ann,)) if hasattr(a, "model_fields")]
+        if not inner:
+            return set()
+        model = inner[0]
+    return {f.alias or n for n, f in model.model_fields.items()}
+
+
+def validate(model: Any, data: object, path: str | os.PathLike[str], node: Any) -> Any:
+    """``model.model_validate(data)``; a failure is one line (:func:`validation_error`)."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        exc._hatinh_model = model  # type: ignore[attr-defined]  # for "allowed" keys
+        raise validation_error(exc, path, node) from None

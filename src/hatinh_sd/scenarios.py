@@ -43,7 +43,7 @@ from pydantic import (
     model_validator,
 )
 
-from hatinh_sd.errors import HatinhInputError, check_name, parse_yaml, short_repr
+from hatinh_sd.errors import HatinhInputError, check_name, line_of, parse_yaml, validation_error
 from hatinh_sd.model import Model, Parameter, load_model, repo_root
 
 __all__ = [
@@ -216,25 +216,6 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     return parse_yaml(path)
 
 
-def _line_of(node: yaml.Node | None, keys: tuple[Any, ...]) -> int | None:
-    """1-based line of the key path ``keys`` in a composed YAML tree."""
-    line = None
-    for key in keys:
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                if str(k.value) == str(key):
-                    line, node = k.start_mark.line + 1, v
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
-
-
 def _validation_error(exc: ValidationError, path: Path, node: yaml.Node | None) -> HatinhInputError:
     """The first pydantic error as a one-line :class:`HatinhInputError`.
 
@@ -253,25 +234,14 @@ def _validation_error(exc: ValidationError, path: Path, node: yaml.Node | None) 
             per_branch.setdefault(branch(e), []).append(e)
     if per_branch and isinstance(err.get("input"), dict):
         err = min(per_branch.values(), key=len)[0]
-    loc = tuple(err["loc"])
-    # drop pydantic's union-branch labels ("float", "Step", ...) from the location
-    keys = tuple(k for k in loc if not (isinstance(k, str) and k[:1].isupper() or k == "float"))
-    msg = err["msg"]
-    if err["type"] == "extra_forbidden":
-        msg = f"unknown key '{keys[-1]}'"
-    elif err["type"] == "missing":
-        msg = f"missing key '{keys[-1]}'"
-    elif any(isinstance(k, str) and (k[:1].isupper() or k == "float") for k in loc):
-        msg = (
-            f"{msg} (input {short_repr(err.get('input'))}); a lever value is a number, "
-            "{value: V, year: Y} (a step) or {value: V, from: Y1, to: Y2} (a ramp)"
-        )
-    return HatinhInputError(
-        msg.removeprefix("Value error, "),
-        path=path,
-        line=_line_of(node, keys),
-        key=".".join(str(k) for k in keys),
+    lever = any(isinstance(k, str) and (k[:1].isupper() or k == "float") for k in err["loc"])
+    hint = (
+        "; a lever value is a number, {value: V, year: Y} (a step) or"
+        " {value: V, from: Y1, to: Y2} (a ramp)"
+        if lever and err["type"] not in ("extra_forbidden", "missing")
+        else ""
     )
+    return validation_error(exc, path, node, err=err, hint=hint)
 
 
 # --------------------------------------------------------------------- catalogue
@@ -325,7 +295,7 @@ def _check_catalogue(cat: Catalogue, node: yaml.Node | None) -> None:
 
     def fail(msg: str, keys: tuple[Any, ...]) -> HatinhInputError:
         return HatinhInputError(
-            msg, path=path, line=_line_of(node, keys), key=".".join(map(str, keys))
+            msg, path=path, line=line_of(node, keys), key=".".join(map(str, keys))
         )
 
     for name, entry in cat.levers.items():
@@ -530,7 +500,7 @@ def _check_levers(scn: Scenario, node: yaml.Node | None, cat: Catalogue) -> None
             raise HatinhInputError(
                 f"unknown lever '{name}'{hint}",
                 path=scn.path,
-                line=_line_of(node, ("levers", name)),
+                line=line_of(node, ("levers", name)),
                 key=f"levers.{name}",
             )
 
@@ -567,7 +537,7 @@ def resolve_scenario(
     def fail(msg: str, name: str, sub: str | None = None) -> HatinhInputError:
         keys = ("levers", name) + ((sub,) if sub else ())
         return HatinhInputError(
-            msg, path=scn.path or "scenario", line=_line_of(node, keys), key=".".join(keys)
+            msg, path=scn.path or "scenario", line=line_of(node, keys), key=".".join(keys)
         )
 
     def put(param: str, value: float, name: str, sub: str | None = None) -> None:

@@ -22,14 +22,15 @@ import dataclasses
 import difflib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 from hatinh_sd.ensemble import DEFAULT_CHUNK_SIZE
-from hatinh_sd.errors import HatinhInputError, read_yaml, short_repr
+from hatinh_sd.errors import HatinhInputError, parse_yaml, validate
 
 __all__ = [
     "METHODS",
@@ -149,6 +150,47 @@ def sample_size_problem(method: str, n: int, k: int, second_order: bool = False)
     return None
 
 
+class _OutputEntry(BaseModel):
+    """One output of a configuration (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    target: str | None = None
+    variable: str | None = None
+    year: StrictInt | None = None
+    mean: tuple[StrictInt, StrictInt] | None = None
+    every_year: StrictBool = False
+
+
+class _ConfigFile(BaseModel):
+    """The file's shape and types; what needs the model (factors, targets, variables,
+    sample size against the number of factors) is checked by :func:`load_config`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["morris", "sobol"]
+    description: str = ""
+    factors: Literal["all", "lever", "uncertainty"] | list[str] = "all"
+    factor_table: str | None = None
+    posterior: StrictBool | str = False
+    n: StrictInt
+    seed: StrictInt = Field(12345, ge=0)
+    num_levels: StrictInt = Field(4, ge=2)
+    second_order: StrictBool = False
+    num_resamples: StrictInt = Field(100, ge=1)
+    chunk_size: StrictInt = Field(DEFAULT_CHUNK_SIZE, ge=1)
+    outputs: list[_OutputEntry] = Field(min_length=1)
+
+    @field_validator("factors")
+    @classmethod
+    def _each_once(cls, value: object) -> object:
+        if isinstance(value, list):
+            twice = sorted({n for n in value if value.count(n) > 1})
+            if twice:
+                raise ValueError(f"factor(s) {', '.join(twice)} listed twice")
+        return value
+
+
 def load_config(path: Path | str, model: Any = None) -> SensitivityConfig:
     """Read and check a sensitivity configuration.
 
@@ -165,33 +207,13 @@ def load_config(path: Path | str, model: Any = None) -> SensitivityConfig:
     from hatinh_sd.targets import INDICATOR_VARIABLES
 
     path = Path(path)
-    doc = read_yaml(path, missing="configuration file not found") or {}
+    doc, node = parse_yaml(path, missing="configuration file not found")
     if not isinstance(doc, dict):
-        raise _err("expected a mapping", path, "")
-    allowed = {
-        "method",
-        "factors",
-        "factor_table",
-        "n",
-        "seed",
-        "outputs",
-        "num_levels",
-        "second_order",
-        "num_resamples",
-        "chunk_size",
-        "description",
-        "posterior",
-    }
-    for key in doc:
-        if key not in allowed:
-            close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise _err(
-                f"unknown key '{key}'{hint}; allowed: {', '.join(sorted(allowed))}", path, str(key)
-            )
-    method = doc.get("method")
-    if method not in METHODS:
-        raise _err(f"method must be one of {', '.join(METHODS)}, not {method!r}", path, "method")
+        raise _err("expected a mapping (method, factors, n, outputs, ...)", path, "")
+    cfg = validate(_ConfigFile, doc, path, node)
+    doc = cfg.model_dump(exclude_unset=True)
+    doc["outputs"] = [o.model_dump(exclude_unset=True) for o in cfg.outputs]
+    method = cfg.method
     model = model or load_model()
     table = doc.get("factor_table")
     table_path = (repo_root() / table) if table else DEFAULT_FACTORS_PATH
@@ -200,20 +222,12 @@ def load_config(path: Path | str, model: Any = None) -> SensitivityConfig:
         factors = load_factors(table_path, model)
     elif sel in ("lever", "uncertainty"):
         factors = [f for f in load_factors(table_path, model) if f.group == sel]
-    elif isinstance(sel, list) and all(isinstance(s, str) for s in sel):
+    else:
         try:
             factors = load_factors(table_path, model, names=sel)
         except HatinhInputError as exc:
             raise _err(exc.message, path, "factors") from None
-    else:
-        raise _err(
-            "factors must be 'all', 'lever', 'uncertainty' or a list of names", path, "factors"
-        )
-    post = doc.get("posterior", False)
-    if not isinstance(post, (bool, str)):
-        raise _err(
-            "posterior must be true, false or the path of posterior draws", path, "posterior"
-        )
+    post = cfg.posterior
     posterior_path = None
     dropped: list[str] = []
     if post:
@@ -231,22 +245,8 @@ def load_config(path: Path | str, model: Any = None) -> SensitivityConfig:
     if len(factors) < 2:
         raise _err("at least two factors are needed", path, "factors")
 
-    def integer(key: str, default: int | None = None, minimum: int = 0) -> int:
-        value = doc.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise _err(f"'{key}' must be an integer, not {short_repr(value, 60)}", path, key)
-        if value < minimum:
-            raise _err(f"'{key}' must be at least {minimum}, not {value}", path, key)
-        return value
-
-    second = doc.get("second_order", False)
-    if not isinstance(second, bool):
-        raise _err("second_order must be true or false", path, "second_order")
-    n = integer("n")
-    seed = integer("seed", 12345)
-    num_levels = integer("num_levels", 4)
-    chunk_size = integer("chunk_size", DEFAULT_CHUNK_SIZE, minimum=1)
-    num_resamples = integer("num_resamples", 100, minimum=1)
+    second, n, seed = cfg.second_order, cfg.n, cfg.seed
+    num_levels, chunk_size, num_resamples = cfg.num_levels, cfg.chunk_size, cfg.num_resamples
     if (problem_n := sample_size_problem(method, n, len(factors), second)) is not None:
         raise _err(problem_n, path, "n")
     if method == "morris":
@@ -256,18 +256,10 @@ def load_config(path: Path | str, model: Any = None) -> SensitivityConfig:
             )
 
     targets = load_targets()
-    outs = doc.get("outputs")
-    if not isinstance(outs, list) or not outs:
-        raise _err("outputs must be a non-empty list", path, "outputs")
     specs: list[OutputSpec] = []
     first, last = int(model.initial_time), int(model.final_time)
-    for i, item in enumerate(outs):
-        key = f"outputs[{i}]"
-        if not isinstance(item, dict):
-            raise _err("each output is a mapping", path, key)
-        extra = set(item) - {"target", "variable", "year", "mean", "every_year"}
-        if extra:
-            raise _err(f"unknown key(s) {sorted(extra)}", path, key)
+    for i, item in enumerate(doc["outputs"]):
+        key = f"outputs.{i}"
         if "target" in item:
             tid = str(item["target"])
             row = targets.loc[targets["target_id"] == tid]
@@ -303,12 +295,7 @@ def load_config(path: Path | str, model: Any = None) -> SensitivityConfig:
             continue
         if "mean" in item:
             span = item["mean"]
-            if not (
-                isinstance(span, list)
-                and len(span) == 2
-                and all(isinstance(y, int) for y in span)
-                and first <= span[0] <= span[1] <= last
-            ):
+            if not first <= span[0] <= span[1] <= last:
                 raise _err(f"mean must be [FIRST, LAST] years within {first}-{last}", path, key)
             specs.append(
                 OutputSpec(
@@ -318,12 +305,8 @@ def load_config(path: Path | str, model: Any = None) -> SensitivityConfig:
                 )
             )
             continue
-        if not isinstance(year, int) or isinstance(year, bool) or not first <= year <= last:
-            raise _err(
-                f"year must be a whole year within {first}-{last}, not {short_repr(year, 40)}",
-                path,
-                key,
-            )
+        if year is None or not first <= year <= last:
+            raise _err(f"year must be a year within {first}-{last}, not {year}", path, key)
         specs.append(OutputSpec(label=f"{label_base}_{year}", variable=var, year=int(year)))
     labels = [s.label for s in specs]
     if len(set(labels)) != len(labels):
