@@ -27,15 +27,16 @@ import difflib
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from hatinh_sd.data import load_observed
-from hatinh_sd.errors import HatinhInputError, read_yaml, short_repr
+from hatinh_sd.errors import HatinhInputError, line_of, parse_yaml, read_yaml, validate
 from hatinh_sd.model import DEFAULT_CALIBRATION_PATH, Model, repo_root
 from hatinh_sd.results import atomic_file
 
@@ -182,61 +183,90 @@ class CalibrationSetup:
     posterior: PosteriorConfig = dataclasses.field(default_factory=PosteriorConfig)
 
 
-def _yaml(path: Path) -> dict:
-    doc = read_yaml(path)
-    if not isinstance(doc, dict):
-        raise HatinhInputError("expected a mapping at the top level", path=path)
-    return doc
+# ------------------------------------------------------------ the setup file's shape
+_Finite = Annotated[float, Field(allow_inf_nan=False)]
 
 
-def _number(value: object, path: Path, key: str, minimum: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise HatinhInputError(
-            f"{short_repr(value, 60)} is not a finite number", path=path, key=key
-        )
-    if minimum is not None and value < minimum:
-        raise HatinhInputError(f"must be at least {minimum:g}, not {value:g}", path=path, key=key)
-    return float(value)
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False)
 
 
-def _mapping(value: object, path: Path, key: str) -> dict:
-    """``value`` if it is a mapping (``None`` is an empty one), else a clear error."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise HatinhInputError(
-            f"expected a mapping, not {type(value).__name__} {short_repr(value, 60)}",
-            path=path,
-            key=key,
-        )
-    return value
+class _Rule(_Strict):
+    """Rows an ``exclude`` or ``variants`` rule selects, and why."""
+
+    source: str | None = None
+    note_contains: str | None = None
+    years: tuple[StrictInt, StrictInt] | None = None
+    variable: str | None = None
+    tolerance: Annotated[_Finite, Field(gt=0)] | None = None
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _selects_rows(self) -> _Rule:
+        if self.source is None and self.note_contains is None and self.years is None:
+            raise ValueError("a rule selects rows by source, note_contains or years")
+        if self.years is not None and self.years[0] > self.years[1]:
+            raise ValueError("years must be [FIRST, LAST] with FIRST <= LAST")
+        return self
 
 
-def _rules(value: object, path: Path, key: str) -> list[dict]:
-    """A list of row rules ({source|note_contains|years, reason}), checked."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise HatinhInputError(
-            f"expected a list of {{source|note_contains|years, reason}}, not {short_repr(value, 60)}",
-            path=path,
-            key=key,
-        )
-    for i, rule in enumerate(value):
-        rkey = f"{key}[{i}]"
-        if not isinstance(rule, dict) or not ({"note_contains", "source", "years"} & set(rule)):
-            raise HatinhInputError(
-                "expected {source|note_contains|years, reason}", path=path, key=rkey
-            )
-        years = rule.get("years")
-        if years is not None and not (
-            isinstance(years, list)
-            and len(years) == 2
-            and all(isinstance(y, int) and not isinstance(y, bool) for y in years)
-            and years[0] <= years[1]
-        ):
-            raise HatinhInputError("years must be [FIRST, LAST] whole years", path=path, key=rkey)
-    return value
+class _Series(_Strict):
+    variable: str
+    kind: Literal[KINDS]  # type: ignore[valid-type]
+    error: Literal[ERRORS]  # type: ignore[valid-type]
+    tolerance: Annotated[_Finite, Field(gt=0)]
+    weight: Annotated[_Finite, Field(ge=0)] = 1.0
+    factor: _Finite = 1.0
+    from_year: StrictInt | None = None
+    exclude: list[_Rule] = Field(default_factory=list)
+    variants: list[_Rule] = Field(default_factory=list)
+
+
+class _Range(_Strict):
+    range: tuple[_Finite, _Finite]
+    reason: str
+
+
+class _Identify(_Strict):
+    candidates: list[str] = Field(default_factory=list)
+    threshold: Annotated[_Finite, Field(gt=1)] = 15.0
+    max_fitted: Annotated[StrictInt, Field(ge=1)] = 12
+
+
+class _Prior(_Strict):
+    distribution: Literal["uniform", "triangular"]
+    range: tuple[_Finite, _Finite]
+    reason: str
+
+
+class _Posterior(_Strict):
+    particles: Annotated[StrictInt, Field(ge=10)] = PosteriorConfig.particles
+    draws: Annotated[StrictInt, Field(ge=1)] = PosteriorConfig.draws
+    seed: Annotated[StrictInt, Field(ge=0)] = PosteriorConfig.seed
+    screen: Annotated[_Finite, Field(ge=0)] = PosteriorConfig.screen
+    max_minutes: Annotated[_Finite, Field(gt=0)] = PosteriorConfig.max_minutes
+    priors: dict[str, _Prior] = Field(default_factory=dict)
+
+
+class _SetupFile(_Strict):
+    """``model/calibration_setup.yaml``: shapes and types (names are checked against the model)."""
+
+    status_weights: dict[Literal["R", "D", "E"], Annotated[_Finite, Field(ge=0)]] = Field(
+        default_factory=lambda: {"R": 1.0, "D": 0.7, "E": 0.4}
+    )
+    ranges: dict[str, _Range] = Field(default_factory=dict)
+    series: dict[str, _Series] = Field(default_factory=dict)
+    not_used: dict[str, str] = Field(default_factory=dict)
+    identify: _Identify = Field(default_factory=_Identify)
+    posterior: _Posterior = Field(default_factory=_Posterior)
+
+
+def _rule_dict(rule: _Rule) -> dict:
+    """A rule as the mapping the row filters read (``years`` as a list)."""
+    out = rule.model_dump(exclude_none=True)
+    if "years" in out:
+        out["years"] = list(out["years"])
+    return out
 
 
 def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> CalibrationSetup:
@@ -245,156 +275,125 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
     Raises
     ------
     HatinhInputError
-        For a parameter that is not marked ``calibrated:`` in the model, a range
-        with low > high or outside the model's range, an unknown status, kind,
-        error type or model variable.
+        One line with the file, line and key: a wrong shape or type (pydantic
+        model :class:`_SetupFile`), a parameter that is not marked
+        ``calibrated:`` in the model, an empty or reversed range or one outside
+        the model's range, an unknown model variable, R >= D >= E violated,
+        more fitted parameters than allowed.
     """
     path = Path(path)
-    doc = _yaml(path)
-    _known_keys(
-        doc, {"status_weights", "ranges", "series", "not_used", "identify", "posterior"}, path
-    )
+    doc, node = parse_yaml(path)
+    if not isinstance(doc, dict):
+        raise HatinhInputError("expected a mapping at the top level", path=path)
+    cfg = validate(_SetupFile, doc, path, node)
+
+    def error(message: str, *keys: object) -> HatinhInputError:
+        return HatinhInputError(
+            message, path=path, line=line_of(node, keys), key=".".join(map(str, keys))
+        )
+
     calibrated = {n: p for n, p in model.parameters.items() if p.role == "calibrated"}
     params = {n: (p.low, p.high) for n, p in calibrated.items()}
-    for name, spec in _mapping(doc.get("ranges"), path, "ranges").items():
-        key = f"ranges.{name}"
+    for name, spec in cfg.ranges.items():
         if name not in calibrated:
             close = difflib.get_close_matches(str(name), list(calibrated), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise HatinhInputError(
+            raise error(
                 f"'{name}' is not a parameter marked 'calibrated:' in the model{hint}",
-                path=path,
-                key=key,
+                "ranges",
+                name,
             )
-        if not isinstance(spec, dict) or "range" not in spec or "reason" not in spec:
-            raise HatinhInputError("expected {range: [low, high], reason: ...}", path=path, key=key)
-        rng = spec["range"]
-        if not isinstance(rng, list) or len(rng) != 2:
-            raise HatinhInputError("range must be [low, high]", path=path, key=key)
-        low, high = (_number(v, path, key) for v in rng)
+        low, high = spec.range
         if low >= high:
-            raise HatinhInputError(
+            raise error(
                 f"range [{low:g}, {high:g}] is empty or reversed; fix the constant in the .mdl instead",
-                path=path,
-                key=key,
+                "ranges",
+                name,
             )
         p = calibrated[name]
         if low < p.low or high > p.high:
-            raise HatinhInputError(
+            raise error(
                 f"range [{low:g}, {high:g}] leaves the model's range [{p.low:g}, {p.high:g}] {p.units}",
-                path=path,
-                key=key,
+                "ranges",
+                name,
             )
         params[name] = (low, high)
-    weights = _mapping(doc.get("status_weights"), path, "status_weights") or {
-        "R": 1.0,
-        "D": 0.7,
-        "E": 0.4,
-    }
-    for status, w in weights.items():
-        if status not in ("R", "D", "E"):
-            raise HatinhInputError(
-                f"unknown status '{status}'; allowed: R, D, E",
-                path=path,
-                key=f"status_weights.{status}",
-            )
-        _number(w, path, f"status_weights.{status}", minimum=0)
+    weights = {k: float(v) for k, v in cfg.status_weights.items()}
     if not weights.get("R", 0) >= weights.get("D", 0) >= weights.get("E", 0):
-        raise HatinhInputError("weights must satisfy R >= D >= E", path=path, key="status_weights")
-    series: dict[str, SeriesSpec] = {}
+        raise error("weights must satisfy R >= D >= E", "status_weights")
     known_vars = set(model.outputs) | set(DERIVED)
-    for indicator, spec in _mapping(doc.get("series"), path, "series").items():
-        key = f"series.{indicator}"
-        if not isinstance(spec, dict):
-            raise HatinhInputError("expected a mapping", path=path, key=key)
-        unknown = set(spec) - {
-            "variable",
-            "kind",
-            "error",
-            "tolerance",
-            "weight",
-            "factor",
-            "from_year",
-            "exclude",
-            "variants",
-        }
-        if unknown:
-            raise HatinhInputError(
-                f"unknown key(s) {', '.join(sorted(unknown))}", path=path, key=key
-            )
-        var = spec.get("variable")
+
+    def known(var: object, *keys: object) -> None:
         if var not in known_vars:
             close = difflib.get_close_matches(str(var), sorted(known_vars), n=3, cutoff=0.5)
-            raise HatinhInputError(
-                f"'{var}' is not a model variable; did you mean {', '.join(repr(c) for c in close)}?",
-                path=path,
-                key=f"{key}.variable",
-            )
-        if spec.get("kind") not in KINDS:
-            raise HatinhInputError(
-                f"kind must be one of {', '.join(KINDS)}", path=path, key=f"{key}.kind"
-            )
-        if spec.get("error") not in ERRORS:
-            raise HatinhInputError(
-                f"error must be one of {', '.join(ERRORS)}", path=path, key=f"{key}.error"
-            )
-        variants = _rules(spec.get("variants"), path, f"{key}.variants")
-        exclude = _rules(spec.get("exclude"), path, f"{key}.exclude")
-        from_year = spec.get("from_year")
-        if from_year is not None and (
-            not isinstance(from_year, int) or isinstance(from_year, bool)
-        ):
-            raise HatinhInputError(
-                f"must be a whole year, not {short_repr(from_year, 40)}",
-                path=path,
-                key=f"{key}.from_year",
-            )
-        for i, rule in enumerate(variants):
-            vkey = f"{key}.variants[{i}]"
-            if rule.get("variable") not in known_vars:
-                close = difflib.get_close_matches(
-                    str(rule.get("variable")), sorted(known_vars), n=3, cutoff=0.5
-                )
-                raise HatinhInputError(
-                    f"'{rule.get('variable')}' is not a model variable; did you mean "
-                    f"{', '.join(repr(c) for c in close)}?",
-                    path=path,
-                    key=f"{vkey}.variable",
-                )
-        tol = _number(spec.get("tolerance"), path, f"{key}.tolerance")
-        if tol <= 0:
-            raise HatinhInputError("tolerance must be positive", path=path, key=f"{key}.tolerance")
+            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise error(f"'{var}' is not a model variable{hint}", *keys)
+
+    series: dict[str, SeriesSpec] = {}
+    for indicator, spec in cfg.series.items():
+        known(spec.variable, "series", indicator, "variable")
+        for i, rule in enumerate(spec.variants):
+            known(rule.variable, "series", indicator, "variants", i, "variable")
         series[indicator] = SeriesSpec(
             indicator=indicator,
-            variable=var,
-            kind=spec["kind"],
-            error=spec["error"],
-            tolerance=tol,
-            weight=_number(spec.get("weight", 1.0), path, f"{key}.weight", minimum=0),
-            factor=_number(spec.get("factor", 1.0), path, f"{key}.factor"),
-            from_year=from_year,
-            exclude=tuple(exclude),
-            variants=tuple(variants),
+            variable=spec.variable,
+            kind=spec.kind,
+            error=spec.error,
+            tolerance=float(spec.tolerance),
+            weight=float(spec.weight),
+            factor=float(spec.factor),
+            from_year=spec.from_year,
+            exclude=tuple(_rule_dict(r) for r in spec.exclude),
+            variants=tuple(_rule_dict(r) for r in spec.variants),
         )
-    candidates, threshold, max_fitted = _identify_section(doc.get("identify"), model, path)
-    if len(params) > max_fitted:
-        raise HatinhInputError(
-            f"{len(params)} parameters are marked 'calibrated:', more than the {max_fitted} allowed",
-            path=path,
-            key="identify.max_fitted",
+    for i, name in enumerate(cfg.identify.candidates):
+        _ranged(model, name, path, f"identify.candidates[{i}]")
+    if len(params) > cfg.identify.max_fitted:
+        raise error(
+            f"{len(params)} parameters are marked 'calibrated:', more than the"
+            f" {cfg.identify.max_fitted} allowed",
+            "identify",
+            "max_fitted",
         )
+    post = cfg.posterior
+    if post.draws > post.particles:
+        raise error(
+            f"draws ({post.draws}) cannot exceed particles ({post.particles})", "posterior", "draws"
+        )
+    priors: dict[str, PriorSpec] = {}
+    for name, prior in post.priors.items():
+        par = _ranged(model, name, path, f"posterior.priors.{name}")
+        low, high = prior.range
+        if not low < high:
+            raise error(
+                f"range [{low:g}, {high:g}] needs low < high", "posterior", "priors", name, "range"
+            )
+        if low < par.low or high > par.high:
+            raise error(
+                f"prior [{low:g}, {high:g}] leaves the model's range [{par.low:g}, {par.high:g}] {par.units}",
+                "posterior",
+                "priors",
+                name,
+                "range",
+            )
+        priors[str(name)] = PriorSpec(prior.distribution, low, high, prior.reason)
     return CalibrationSetup(
         parameters=params,
-        status_weights={k: float(v) for k, v in weights.items()},
+        status_weights=weights,
         series=series,
-        not_used={
-            str(k): str(v) for k, v in _mapping(doc.get("not_used"), path, "not_used").items()
-        },
+        not_used=dict(cfg.not_used),
         path=path,
-        candidates=tuple(dict.fromkeys([*params, *candidates])),
-        identify_threshold=threshold,
-        max_fitted=max_fitted,
-        posterior=_posterior_section(doc.get("posterior"), model, params, path),
+        candidates=tuple(dict.fromkeys([*params, *cfg.identify.candidates])),
+        identify_threshold=float(cfg.identify.threshold),
+        max_fitted=cfg.identify.max_fitted,
+        posterior=PosteriorConfig(
+            post.particles,
+            post.draws,
+            post.seed,
+            float(post.screen),
+            priors,
+            float(post.max_minutes),
+        ),
     )
 
 
@@ -411,113 +410,6 @@ def _ranged(model: Model, name: object, path: Path, key: str) -> Any:
             key=key,
         )
     return par
-
-
-def _known_keys(doc: dict, allowed: set[str], path: Path, prefix: str = "") -> None:
-    for key in doc:
-        if key not in allowed:
-            raise HatinhInputError(
-                f"unknown key; allowed: {', '.join(sorted(allowed))}",
-                path=path,
-                key=f"{prefix}{key}",
-            )
-
-
-def _integer(value: object, path: Path, key: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise HatinhInputError(f"{value!r} is not an integer >= {minimum}", path=path, key=key)
-    return int(value)
-
-
-def _identify_section(section: object, model: Model, path: Path) -> tuple[list[str], float, int]:
-    if section is None:
-        return [], 15.0, 12
-    if not isinstance(section, dict):
-        raise HatinhInputError("expected a mapping", path=path, key="identify")
-    _known_keys(section, {"candidates", "threshold", "max_fitted"}, path, "identify.")
-    candidates = section.get("candidates") or []
-    if not isinstance(candidates, list):
-        raise HatinhInputError(
-            "expected a list of parameter names", path=path, key="identify.candidates"
-        )
-    for i, name in enumerate(candidates):
-        _ranged(model, name, path, f"identify.candidates[{i}]")
-    threshold = _number(section.get("threshold", 15.0), path, "identify.threshold")
-    if threshold <= 1:
-        raise HatinhInputError("threshold must exceed 1", path=path, key="identify.threshold")
-    max_fitted = _integer(section.get("max_fitted", 12), path, "identify.max_fitted", 1)
-    return [str(c) for c in candidates], threshold, max_fitted
-
-
-def _posterior_section(
-    section: object, model: Model, params: dict[str, tuple[float, float]], path: Path
-) -> PosteriorConfig:
-    if section is None:
-        return PosteriorConfig()
-    if not isinstance(section, dict):
-        raise HatinhInputError("expected a mapping", path=path, key="posterior")
-    _known_keys(section, {f.name for f in dataclasses.fields(PosteriorConfig)}, path, "posterior.")
-    default = PosteriorConfig()
-    particles = _integer(
-        section.get("particles", default.particles), path, "posterior.particles", 10
-    )
-    draws = _integer(section.get("draws", default.draws), path, "posterior.draws", 1)
-    if draws > particles:
-        raise HatinhInputError(
-            f"draws ({draws}) cannot exceed particles ({particles})",
-            path=path,
-            key="posterior.draws",
-        )
-    seed = _integer(section.get("seed", default.seed), path, "posterior.seed", 0)
-    screen = _number(section.get("screen", default.screen), path, "posterior.screen")
-    if screen < 0:
-        raise HatinhInputError("screen must be >= 0", path=path, key="posterior.screen")
-    minutes = _number(
-        section.get("max_minutes", default.max_minutes), path, "posterior.max_minutes"
-    )
-    if minutes <= 0:
-        raise HatinhInputError(
-            "max_minutes must be positive", path=path, key="posterior.max_minutes"
-        )
-    priors: dict[str, PriorSpec] = {}
-    raw = section.get("priors") or {}
-    if not isinstance(raw, dict):
-        raise HatinhInputError(
-            "expected a mapping of parameter -> {distribution, range, reason}",
-            path=path,
-            key="posterior.priors",
-        )
-    for name, spec in raw.items():
-        key = f"posterior.priors.{name}"
-        par = _ranged(model, name, path, key)
-        if not isinstance(spec, dict) or not {"distribution", "range", "reason"} <= set(spec):
-            raise HatinhInputError(
-                "expected {distribution: uniform|triangular, range: [low, high], reason: ...}",
-                path=path,
-                key=key,
-            )
-        if spec["distribution"] not in ("uniform", "triangular"):
-            raise HatinhInputError(
-                f"distribution '{spec['distribution']}' unknown; allowed: triangular, uniform",
-                path=path,
-                key=f"{key}.distribution",
-            )
-        rng = spec["range"]
-        if not isinstance(rng, list) or len(rng) != 2:
-            raise HatinhInputError("range must be [low, high]", path=path, key=f"{key}.range")
-        low, high = (_number(v, path, f"{key}.range") for v in rng)
-        if not low < high:
-            raise HatinhInputError(
-                f"range [{low:g}, {high:g}] needs low < high", path=path, key=f"{key}.range"
-            )
-        if low < par.low or high > par.high:
-            raise HatinhInputError(
-                f"prior [{low:g}, {high:g}] leaves the model's range [{par.low:g}, {par.high:g}] {par.units}",
-                path=path,
-                key=f"{key}.range",
-            )
-        priors[str(name)] = PriorSpec(str(spec["distribution"]), low, high, str(spec["reason"]))
-    return PosteriorConfig(particles, draws, seed, screen, priors, minutes)
 
 
 def _matches(row: pd.Series, rule: dict) -> bool:

@@ -343,7 +343,10 @@ def validation_error(
         errors = exc.errors()
         err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(err["loc"])
-    keys = tuple(k for k in loc if not (isinstance(k, str) and k[:1].isupper() or k == "float"))
+    if err["type"] == "missing":
+        keys = (*_document_keys(node, loc[:-1]), loc[-1])
+    else:
+        keys = _document_keys(node, loc)
     msg = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         allowed = sorted(_allowed_keys(exc, keys[:-1]))
@@ -361,6 +364,29 @@ def validation_error(
         line=line_of(node, keys),
         key=".".join(str(k) for k in keys) or None,
     )
+
+
+def _document_keys(node: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The components of a pydantic location that are keys or indices of the YAML document.
+
+    Pydantic adds the tags of union members (``float``, ``Step``, ``list[str]``...)
+    to a location; they are not in the document and are dropped.
+    """
+    import yaml
+
+    keys: list[Any] = []
+    for k in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for key, v in node.value if str(key.value) == str(k)), None)
+            if match is not None:
+                keys.append(k)
+                node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(k, int) and k < len(node.value):
+            keys.append(k)
+            node = node.value[k]
+        elif node is None and not (isinstance(k, str) and ("[" in k or k[:1].isupper())):
+            keys.append(k)  # no document to check against (validated from code)
+    return tuple(keys)
 
 
 def _allowed_keys(exc: Any, parent: tuple[Any, ...]) -> set[str]:
