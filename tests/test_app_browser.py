@@ -175,7 +175,7 @@ def test_levers_drive_real_runs_csv_and_saved_scenario(page, app_url, model, bas
     csv_path = tmp_path / "run.csv"
     info.value.save_as(csv_path)
     table = pd.read_csv(csv_path)
-    assert list(table.columns) == ["time", "variable", "long_name", "value", "units"]
+    assert list(table.columns) == ["scenario", "time", "variable", "long_name", "value", "units"]
     direct = model.run(params)
     row = table[(table["variable"] == "trained_labour_share") & (table["time"] == 2030)]
     assert float(row["value"].iloc[0]) == pytest.approx(

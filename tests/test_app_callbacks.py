@@ -226,10 +226,10 @@ def test_csv_is_the_current_run(model, explorer):
     values = explorer.default_values()
     values["labour export"] = 15.0
     lines = explorer.csv(values).splitlines()
-    assert lines[0] == "\ufefftime,variable,long_name,value,units"  # BOM: Excel reads UTF-8
+    assert lines[0] == "\ufeffscenario,time,variable,long_name,value,units"  # BOM for Excel
     direct = model.run({"labour export": 15.0})
-    row = [ln for ln in lines if ln.startswith("2040,total_population,")][0]
-    assert float(row.split(",")[3]) == pytest.approx(
+    row = [ln for ln in lines if ",2040,total_population," in ln][0]
+    assert float(row.split(",")[4]) == pytest.approx(
         float(direct["total_population"].sel(time=2040)), rel=1e-12
     )
     assert len(lines) == 1 + len(direct.data_vars) * direct.sizes["time"]

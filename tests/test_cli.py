@@ -48,6 +48,7 @@ def test_run_writes_results(run_dir, model):
     assert ds.attrs["model_sha256"] == model.hash
     assert json.loads(ds.attrs["parameter_overrides"]) == {}
     csv = pd.read_csv(run_dir / "results.csv")
+    assert set(csv["scenario"]) == {"baseline"}
     row = csv.query("variable == 'grdp' and time == 2030")
     assert float(row["value"].iloc[0]) == pytest.approx(float(ds["grdp"].sel(time=2030)), rel=1e-9)
     card = pd.read_csv(run_dir / "scorecard.csv")

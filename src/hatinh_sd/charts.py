@@ -9,6 +9,7 @@ English). Written as PNG and SVG.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -18,8 +19,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import xarray as xr  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from hatinh_sd.i18n import text  # noqa: E402
+from hatinh_sd.i18n import number, text  # noqa: E402
 from hatinh_sd.targets import (  # noqa: E402
     PLAN_TARGETS,
     indicator_series,
@@ -87,7 +89,9 @@ def target_figure(
         color="#e6a700",
         edgecolor="black",
         zorder=6,
-        label=text("chart.target", lang, comparator=comparator, value=f"{value:g}", year=year),
+        label=text(
+            "chart.target", lang, comparator=comparator, value=number(value, lang), year=year
+        ),
     )
     if comparator == "~":
         ax.errorbar(
@@ -111,6 +115,15 @@ def target_figure(
     else:
         unit_label = text(unit_key, lang)
     ax.set_ylabel(unit_label)
+    # tick labels as the language writes numbers (vi: 1.729,4); years stay plain
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: number(v, lang)))
+    if ax.get_yscale() == "log":  # label the minor ticks at 2 and 5 of each decade
+
+        def minor(v: float, _pos: object) -> str:
+            lead = v / 10 ** math.floor(math.log10(v)) if v > 0 else 0
+            return number(v, lang) if round(lead, 6) in (2.0, 5.0) else ""
+
+        ax.yaxis.set_minor_formatter(FuncFormatter(minor))
     ax.set_xlabel(text("chart.year", lang))
     ax.grid(True, color="#e0e0e0", lw=0.6)
     ax.legend(fontsize=8, loc="best", framealpha=0.9)

@@ -211,7 +211,12 @@ def read_results(path: Path) -> xr.Dataset:
 
 
 def tidy(ds: xr.Dataset) -> pd.DataFrame:
-    """Long table of a run: time, variable, long name, value, units."""
+    """Long table of a run: scenario, time, variable, long name, value, units.
+
+    The scenario column (the run's ``scenario`` attribute) lets tables of
+    several runs be stacked in a spreadsheet without losing which is which.
+    """
+    scenario = str(ds.attrs.get("scenario", ""))
     frames = []
     for name, da in ds.data_vars.items():
         if da.dims != ("time",):
@@ -219,6 +224,7 @@ def tidy(ds: xr.Dataset) -> pd.DataFrame:
         frames.append(
             pd.DataFrame(
                 {
+                    "scenario": scenario,
                     "time": ds["time"].values.astype(int),
                     "variable": name,
                     "long_name": da.attrs.get("long_name", name),
