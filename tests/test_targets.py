@@ -41,3 +41,13 @@ def test_scorecard_reads_the_run(baseline):
     # T01 is growth 2021-2030 computed from the GRDP path itself
     g = (float(baseline["grdp"].sel(time=2030)) / float(baseline["grdp"].sel(time=2020))) ** 0.1 - 1
     assert card.set_index("id").loc["T01", "value"] == pytest.approx(100 * g, rel=1e-9)
+
+
+def test_an_overshot_approximate_target_is_exceeded_not_met():
+    from hatinh_sd.targets import status
+
+    assert status(29.0, "~", 27.0) == "met"  # within 10 %
+    assert status(40.5, "~", 27.0) == "exceeded"
+    assert status(20.0, "~", 27.0) == "missed"
+    assert status(40.5, ">=", 50.0) == "missed" and status(55.0, ">=", 50.0) == "met"
+    assert status(float("nan"), "~", 27.0) == "missed"

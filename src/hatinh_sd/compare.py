@@ -131,7 +131,10 @@ def localise(df: pd.DataFrame, lang: str) -> pd.DataFrame:
     """Rename columns to their ``lang`` headers and translate met/missed and flags."""
     out = df.copy()
     if "met" in out:
-        out["met"] = [text("scorecard.met" if m else "scorecard.missed", lang) for m in out["met"]]
+        states = (
+            out.pop("status") if "status" in out else ["met" if m else "missed" for m in out["met"]]
+        )
+        out["met"] = [text(f"scorecard.{s}", lang) for s in states]
     if "over_envelope" in out:
         out["over_envelope"] = [
             text("compare.over" if m else "compare.within", lang) for m in out["over_envelope"]

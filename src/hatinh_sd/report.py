@@ -364,7 +364,7 @@ def _scorecard(card: pd.DataFrame, names: list[str], lang: str) -> str:
         ]
         for name in names:
             r = grp[grp["scenario"] == name].iloc[0]
-            status = text("scorecard.met" if r["met"] else "scorecard.missed", lang)
+            status = text(f"scorecard.{r['status']}", lang)
             cls = "met" if r["met"] else "missed"
             row.append(
                 f"<td class='{cls}' data-scenario='{e(name)}' data-id='{e(tid)}' "

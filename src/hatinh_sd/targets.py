@@ -21,6 +21,7 @@ from hatinh_sd.errors import HatinhInputError
 __all__ = [
     "DERIVED_OBSERVED",
     "check_targets",
+    "status",
     "INDICATOR_FIRST_YEAR",
     "INDICATOR_VARIABLES",
     "PLAN_TARGETS",
@@ -55,6 +56,19 @@ PLAN_TARGETS = [f"T{i:02d}" for i in range(1, 13)]
 
 #: Relative tolerance of an "about" (``~``) target.
 ABOUT_TOLERANCE = 0.10
+
+
+def status(value: float, comparator: str, target: float) -> str:
+    """``met``, ``missed``, or ``exceeded`` for an "about" target (``~``, ``=``) overshot.
+
+    A planner says a value above an approximate target has gone beyond it
+    ("vượt"), not that it failed; it still does not count as met.
+    """
+    if is_met(value, comparator, target):
+        return "met"
+    if comparator in ("~", "=") and math.isfinite(value) and value > target:
+        return "exceeded"
+    return "missed"
 
 
 def is_met(value: float, comparator: str, target: float) -> bool:
@@ -225,6 +239,7 @@ def scorecard(
                 "target": float(t["value"]),
                 "unit": t["unit"],
                 "met": is_met(value, t["comparator"], float(t["value"])),
+                "status": status(value, t["comparator"], float(t["value"])),
                 "gap": gap(value, t["comparator"], float(t["value"])),
             }
         )

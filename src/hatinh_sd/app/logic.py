@@ -462,7 +462,7 @@ def scorecard_cells(
                 (tid, "baseline"): format_number(r["value_baseline"], lang),
                 (tid, "later"): format_number(r[extra], lang),
                 (tid, "target"): f"{r['comparator']} {number(r['target'], lang)}",
-                (tid, "status"): text("scorecard.met" if r["met"] else "scorecard.missed", lang),
+                (tid, "status"): text(f"scorecard.{r['status']}", lang),
             }
         )
         status[tid] = "hsd-met" if r["met"] else "hsd-missed"

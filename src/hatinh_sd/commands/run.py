@@ -49,7 +49,7 @@ def format_scorecard(card: pd.DataFrame, lang: str = "en") -> str:
     lines = [text("scorecard.title", lang), head, "-" * len(head)]
     for _, r in card.iterrows():
         label = text(f"target.{r['id']}", lang)
-        status = text("scorecard.met" if r["met"] else "scorecard.missed", lang)
+        status = text(f"scorecard.{r['status']}", lang)
         lines.append(
             f"{r['id']:<4} {label[:58]:<58} {number(r['value'], lang, digits=2):>12} "
             f"{number(r[extra], lang, digits=2):>12} "
