@@ -201,7 +201,7 @@ def read_text(path: str | os.PathLike[str], *, missing: str = "file not found") 
     except OSError as exc:
         raise HatinhInputError(f"cannot be read ({exc.strerror})", path=p) from None
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8-sig")  # a byte-order mark (Excel, our own CSVs) is not text
     except UnicodeDecodeError as exc:
         raise HatinhInputError(
             f"is not UTF-8 text (byte 0x{raw[exc.start]:02x}); save it as UTF-8",
