@@ -201,12 +201,16 @@ def _node(
     name: str,
     kind: str,
     *,
+    lang: str = "en",
     external: bool = False,
     sector: str = "",
 ) -> None:
+    from hatinh_sd.vocabulary import label as vocabulary_label
+
     attrs = {"stock": _STOCK, "flow": _FLOW, "lever": _LEVER}.get(kind, _AUX)
     attrs = dict(attrs)
-    label = _wrap(name)
+    shown = vocabulary_label(name, lang)
+    label = _wrap(shown)
     if kind == "lever":
         label += f"\\n(g{model.parameters[name].group})"
     if external:
@@ -218,7 +222,7 @@ def _node(
         if sector:
             label += f"\\n[{sector}]"
     cls = f"{kind} external" if external else kind
-    g.node(model.py_name(name), label=label, tooltip=name, **{"class": cls}, **attrs)
+    g.node(model.py_name(name), label=label, tooltip=shown, **{"class": cls}, **attrs)
 
 
 def _pipes(
@@ -368,14 +372,14 @@ def overview_graph(
             )
             for n in names:
                 if kinds[n] in ("stock", "flow"):
-                    _node(c, model, n, kinds[n])
+                    _node(c, model, n, kinds[n], lang=lang)
             for n in starts[sector]:
                 c.edge(hub, model.py_name(n), style="invis")
     # flows defined outside any drawn sector are still drawn (at top level)
     for fl in model.stock_flows.values():
         for f, _ in fl:
             if where.get(f) not in secs:
-                _node(g, model, f, "flow")
+                _node(g, model, f, "flow", lang=lang)
     _pipes(g, model, set(model.stock_flows), lang, where=where)
     links = sector_links(model)
     biggest = max(links.values(), default=1)
@@ -439,11 +443,13 @@ def sector_graph(model: Model, sector: str, lang: str = "en") -> graphviz.Digrap
         c.attr(label="", style="rounded", color="#cccccc")
         for n, external in shown.items():
             if not external:
-                _node(c, model, n, kinds[n])
+                _node(c, model, n, kinds[n], lang=lang)
     where = sector_of(model)
     for n, external in shown.items():
         if external:
-            _node(g, model, n, kinds[n], external=True, sector=sector_label(where[n], lang))
+            _node(
+                g, model, n, kinds[n], lang=lang, external=True, sector=sector_label(where[n], lang)
+            )
     _pipes(g, model, piped, lang)
     for a, b in links:
         g.edge(model.py_name(a), model.py_name(b), **{"class": "link"}, **_LINK)

@@ -24,6 +24,9 @@ from hatinh_sd.results import atomic_file
 __all__ = [
     "EffectFunction",
     "effect_functions",
+    "Assumption",
+    "assumptions",
+    "register_constants",
     "render_assumptions",
     "render_effects",
     "render_levers",
@@ -37,13 +40,24 @@ def _fmt(x: float) -> str:
     return "" if not math.isfinite(x) else f"{x:g}"
 
 
-def render_assumptions(model: Model) -> str:
-    """Markdown table of the model's constants, in the order of the ``.mdl``."""
-    rows = [
-        "| parameter | value | unit | range | role | source or reason |",
-        "|---|---|---|---|---|---|",
-    ]
+@dataclasses.dataclass(frozen=True)
+class Assumption:
+    """One constant of the assumptions register."""
+
+    name: str
+    value: float
+    unit: str
+    low: float | None
+    high: float | None
+    role: str  # lever, uncertain, calibrated or fixed
+    group: int | None  # a lever's task group
+    comment: str
+
+
+def assumptions(model: Model) -> list[Assumption]:
+    """The model's constants, in the order of the ``.mdl`` (the assumptions register)."""
     params = model.parameters
+    rows = []
     for _, r in model.doc.iterrows():
         if (
             r["Type"] != "Constant"
@@ -51,17 +65,38 @@ def render_assumptions(model: Model) -> str:
             or r["Real Name"] in ("INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER")
         ):
             continue
-        name = r["Real Name"]
-        p = params.get(name)
-        value = model._constant_defaults[r["Py Name"]]
-        rng = f"[{_fmt(p.low)}, {_fmt(p.high)}]" if p else ""
-        role = (f"lever (group {p.group})" if p.role == "lever" else p.role) if p else "fixed"
-        comment = (
-            (r["Comment"] if isinstance(r["Comment"], str) else "")
-            .replace("|", "/")
-            .replace("\n", " ")
+        p = params.get(r["Real Name"])
+        rows.append(
+            Assumption(
+                name=r["Real Name"],
+                value=float(model._constant_defaults[r["Py Name"]]),
+                unit=str(r["Units"]),
+                low=p.low if p else None,
+                high=p.high if p else None,
+                role=p.role if p else "fixed",
+                group=p.group if p and p.role == "lever" else None,
+                comment=r["Comment"] if isinstance(r["Comment"], str) else "",
+            )
         )
-        rows.append(f"| {name} | {value:g} | {r['Units']} | {rng} | {role} | {comment} |")
+    return rows
+
+
+def register_constants(model: Model) -> list[tuple[str, str]]:
+    """(name, comment) of every constant of the assumptions register."""
+    return [(a.name, a.comment) for a in assumptions(model)]
+
+
+def render_assumptions(model: Model) -> str:
+    """Markdown table of the model's constants, in the order of the ``.mdl``."""
+    rows = [
+        "| parameter | value | unit | range | role | source or reason |",
+        "|---|---|---|---|---|---|",
+    ]
+    for a in assumptions(model):
+        rng = f"[{_fmt(a.low)}, {_fmt(a.high)}]" if a.low is not None else ""
+        role = f"lever (group {a.group})" if a.role == "lever" else a.role
+        comment = a.comment.replace("|", "/").replace("\n", " ")
+        rows.append(f"| {a.name} | {a.value:g} | {a.unit} | {rng} | {role} | {comment} |")
     return "\n".join(rows)
 
 
