@@ -25,7 +25,7 @@ def runs(model):
 def compared(tmp_path_factory):
     out = tmp_path_factory.mktemp("cmp")
     assert main(["--lang", "vi", "compare", *NAMES, "--out", str(out)]) == 0
-    return out / "compare_baseline_action_programme_formosa_phase2"
+    return out / "compare_baseline_action_programme_formosa_phase2_vi"
 
 
 def test_target_table_has_every_target_per_scenario(runs):

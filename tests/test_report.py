@@ -15,7 +15,7 @@ import xarray as xr
 from hatinh_sd.calibration import fit_table, load_setup, model_fit
 from hatinh_sd.cli import main
 from hatinh_sd.i18n import text
-from hatinh_sd.report import SECTIONS, _target_chart, find_bands, limitations
+from hatinh_sd.report import SECTIONS, _target_chart, find_bands, limitations, report_name
 from hatinh_sd.scenarios import load_catalogue, load_scenario, run_scenario
 from hatinh_sd.targets import INDICATOR_VARIABLES, PLAN_TARGETS, scorecard
 
@@ -74,8 +74,12 @@ def reports(model, baseline, tmp_path_factory):
     assert main(["report", "--scenarios", *SCENARIOS, "--out", str(with_ev)]) == 0
     assert main(["report", "--scenarios", *SCENARIOS, "--lang", "vi", "--out", str(bare)]) == 0
     return {
-        "en": (with_ev / "report" / "report_en.html").read_text(encoding="utf-8"),
-        "vi": (bare / "report" / "report_vi.html").read_text(encoding="utf-8"),
+        "en": (with_ev / "report" / f"{report_name(SCENARIOS, 'en')}.html").read_text(
+            encoding="utf-8"
+        ),
+        "vi": (bare / "report" / f"{report_name(SCENARIOS, 'vi')}.html").read_text(
+            encoding="utf-8"
+        ),
         "evidence": with_ev,
     }
 
@@ -126,7 +130,10 @@ def test_fit_table(reports, model):
     fit = fit_table(*model_fit(model, setup))
     doc = reports["en"]
     table = re.search(r"<table class='t fit'>(.*?)</table>", doc).group(1)
-    rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td><td>(\d+)</td><td>([^<]+)</td>", table)
+    rows = re.findall(
+        r"<tr><td data-series='([^']+)'>[^<]+</td><td>([^<]+)</td><td>(\d+)</td><td>([^<]+)</td>",
+        table,
+    )
     assert len(rows) == len(fit)
     by_series = {r[0]: r for r in rows}
     for r in fit.itertuples():
@@ -158,17 +165,21 @@ def test_images_decode(reports):
 
 def test_evidence_where_available(reports, model, baseline):
     en, vi = reports["en"], reports["vi"]
-    assert html.escape(text("report.targets.bands_shown", "en", scenarios="baseline")) in en
-    assert "action_programme (" in en  # no bands for it: said so
-    assert "vocational training" in re.search(r"<h3>morris_test</h3>(.*?)</table>", en, re.S).group(
-        1
-    )
-    ranking = re.search(r"<h3>morris_test</h3>.*?<tbody>(.*?)</tbody>", en, re.S).group(1)
+    shown = text("report.targets.bands_shown", "en", scenarios="Baseline (current trends)")
+    assert html.escape(shown) in en
+    no_bands = text("report.targets.bands_none", "en", scenarios="Action Programme")[:30]
+    assert html.escape(no_bands) in en  # no bands for it: said so
+    assert "vocational training" in re.search(
+        r"<h3><code>morris_test</code></h3>(.*?)</table>", en, re.S
+    ).group(1)
+    ranking = re.search(
+        r"<h3><code>morris_test</code></h3>.*?<tbody>(.*?)</tbody>", en, re.S
+    ).group(1)
     order = ["vocational training", "logistics", "inflation rate"]  # by mu*
     assert [ranking.index(f) for f in order] == sorted(ranking.index(f) for f in order)
-    assert "old_run" in en and "<h3>old_run</h3>" not in en  # stale: named, not shown
+    assert "old_run" in en and "<h3><code>old_run</code></h3>" not in en  # stale: named, not shown
     assert html.escape(text("report.sensitivity.none", "vi")) in vi
-    assert "dải bất định" in html.unescape(vi).lower()
+    assert "chưa có kết quả phân tích bất định" in html.unescape(vi).lower()
     # bands change the chart
     from hatinh_sd.data import load_observed, load_targets
 
@@ -186,7 +197,7 @@ def test_levers_assumptions_limitations(reports, model):
     levers = re.search(r"<table class='t levers'>(.*?)</table>", doc, re.S).group(1)
     assert "14, ramp 2026-2030" in levers  # action_programme: vocational training
     cat = load_catalogue(model=model)
-    rows = re.findall(r"<tr><td>([^<]+)</td>", levers)
+    rows = re.findall(r"<tr><td data-lever='([^']+)'>", levers)
     set_by = {t for n in SCENARIOS for t in load_scenario(n, model=model).levers}
     # every lever of the catalogue, and the timing parameters a scenario sets
     assert set(rows) == set(cat.levers) | (set(cat.timing_of) & set_by)
@@ -218,7 +229,7 @@ def test_report_written_atomically(model, tmp_path, monkeypatch):
     """A failure while building leaves an existing report untouched."""
     import hatinh_sd.report as report
 
-    target = tmp_path / "report" / "report_en.html"
+    target = tmp_path / "report" / f"{report_name(['baseline'], 'en')}.html"
     target.parent.mkdir()
     target.write_text("old", encoding="utf-8")
 
@@ -229,7 +240,7 @@ def test_report_written_atomically(model, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         report.write_report(model, ["baseline"], target, outputs=tmp_path)
     assert target.read_text(encoding="utf-8") == "old"
-    assert [p.name for p in target.parent.iterdir()] == ["report_en.html"]
+    assert [p.name for p in target.parent.iterdir()] == [target.name]
 
 
 def test_report_diagram_without_dot(model, tmp_path, monkeypatch):
@@ -249,7 +260,9 @@ def test_report_diagram_without_dot(model, tmp_path, monkeypatch):
     for mime, data in images:
         assert mime == "image/svg+xml"
         assert ET.fromstring(base64.b64decode(data)).tag.endswith("svg")
-    drawn_by = html.unescape(re.search(r"<p class='note'>(.*?)</p>", part).group(1))
+    drawn_by = html.unescape(
+        re.sub(r"<[^>]+>", "", re.search(r"<p class='note'>(.*?)</p>", part).group(1))
+    )
     assert drawn_by.startswith(text("report.diagram.renderer", "vi", renderer=WASM_DOT)[:-1])
 
 

@@ -48,8 +48,10 @@ def target_figure(
     lang: str = "en",
     targets: pd.DataFrame,
     observed: pd.DataFrame,
+    titles: Mapping[str, str] | None = None,
 ) -> plt.Figure:
-    """Figure of target ``target_id``'s indicator for every scenario in ``runs``."""
+    """Figure of target ``target_id``'s indicator for every scenario in ``runs``
+    (legend: ``titles`` of the scenarios where given, else their names)."""
     t = targets.loc[targets["target_id"] == target_id].iloc[0]
     fig, ax = plt.subplots(figsize=(8, 4.8), dpi=120)
     for i, (name, ds) in enumerate(runs.items()):
@@ -62,7 +64,7 @@ def target_figure(
             # the first scenario (the reference) is dashed and on top, so that
             # it stays visible where another scenario coincides with it
             ls=(0, (5, 3)) if i == 0 else ("-" if i < len(_COLOURS) else ":"),
-            label=name,
+            label=(titles or {}).get(name, name),
             zorder=4 if i == 0 else 3,
         )
     obs = observed_series(observed, t["indicator"])

@@ -24,7 +24,7 @@ import xarray as xr
 
 from hatinh_sd.errors import HatinhInputError, read_yaml
 from hatinh_sd.i18n import text
-from hatinh_sd.results import atomic_dir, safe_cells, write_csv
+from hatinh_sd.results import atomic_dir, write_csv, write_xlsx
 from hatinh_sd.targets import scorecard
 
 __all__ = [
@@ -53,7 +53,9 @@ SOURCES = {
 
 
 def load_envelope(path: Path | str | None = None) -> dict[str, object]:
-    """The fiscal envelope: ``share_of_grdp`` (% of GRDP, period average) and ``source``.
+    """The fiscal envelope: ``share_of_grdp`` (% of GRDP, period average), ``source`` and
+    ``source_vi`` (its source or reason in English and Vietnamese; the English when the file
+    has no ``source_vi``).
 
     Raises
     ------
@@ -70,7 +72,16 @@ def load_envelope(path: Path | str | None = None) -> dict[str, object]:
     source = doc.get("source")
     if not isinstance(source, str) or not source.strip():
         raise HatinhInputError("state the envelope's source or reason", path=path, key="source")
-    return {"share_of_grdp": float(share), "source": " ".join(source.split())}
+    source_vi = doc.get("source_vi", source)
+    if not isinstance(source_vi, str) or not source_vi.strip():
+        raise HatinhInputError(
+            "state the envelope's source or reason in Vietnamese", path=path, key="source_vi"
+        )
+    return {
+        "share_of_grdp": float(share),
+        "source": " ".join(source.split()),
+        "source_vi": " ".join(source_vi.split()),
+    }
 
 
 def target_table(
@@ -144,6 +155,26 @@ def localise(df: pd.DataFrame, lang: str) -> pd.DataFrame:
     return out.rename(columns={c: text(f"compare.col.{c}", lang) for c in out.columns})
 
 
+#: Columns of codes for programs, left out of the workbook people read.
+CODE_COLUMNS = ("indicator", "variable")
+
+
+def for_people(
+    df: pd.DataFrame, lang: str, titles: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """A localised table (:func:`localise`) as people read it: scenario titles for names,
+    units in planning terms, without the code columns."""
+    from hatinh_sd.vocabulary import unit
+
+    out = df.copy()
+    col = {c: text(f"compare.col.{c}", lang) for c in ("scenario", "unit", *CODE_COLUMNS)}
+    if titles and col["scenario"] in out:
+        out[col["scenario"]] = [titles.get(str(v), str(v)) for v in out[col["scenario"]]]
+    if col["unit"] in out:
+        out[col["unit"]] = [unit(str(v), lang) for v in out[col["unit"]]]
+    return out.drop(columns=[col[c] for c in CODE_COLUMNS if col[c] in out])
+
+
 def write_comparison(
     runs: Mapping[str, xr.Dataset],
     folder: Path | str,
@@ -153,18 +184,20 @@ def write_comparison(
     observed: pd.DataFrame | None = None,
     envelope: Mapping[str, object] | None = None,
     charts: bool = True,
+    titles: Mapping[str, str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Write ``targets.csv``, ``investment.csv``, ``comparison.xlsx`` and ``charts/`` into ``folder``.
 
-    The folder is assembled in a temporary folder and moved into place.
+    The CSV files keep the scenario names and indicator codes (data for programs); the
+    workbook, for people, shows the scenarios' ``titles``, units in planning terms and no
+    code columns (:func:`for_people`). The folder is assembled in a temporary folder and
+    moved into place.
 
     Returns
     -------
     dict
         ``targets`` and ``investment`` tables (unlocalised).
     """
-    from openpyxl.utils import get_column_letter
-
     envelope = envelope or load_envelope()
     tables = {
         "targets": target_table(runs, targets),
@@ -180,28 +213,16 @@ def write_comparison(
             {
                 text("compare.col.note", lang): [
                     text("compare.envelope_note", lang, share=envelope["share_of_grdp"]),
-                    str(envelope["source"]),
+                    str(envelope["source_vi" if lang == "vi" else "source"]),
                     text("scorecard.disclaimer", lang),
                 ]
             }
         )
         sheets[text("compare.sheet.notes", lang)] = note
-        with pd.ExcelWriter(tmp / "comparison.xlsx", engine="openpyxl") as xl:
-            for sheet, df in sheets.items():
-                df = safe_cells(df)  # noqa: PLW2901 - no formula from a scenario name
-                df.to_excel(xl, sheet_name=sheet[:31], index=False)
-                ws = xl.sheets[sheet[:31]]
-                for i, col in enumerate(df.columns, start=1):
-                    width = max(
-                        [len(str(col))]
-                        + [len(f"{v:.4g}" if isinstance(v, float) else str(v)) for v in df[col]]
-                    )
-                    ws.column_dimensions[get_column_letter(i)].width = min(60, width + 2)
-                    if pd.api.types.is_float_dtype(df[col]):  # Excel shows its own locale's marks
-                        for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
-                            cell.number_format = "#,##0.00"
-                ws.freeze_panes = "A2"  # the header stays in view
-                ws.auto_filter.ref = ws.dimensions
+        write_xlsx(
+            {name: for_people(df, lang, titles) for name, df in sheets.items()},
+            tmp / "comparison.xlsx",
+        )
         if charts:
             from hatinh_sd.charts import write_charts
 

@@ -1,23 +1,30 @@
 """The bilingual scenario report: one self-contained HTML file for planners.
 
 :func:`build_report` runs the chosen scenarios and assembles, with every
-heading and label in Vietnamese or English:
+heading, label, unit and note in Vietnamese or English (model names, units and
+notes from :mod:`hatinh_sd.vocabulary`, scenario titles from their YAML):
 
-1. the scorecard of targets T01-T12 across the scenarios;
-2. one chart per target indicator (scenarios, observed history, the 2030
-   target and, where ``hatinh-sd uncertainty`` results for the current model
-   exist, percentile bands);
-3. the calibration fit table and fitted-vs-observed charts with source keys;
-4. sensitivity rankings, where ``hatinh-sd sensitivity`` results for the
-   current model exist;
-5. the lever settings of each scenario;
-6. the assumptions register (generated from the ``.mdl``);
-7. the model diagram (drawn from the ``.mdl`` by :mod:`hatinh_sd.diagram`);
-8. the known limitations, taken from ``model/README.md``;
+1. a one-page summary: the scorecard, the probabilities, the costs and three
+   key messages generated from the numbers;
+2. the scorecard of targets T01-T12 across the scenarios;
+3. the probability of meeting each target, where ``hatinh-sd uncertainty``
+   results for the current model exist (its ``probabilities.csv``: the same
+   figures the command prints);
+4. costs and financing: investment by source, ICOR and the fiscal envelope
+   (:func:`hatinh_sd.compare.investment_table`, as ``hatinh-sd compare``);
+5. one chart per target indicator (scenarios, observed history, the 2030
+   target and percentile bands where they exist);
+6. the calibration fit table, estimates and fitted-vs-observed charts;
+7. sensitivity rankings, where ``hatinh-sd sensitivity`` results exist;
+8. the lever settings of each scenario;
+9. the assumptions register (generated from the ``.mdl``);
+10. the model diagram (drawn from the ``.mdl`` by :mod:`hatinh_sd.diagram`);
+11. the known limitations;
 
 and states that this is a planning model, not a forecast. Images are embedded
-as base64 ``data:`` URIs, so the file opens without network access.
-:func:`write_report` writes it atomically.
+as base64 ``data:`` URIs, so the file opens without network access; an A4
+print stylesheet (page numbers, the summary alone on the first page) serves
+:mod:`hatinh_sd.export`. :func:`write_report` writes it atomically.
 """
 
 from __future__ import annotations
@@ -38,23 +45,29 @@ import xarray as xr
 
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import LANGUAGES, number, text
-from hatinh_sd.model import Model, repo_root
-from hatinh_sd.results import atomic_file
+from hatinh_sd.model import Model
+from hatinh_sd.results import atomic_file, joined_name
+from hatinh_sd.vocabulary import label, note, unit
 
 __all__ = [
     "SECTIONS",
     "Evidence",
     "build_report",
     "find_bands",
+    "find_probabilities",
     "find_sensitivity",
     "fit_figure",
     "limitations",
+    "report_name",
     "write_report",
 ]
 
 #: Section ids of the report, in order (each has a heading ``report.section.<id>``).
 SECTIONS = (
+    "summary",
     "scorecard",
+    "probability",
+    "costs",
     "targets",
     "calibration",
     "sensitivity",
@@ -112,6 +125,17 @@ def find_bands(model: Model, scenarios: Sequence[str], outputs: Path) -> dict[st
     return found
 
 
+def find_probabilities(bands: Mapping[str, Evidence]) -> dict[str, pd.DataFrame]:
+    """``probabilities.csv`` beside each current ``bands.nc`` (what ``hatinh-sd uncertainty``
+    printed for that scenario)."""
+    found = {}
+    for name, ev in bands.items():
+        path = ev.path.parent / "probabilities.csv"
+        if ev.current and path.exists():
+            found[name] = pd.read_csv(path, encoding="utf-8-sig")
+    return found
+
+
 def find_sensitivity(model: Model, outputs: Path) -> list[Evidence]:
     """Sensitivity indices of ``hatinh-sd sensitivity`` runs under ``outputs/sensitivity/``.
 
@@ -148,8 +172,9 @@ def _png(fig) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _img(data: str, alt: str, mime: str = "image/png", cls: str = "chart") -> str:
-    return f"<img class='{cls}' alt='{html.escape(alt)}' src='data:{mime};base64,{data}'/>"
+def _img(data: str, alt: str, mime: str = "image/png", cls: str = "chart", graph: str = "") -> str:
+    extra = f" data-graph='{html.escape(graph)}'" if graph else ""
+    return f"<img class='{cls}'{extra} alt='{html.escape(alt)}' src='data:{mime};base64,{data}'/>"
 
 
 def _target_chart(
@@ -159,12 +184,14 @@ def _target_chart(
     targets: pd.DataFrame,
     observed: pd.DataFrame,
     bands: Mapping[str, Evidence],
+    titles: Mapping[str, str] | None = None,
 ) -> str:
     """A target chart of :mod:`hatinh_sd.charts` with the scenarios' uncertainty bands."""
     from hatinh_sd.charts import target_figure
     from hatinh_sd.targets import INDICATOR_VARIABLES, indicator_series
 
-    fig = target_figure(runs, tid, lang=lang, targets=targets, observed=observed)
+    titles = titles or {}
+    fig = target_figure(runs, tid, lang=lang, targets=targets, observed=observed, titles=titles)
     ax = fig.axes[0]
     indicator = str(targets.set_index("target_id").at[tid, "indicator"])
     var = INDICATOR_VARIABLES[indicator]
@@ -197,7 +224,7 @@ def _target_chart(
             label=text(
                 "report.targets.band",
                 lang,
-                scenario=name,
+                scenario=titles.get(name, name),
                 low=f"{low:g}",
                 high=f"{high:g}",
                 runs=int(ev.data.attrs.get("n_runs", 0)),  # type: ignore[attr-defined]
@@ -277,7 +304,8 @@ def fit_figure(
         )
     sources = ", ".join(sorted(set(rows["source"])))
     ax.set_title(
-        f"{indicator} [{rows['unit'].iloc[0]}]\n{text('report.fit.sources', lang, sources=sources)}",
+        f"{text(f'series.{indicator}', lang)} [{unit(rows['unit'].iloc[0], lang)}]\n"
+        f"{text('report.fit.sources', lang, sources=sources)}",
         fontsize=9,
     )
     ax.set_xlabel(text("chart.year", lang), fontsize=8)
@@ -295,26 +323,12 @@ def _inline_md(s: str) -> str:
     return re.sub(r"`(.+?)`", r"<code>\1</code>", s)
 
 
-def limitations(readme: Path | None = None) -> list[tuple[str, list[str]]]:
-    """The bullets of ``## Known limitations`` in ``model/README.md``: (text, sub-bullets).
+def limitations(lang: str = "en") -> list[tuple[str, list[str]]]:
+    """The known limitations as (bullet, sub-bullets) in ``lang``
+    (:func:`hatinh_sd.vocabulary.limitations`)."""
+    from hatinh_sd import vocabulary
 
-    Raises
-    ------
-    HatinhInputError
-        When the section is missing or has no bullets.
-    """
-    path = Path(readme or repo_root() / "model" / "README.md")
-    doc = path.read_text(encoding="utf-8")
-    m = re.search(r"^## Known limitations\s*$(.*?)(?=^## |\Z)", doc, re.M | re.S)
-    items: list[tuple[str, list[str]]] = []
-    for line in (m.group(1) if m else "").splitlines():
-        if line.startswith("- "):
-            items.append((line[2:].strip(), []))
-        elif re.match(r"\s+- ", line) and items:
-            items[-1][1].append(line.strip()[2:])
-    if not items:
-        raise HatinhInputError("no bullet list under '## Known limitations'", path=path)
-    return items
+    return vocabulary.limitations(lang)
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], cls: str = "t") -> str:
@@ -339,7 +353,26 @@ def _unit(unit: object, lang: str) -> str:
     return text(_UNIT_KEYS.get(str(unit), "unit.percent"), lang)
 
 
-def _scorecard(card: pd.DataFrame, names: list[str], lang: str) -> str:
+def _target_text(first: pd.Series, lang: str) -> str:
+    """``>= 170 (triệu đồng, 2030)``: a target with its unit and year."""
+    return (
+        f"{first['comparator']} {number(float(first['target']), lang)} "
+        f"({_unit(first['unit'], lang)}, {int(first['year'])})"
+    )
+
+
+def _status_cell(r: pd.Series, name: str, lang: str, extra: str = "") -> str:
+    e = html.escape
+    status = text(f"scorecard.{r['status']}", lang)
+    cls = "met" if r["met"] else "missed"
+    return (
+        f"<td class='{cls}' data-scenario='{e(name)}' data-id='{e(str(r['id']))}' "
+        f"data-value='{float(r['value'])!r}'>{_num(r['value'], lang)} "
+        f"<span class='status'>{'✓' if r['met'] else '✗'} {e(status)}</span>{extra}</td>"
+    )
+
+
+def _scorecard(card: pd.DataFrame, names: list[str], titles: Mapping[str, str], lang: str) -> str:
     e = html.escape
     header = [
         e(text("report.col.id", lang)),
@@ -348,29 +381,16 @@ def _scorecard(card: pd.DataFrame, names: list[str], lang: str) -> str:
     ]
     for name in names:
         header += [
-            f"{e(name)}<br>{e(text('report.col.value', lang, year=2030))}",
-            f"{e(name)}<br>{e(text('report.col.value', lang, year=2050))}",
+            f"{e(titles[name])}<br>{e(text('report.col.value', lang, year=2030))}",
+            f"{e(titles[name])}<br>{e(text('report.col.value', lang, year=2050))}",
         ]
     rows = []
     for key, grp in card.groupby("id", sort=False):
         tid = str(key)
-        first = grp.iloc[0]
-        row = [
-            e(tid),
-            e(text(f"target.{tid}", lang)),
-            e(
-                f"{first['comparator']} {first['target']:g} ({_unit(first['unit'], lang)}, {int(first['year'])})"
-            ),
-        ]
+        row = [e(tid), e(text(f"target.{tid}", lang)), e(_target_text(grp.iloc[0], lang))]
         for name in names:
             r = grp[grp["scenario"] == name].iloc[0]
-            status = text(f"scorecard.{r['status']}", lang)
-            cls = "met" if r["met"] else "missed"
-            row.append(
-                f"<td class='{cls}' data-scenario='{e(name)}' data-id='{e(tid)}' "
-                f"data-value='{float(r['value'])!r}'>{_num(r['value'], lang)} "
-                f"<span class='status'>{'✓' if r['met'] else '✗'} {e(status)}</span></td>"
-            )
+            row.append(_status_cell(r, name, lang))
             row.append(
                 f"<td data-scenario='{e(name)}' data-id='{e(tid)}' "
                 f"data-value-2050='{float(r['value_2050'])!r}'>{_num(r['value_2050'], lang)}</td>"
@@ -380,7 +400,7 @@ def _scorecard(card: pd.DataFrame, names: list[str], lang: str) -> str:
         text(
             "report.scorecard.count",
             lang,
-            scenario=name,
+            scenario=titles[name],
             met=int(card.loc[card["scenario"] == name, "met"].sum()),
             total=int((card["scenario"] == name).sum()),
         )
@@ -393,7 +413,269 @@ def _scorecard(card: pd.DataFrame, names: list[str], lang: str) -> str:
     )
 
 
-def _levers(model: Model, scenarios: list, lang: str) -> str:
+def _percent(p: float, lang: str) -> str:
+    """A probability as ``hatinh-sd uncertainty`` prints it (one decimal), in ``lang``."""
+    return f"{number(100 * float(p), lang, digits=1)} %"
+
+
+def _probability(
+    card: pd.DataFrame,
+    names: list[str],
+    titles: Mapping[str, str],
+    probs: Mapping[str, pd.DataFrame],
+    bands: Mapping[str, Evidence],
+    model: Model,
+    outputs: Path,
+    lang: str,
+) -> str:
+    """The probability of meeting each target, from the current uncertainty ensembles."""
+    from hatinh_sd.uncertainty import describe_draws
+
+    e = html.escape
+    parts = [f"<p>{e(text('report.probability.intro', lang))}</p>"]
+    shown = [n for n in names if n in probs]
+    for name in shown:
+        attrs = bands[name].data.attrs  # type: ignore[attr-defined]
+        share = attrs.get("history_consistent_share")
+        parts.append(
+            "<p class='note'>"
+            + e(
+                text(
+                    "report.probability.how",
+                    lang,
+                    scenario=titles[name],
+                    runs=number(int(attrs.get("n_runs", 0)), lang),
+                    how=describe_draws(attrs, lang),
+                    share="–" if share is None else number(100 * float(share), lang, digits=1),
+                )
+            )
+            + f" <code>{e(str(bands[name].path.parent / 'probabilities.csv'))}</code></p>"
+        )
+    if shown:
+        header = [
+            e(text("report.col.id", lang)),
+            e(text("report.col.indicator", lang)),
+            e(text("report.col.target", lang)),
+        ] + [e(titles[n]) for n in shown]
+        rows = []
+        for key, grp in card.groupby("id", sort=False):
+            tid = str(key)
+            row = [e(tid), e(text(f"target.{tid}", lang)), e(_target_text(grp.iloc[0], lang))]
+            for name in shown:
+                sel = probs[name][probs[name]["id"] == tid]
+                if sel.empty:
+                    row.append("–")
+                    continue
+                p = float(sel["probability"].iloc[0])
+                row.append(
+                    f"<td class='prob' data-scenario='{e(name)}' data-id='{e(tid)}' "
+                    f"data-probability='{p!r}'>{_percent(p, lang)}</td>"
+                )
+            rows.append(row)
+        parts.append(_table(header, rows, "t probability"))
+    stale = [titles[n] for n in names if n in bands and not bands[n].current]
+    if stale:
+        parts.append(
+            "<p class='na'>"
+            + e(
+                text(
+                    "report.targets.bands_stale",
+                    lang,
+                    scenarios="; ".join(stale),
+                    new=model.hash[:12],
+                )
+            )
+            + "</p>"
+        )
+    missing = [
+        titles[n] for n in names if n not in probs and not (n in bands and not bands[n].current)
+    ]
+    if missing:
+        parts.append(
+            "<p class='na'>"
+            + e(text("report.targets.bands_none", lang, scenarios="; ".join(missing)))
+            + f" <code>{e(str(outputs / 'uncertainty'))}</code></p>"
+        )
+    return "".join(parts)
+
+
+#: Columns of the costs table (keys of :func:`hatinh_sd.compare.investment_table`) and decimals.
+COST_COLUMNS = {
+    "total": 1,
+    "state": 1,
+    "private": 1,
+    "fdi": 1,
+    "icor": 2,
+    "state_share_grdp": 1,
+}
+
+
+def _cost_cell(r: pd.Series, col: str, lang: str) -> str:
+    value = float(r[col])
+    return (
+        f"<td class='num' data-scenario='{html.escape(str(r['scenario']))}' "
+        f"data-period='{r['period']}' data-cost='{col}' data-value='{value!r}'>"
+        f"{number(value, lang, digits=COST_COLUMNS[col])}</td>"
+    )
+
+
+def _costs_table(
+    invest: pd.DataFrame, titles: Mapping[str, str], lang: str, periods: Sequence[str] | None = None
+) -> str:
+    e = html.escape
+    header = [e(text("compare.col.scenario", lang)), e(text("compare.col.period", lang))]
+    header += [e(text(f"compare.col.{c}", lang)) for c in COST_COLUMNS]
+    header.append(e(text("compare.col.over_envelope", lang)))
+    rows = []
+    for _, r in invest.iterrows():
+        if periods and r["period"] not in periods:
+            continue
+        flag = text("compare.over" if r["over_envelope"] else "compare.within", lang)
+        rows.append(
+            [e(titles[str(r["scenario"])]), e(str(r["period"]))]
+            + [_cost_cell(r, c, lang) for c in COST_COLUMNS]
+            + [
+                f"<td class='{'missed' if r['over_envelope'] else 'met'}'>{e(flag)} "
+                f"({number(float(r['envelope']), lang)} %)</td>"
+            ]
+        )
+    return _table(header, rows, "t costs")
+
+
+def _costs(
+    invest: pd.DataFrame, envelope: Mapping[str, object], titles: Mapping[str, str], lang: str
+) -> str:
+    e = html.escape
+    return (
+        f"<p>{e(text('report.costs.intro', lang))}</p>"
+        + _costs_table(invest, titles, lang)
+        + "<p class='note'>"
+        + e(
+            text(
+                "compare.envelope_note", lang, share=number(float(envelope["share_of_grdp"]), lang)
+            )
+        )  # type: ignore[arg-type]
+        + " "
+        + e(
+            text(
+                "report.costs.envelope_source",
+                lang,
+                source=envelope["source_vi" if lang == "vi" else "source"],
+            )
+        )
+        + "</p>"
+    )
+
+
+def key_messages(
+    card: pd.DataFrame,
+    invest: pd.DataFrame,
+    names: list[str],
+    titles: Mapping[str, str],
+    lang: str,
+) -> list[str]:
+    """Three messages generated from the numbers: targets met, the widest gap, financing."""
+    met = {n: int(card.loc[card["scenario"] == n, "met"].sum()) for n in names}
+    total = int((card["scenario"] == names[0]).sum())
+    best = max(names, key=lambda n: (met[n], -names.index(n)))
+    m1 = text(
+        "report.summary.met",
+        lang,
+        results="; ".join(
+            text("report.summary.met_one", lang, scenario=titles[n], met=met[n], total=total)
+            for n in names
+        ),
+    )
+    rows = card[(card["scenario"] == best) & ~card["met"]].copy()
+    if rows.empty:
+        m2 = text("report.summary.all_met", lang, scenario=titles[best])
+    else:
+        rows["rel"] = (rows["value"] - rows["target"]).abs() / rows["target"].abs().clip(lower=1e-9)
+        r = rows.sort_values("rel", ascending=False).iloc[0]
+        m2 = text(
+            "report.summary.gap",
+            lang,
+            scenario=titles[best],
+            id=r["id"],
+            indicator=text(f"target.{r['id']}", lang),
+            value=number(float(r["value"]), lang),
+            target=f"{r['comparator']} {number(float(r['target']), lang)}",
+            unit=_unit(r["unit"], lang),
+        )
+    first = invest[invest["period"] == invest["period"].iloc[0]].set_index("scenario")
+    period = str(invest["period"].iloc[0])
+    last = names[-1]
+    r = first.loc[last]
+    m3 = text(
+        "report.summary.finance",
+        lang,
+        scenario=titles[last],
+        period=period,
+        total=number(float(r["total"]), lang, digits=1),
+        state=number(float(r["state"]), lang, digits=1),
+        icor=number(float(r["icor"]), lang, digits=2),
+        share=number(float(r["state_share_grdp"]), lang, digits=1),
+        envelope=number(float(r["envelope"]), lang),
+        verdict=text(
+            "report.summary.over" if r["over_envelope"] else "report.summary.within", lang
+        ),
+    )
+    if len(names) > 1:
+        diff = float(r["total"]) - float(first.loc[names[0], "total"])
+        m3 += " " + text(
+            "report.summary.versus",
+            lang,
+            diff=number(abs(diff), lang, digits=1),
+            direction=text("report.summary.more" if diff >= 0 else "report.summary.less", lang),
+            scenario=titles[names[0]],
+        )
+    return [m1, m2, m3]
+
+
+def _summary(
+    card: pd.DataFrame,
+    invest: pd.DataFrame,
+    probs: Mapping[str, pd.DataFrame],
+    names: list[str],
+    titles: Mapping[str, str],
+    lang: str,
+) -> str:
+    """The one-page summary: key messages, targets (value, status, probability), costs."""
+    e = html.escape
+    messages = key_messages(card, invest, names, titles, lang)
+    header = [e(text("report.col.id", lang)), e(text("report.col.indicator", lang))]
+    header.append(e(text("report.col.target", lang)))
+    header += [e(titles[n]) for n in names]
+    rows = []
+    for key, grp in card.groupby("id", sort=False):
+        tid = str(key)
+        row = [e(tid), e(text(f"target.{tid}", lang)), e(_target_text(grp.iloc[0], lang))]
+        for name in names:
+            r = grp[grp["scenario"] == name].iloc[0]
+            extra = ""
+            if name in probs:
+                sel = probs[name][probs[name]["id"] == tid]
+                if not sel.empty:
+                    p = float(sel["probability"].iloc[0])
+                    extra = (
+                        f"<br><span class='prob' data-probability='{p!r}'>"
+                        f"{e(text('report.summary.p', lang, p=_percent(p, lang)))}</span>"
+                    )
+            row.append(_status_cell(r, name, lang, extra))
+        rows.append(row)
+    first_period = str(invest["period"].iloc[0])
+    return (
+        "<ol class='messages'>"
+        + "".join(f"<li>{e(m)}</li>" for m in messages)
+        + "</ol>"
+        + _table(header, rows, "t scorecard summary-card")
+        + f"<p class='note'>{e(text('report.summary.costs', lang, period=first_period))}</p>"
+        + _costs_table(invest, titles, lang, [first_period])
+        + f"<p class='note'>{e(text('report.summary.note', lang))}</p>"
+    )
+
+
+def _levers(model: Model, scenarios: list, lang: str) -> str:  # noqa: C901
     from hatinh_sd.scenarios import Ramp, Step, load_catalogue
 
     e = html.escape
@@ -402,13 +684,18 @@ def _levers(model: Model, scenarios: list, lang: str) -> str:
     header = [
         e(text(f"report.levers.col.{c}", lang)) for c in ("lever", "unit", "range", "default")
     ]
-    header += [e(s.name) for s in scenarios]
+    header += [e(getattr(s.title, lang)) for s in scenarios]
     body = []
     for group, tg in cat.task_groups.items():
         members = [n for n in names if cat.parameters[n].group == group]
         title = getattr(tg.title, lang)
         span = len(header)
-        body.append([f"<td colspan='{span}' class='group'>g{group}: {e(title)}</td>"])
+        body.append(
+            [
+                f"<td colspan='{span}' class='group'>"
+                f"{e(text('report.levers.group', lang, group=group, title=title))}</td>"
+            ]
+        )
         if not members:
             why = tg.outside_boundary
             body.append(
@@ -416,7 +703,14 @@ def _levers(model: Model, scenarios: list, lang: str) -> str:
             )
         for n in members:
             p = cat.parameters[n]
-            row = [e(n), e(p.units), f"[{p.low:g}, {p.high:g}]", f"{p.default:g}"]
+            row = [
+                f"<td data-lever='{e(n)}'>{e(label(n, lang))}</td>",
+                e(unit(p.units, lang)),
+                f"[{number(p.low, lang)}; {number(p.high, lang)}]"
+                if lang == "vi"
+                else f"[{p.low:g}, {p.high:g}]",
+                number(p.default, lang) if lang == "vi" else f"{p.default:g}",
+            ]
             for s in scenarios:
                 spec = s.levers.get(n)
                 if spec is None:
@@ -427,7 +721,7 @@ def _levers(model: Model, scenarios: list, lang: str) -> str:
                             text(
                                 "report.levers.step",
                                 lang,
-                                value=f"{spec.value:g}",
+                                value=number(spec.value, lang),
                                 year=f"{spec.year:g}",
                             )
                         )
@@ -438,17 +732,17 @@ def _levers(model: Model, scenarios: list, lang: str) -> str:
                             text(
                                 "report.levers.ramp",
                                 lang,
-                                value=f"{spec.value:g}",
+                                value=number(spec.value, lang),
                                 start=f"{spec.from_:g}",
                                 end=f"{spec.to:g}",
                             )
                         )
                     )
                 else:
-                    row.append(f"{float(spec):g}")
+                    row.append(number(float(spec), lang))
             body.append(row)
     titles = "".join(
-        f"<li><strong>{e(s.name)}</strong>: {e(getattr(s.title, lang))}. "
+        f"<li><strong>{e(getattr(s.title, lang))}</strong>. "
         f"{e(getattr(s.description, lang))} <em>({e(s.cites)})</em></li>"
         for s in scenarios
     )
@@ -457,18 +751,60 @@ def _levers(model: Model, scenarios: list, lang: str) -> str:
     )
 
 
+def _value(x: float, unit_: str, lang: str) -> str:
+    """A constant in ``lang``; calendar years without a thousands separator."""
+    if unit_ == "Year" and float(x).is_integer() and 1900 <= x <= 2200:
+        return str(int(x))
+    return number(x, lang)
+
+
+def source_keys(comment: str, known: set[str]) -> list[str]:
+    """The source keys of ``model/data/sources.csv`` a comment cites, in order."""
+    found = []
+    for token in re.findall(r"[A-Za-z0-9][A-Za-z0-9_-]*", comment):
+        if token in known and token not in found:
+            found.append(token)
+    return found
+
+
 def _assumptions(model: Model, lang: str) -> str:
-    from hatinh_sd.modeldoc import render_assumptions
+    from hatinh_sd.data import load_sources
+    from hatinh_sd.modeldoc import assumptions
 
     e = html.escape
-    lines = render_assumptions(model).splitlines()[2:]
-    rows = [[e(c.strip()) for c in line.strip().strip("|").split("|")] for line in lines]
+    known = set(load_sources()["key"].astype(str))
+    rows = []
+    for a in assumptions(model):
+        role = (
+            text("report.role.lever", lang, group=a.group)
+            if a.role == "lever"
+            else text(f"report.role.{a.role}", lang)
+        )
+        rng = (
+            f"[{_value(a.low, a.unit, lang)}; {_value(a.high, a.unit, lang)}]"
+            if a.low is not None and a.high is not None
+            else ""
+        )
+        shown = note(a.name, a.comment, lang)
+        if shown is None:
+            shown = text("report.assumptions.untranslated", lang)
+        rows.append(
+            [
+                f"<td data-name='{e(a.name)}'>{e(label(a.name, lang))}</td>",
+                _value(a.value, a.unit, lang),
+                e(unit(a.unit, lang)),
+                rng,
+                e(role),
+                e(", ".join(source_keys(a.comment, known)) or "–"),
+                e(shown),
+            ]
+        )
     header = [
         e(text(f"report.assumptions.col.{c}", lang))
-        for c in ("parameter", "value", "unit", "range", "role", "source")
+        for c in ("parameter", "value", "unit", "range", "role", "keys", "source")
     ]
     return f"<p>{e(text('report.assumptions.intro', lang, n=len(rows)))}</p>" + _table(
-        header, rows, "t small"
+        header, rows, "t small assumptions"
     )
 
 
@@ -489,23 +825,24 @@ def _sensitivity(evidence: list[Evidence], lang: str, model: Model) -> str:
             continue
         key = main_index(method)
         parts.append(
-            f"<h3>{e(config)}</h3><p>{e(text(f'report.sensitivity.intro_{method}', lang, k=TOP_FACTORS))}</p>"
+            f"<h3><code>{e(config)}</code></h3>"
+            f"<p>{e(text(f'report.sensitivity.intro_{method}', lang, k=TOP_FACTORS))}</p>"
         )
         outputs = [o for o in table["output"].unique() if not str(o).endswith("_every_year")]
         rows = []
         for out in outputs:
             m = re.match(r"(T\d\d)_(\d{4})$", str(out))
             if m:
-                label = f"{out}: {text(f'target.{m.group(1)}', lang)}"
-            else:  # another output: the model variable's name (names are not translated)
+                shown = f"{m.group(1)} {m.group(2)}: {text(f'target.{m.group(1)}', lang)}"
+            else:  # another output: the model variable's label
                 variable = table.loc[table["output"] == out, "variable"].iloc[0]
-                label = f"{out}: {model.real_name(str(variable))}"
+                shown = label(model.real_name(str(variable)), lang)
             top = top_factors(table, method, out, TOP_FACTORS)
             cells = [
-                f"{e(str(r.factor))} <span class='{'lever' if r.group == 'lever' else 'unc'}'>({_num(getattr(r, key), lang)})</span>"
+                f"{e(label(str(r.factor), lang))} <span class='{'lever' if r.group == 'lever' else 'unc'}'>({_num(getattr(r, key), lang)})</span>"
                 for r in top.itertuples()
             ]
-            rows.append([e(label)] + cells + [""] * (TOP_FACTORS - len(cells)))
+            rows.append([e(shown)] + cells + [""] * (TOP_FACTORS - len(cells)))
         header = [e(text("report.sensitivity.col.output", lang))] + [
             e(text("report.sensitivity.col.rank", lang, rank=i + 1)) for i in range(TOP_FACTORS)
         ]
@@ -533,12 +870,20 @@ def _diagram(model: Model, lang: str) -> str:
         return f"<p class='note'>{e(reason)}</p>"
 
     def img(name: str) -> str:
-        return _img(base64.b64encode(drawn[name]).decode("ascii"), name, "image/svg+xml", "diagram")
+        alt = (
+            text("diagram.overview_title", lang)
+            if name == "overview"
+            else diagram.sector_label(name, lang)
+        )
+        data = base64.b64encode(drawn[name]).decode("ascii")
+        return _img(data, alt, "image/svg+xml", "diagram", diagram.slug(name))
 
-    renderer = text("report.diagram.renderer", lang, renderer=" + ".join(used))
+    renderer = e(text("report.diagram.renderer", lang, renderer="\0")).replace(
+        "\0", f"<code>{e(' + '.join(used))}</code>"
+    )
     parts = [
         f"<p>{e(text('report.diagram.intro', lang))}</p>",
-        f"<p class='note'>{e(renderer)}</p>",
+        f"<p class='note'>{renderer}</p>",
         img("overview"),
         f"<h3>{e(text('report.diagram.sectors', lang))}</h3>",
     ]
@@ -556,15 +901,69 @@ table.t{border-collapse:collapse;font-size:13px;margin:8px 0}
 table.t td,table.t th{border:1px solid #ccc;padding:3px 6px;vertical-align:top}
 table.t th{background:#eef3f8}
 table.small{font-size:11px}
+td.num,td.prob{text-align:right;white-space:nowrap}
 td.met{background:#e2f0d9}td.missed{background:#fbe4e4}
 td.group{background:#f4f4f4;font-weight:bold}td.default{color:#999;text-align:center}
 .disclaimer{background:#fff4d6;border-left:5px solid #e6a700;padding:8px 12px;font-weight:bold}
 .na{color:#8a4b00;font-style:italic}.note{color:#555;font-size:12px}
 img.chart{max-width:100%;margin:4px}img.diagram{max-width:100%;border:1px solid #ddd}
-figure{display:inline-block;margin:4px;vertical-align:top}
-span.lever{color:#1f77b4}span.unc{color:#c55a00}
+figure{display:inline-block;margin:4px;vertical-align:top;max-width:100%}
+span.lever{color:#1f77b4}span.unc{color:#c55a00}span.prob{color:#1f4e79;font-size:11px}
+ol.messages li{margin:4px 0}
 nav ol{columns:2}
+#summary h2{margin-top:8px}
+@page{size:A4;margin:14mm 12mm 16mm 12mm;
+ @bottom-center{content:counter(page) " / " counter(pages);font-size:9pt;color:#555}}
+@media print{
+ body{max-width:none;margin:0;padding:0;font-size:10pt}
+ h1{font-size:17pt;margin:0 0 4pt}h2{font-size:13pt;margin-top:14pt}
+ nav,.screen-only{display:none}
+ #summary{break-after:page}
+ #summary table.t{font-size:7pt}#summary table.t td,#summary table.t th{padding:1pt 2.5pt}
+ #summary .note{font-size:7.5pt}#summary h1{font-size:15pt}#summary h2{margin-top:6pt}
+ table.scorecard th:nth-child(1),table.probability th:nth-child(1){width:4.5%}
+ table.scorecard th:nth-child(2),table.probability th:nth-child(2){width:22%}
+ table.scorecard th:nth-child(3),table.probability th:nth-child(3){width:12%}
+ table.costs th:nth-child(1){width:17%}
+ #summary ol.messages{font-size:9pt;margin:4pt 0;padding-left:16pt}#summary p{margin:3pt 0}
+ #summary .disclaimer{font-size:8pt;padding:3pt 6pt}
+ section{break-before:page}#summary{break-before:auto}
+ table.t{width:100%;table-layout:fixed;font-size:8pt}
+ table.t td,table.t th{overflow-wrap:anywhere;word-break:break-word;padding:2pt 3pt}
+ td.num,td.prob{white-space:normal}
+ table.small{font-size:6.5pt}
+ table.assumptions col.c7{width:38%}
+ tr,img,figure{break-inside:avoid}thead{display:table-header-group}
+ figure{display:block;margin:2pt 0}
+ img.chart{max-width:100%;max-height:115mm}img.diagram{max-width:100%;max-height:240mm}
+ details>*{display:block}
+}
 """
+
+
+def _meta(model: Model, titles: Mapping[str, str], lang: str) -> str:
+    e = html.escape
+    created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    return text(
+        "report.meta",
+        lang,
+        scenarios="; ".join(e(t) for t in titles.values()),
+        model=f"<code>{e(model.mdl_path.name)}</code>",
+        hash=f"<code>{model.hash[:12]}</code>",
+        calibration=f"<code>{model.calibration_hash[:12] or '–'}</code>",
+        commit=f"<code>{e(model.git_commit)}</code>",
+        created=f"<code>{created}</code>",
+    )
+
+
+def _document(title: str, lang: str, head: str, body: str) -> str:
+    e = html.escape
+    return (
+        f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{e(title)}</title><style>{_STYLE}</style></head><body>"
+        f"{head}{body}</body></html>"
+    )
 
 
 def build_report(
@@ -573,6 +972,7 @@ def build_report(
     *,
     lang: str = "en",
     outputs: Path | str = "outputs",
+    summary_only: bool = False,
 ) -> str:
     """The report as one HTML document (a string).
 
@@ -584,8 +984,10 @@ def build_report(
         loaded and checked before anything runs.
     lang : {"vi", "en"}
     outputs : path
-        Folder searched for ``uncertainty/<scenario>/bands.nc`` and
-        ``sensitivity/<config>/indices.csv``.
+        Folder searched for ``uncertainty/<scenario>/bands.nc`` (and its
+        ``probabilities.csv``) and ``sensitivity/<config>/indices.csv``.
+    summary_only : bool
+        The one-page summary alone (title, summary, disclaimer).
 
     Raises
     ------
@@ -600,7 +1002,7 @@ def build_report(
         load_setup,
         model_fit,
     )
-    from hatinh_sd.compare import target_table
+    from hatinh_sd.compare import investment_table, load_envelope, target_table
     from hatinh_sd.data import load_observed, load_targets
     from hatinh_sd.scenarios import load_catalogue, load_scenario, run_scenario
     from hatinh_sd.targets import PLAN_TARGETS
@@ -617,69 +1019,48 @@ def build_report(
     outputs = Path(outputs)
     cat = load_catalogue(model=model)
     scenarios = [load_scenario(n, model=model, catalogue=cat) for n in scenario_names]
+    envelope = load_envelope()
     setup = load_setup(model)
     targets, observed = load_targets(), comparable_observed(load_observed(), setup)
     runs = {s.name: run_scenario(s, model) for s in scenarios}
     names = list(runs)
+    titles = {s.name: str(getattr(s.title, lang)) for s in scenarios}
     card = target_table(runs, targets)
+    invest = investment_table(runs, envelope)
     bands = find_bands(model, names, outputs)
+    probs = find_probabilities(bands)
+
+    title = text("report.title", lang)
+    disclaimer = text("report.disclaimer", lang)
+    summary = (
+        f"<section id='summary'><h1>{e(title)}</h1>"
+        f"<p class='note'>{_meta(model, titles, lang)}</p>"
+        f"<h2>{e(text('report.section.summary', lang))}</h2>"
+        + _summary(card, invest, probs, names, titles, lang)
+        + f"<p class='disclaimer' id='disclaimer'>{e(disclaimer)}</p></section>"
+    )
+    if summary_only:
+        return _document(title, lang, "", summary)
+
     sens = find_sensitivity(model, outputs)
     obs, values = model_fit(model, setup)
     fit = fit_table(obs, values)
 
     sections: dict[str, str] = {}
-    sections["scorecard"] = _scorecard(card, names, lang)
+    sections["scorecard"] = _scorecard(card, names, titles, lang)
+    sections["probability"] = _probability(card, names, titles, probs, bands, model, outputs, lang)
+    sections["costs"] = _costs(invest, envelope, titles, lang)
 
-    shown = [n for n, ev in bands.items() if ev.current]
-    stale = [n for n, ev in bands.items() if not ev.current]
+    shown = [titles[n] for n, ev in bands.items() if ev.current]
     notes = []
     if shown:
-        notes.append(("note", text("report.targets.bands_shown", lang, scenarios=", ".join(shown))))
-        from hatinh_sd.uncertainty import describe_draws
-
-        for name in shown:
-            attrs = bands[name].data.attrs
-            share = attrs.get("history_consistent_share")
-            notes.append(
-                (
-                    "note",
-                    text(
-                        "report.targets.bands_how",
-                        lang,
-                        scenario=name,
-                        how=describe_draws(attrs, lang),
-                        share="-" if share is None else f"{100 * float(share):.0f}",
-                    ),
-                )
-            )
-    if stale:
-        notes.append(
-            (
-                "na",
-                text(
-                    "report.targets.bands_stale",
-                    lang,
-                    scenarios=", ".join(stale),
-                    new=model.hash[:12],
-                ),
-            )
-        )
-    missing = [n for n in names if n not in bands]
-    if missing:
-        notes.append(
-            (
-                "na",
-                text(
-                    "report.targets.bands_none",
-                    lang,
-                    scenarios=", ".join(missing),
-                    path=str(outputs / "uncertainty"),
-                ),
-            )
-        )
+        notes.append(("note", text("report.targets.bands_shown", lang, scenarios="; ".join(shown))))
     charts = "".join(
         f"<figure id='chart-{tid}'>"
-        + _img(_target_chart(runs, tid, lang, targets, observed, bands), f"{tid}")
+        + _img(
+            _target_chart(runs, tid, lang, targets, observed, bands, titles),
+            f"{tid}: {text(f'target.{tid}', lang)}",
+        )
         + "</figure>"
         for tid in PLAN_TARGETS
     )
@@ -690,7 +1071,11 @@ def build_report(
     )
 
     fit_rows = [
-        [e(str(r["series"])), e(str(r["years"])), str(int(r["n"]))]
+        [
+            f"<td data-series='{e(str(r['series']))}'>{e(text(f'series.{r.series}', lang))}</td>",
+            e(str(r["years"])),
+            str(int(r["n"])),
+        ]
         + [_num(float(r[c]), lang) for c in ("mape", "rmse", "r2", "um", "us", "uc")]
         + [e(str(r["sources"]))]
         for _, r in fit.iterrows()
@@ -707,7 +1092,9 @@ def build_report(
     )
     fine = model.run(outputs=variables, times=fine_times(model))
     fit_charts = "".join(
-        "<figure>" + _img(_png(fit_figure(setup, obs, values, fine, ind, lang)), ind) + "</figure>"
+        "<figure>"
+        + _img(_png(fit_figure(setup, obs, values, fine, ind, lang)), text(f"series.{ind}", lang))
+        + "</figure>"
         for ind in setup.series
         if (obs.indicator == ind).any()
     )
@@ -725,11 +1112,11 @@ def build_report(
                 ],
                 [
                     [
-                        e(r["parameter"]),
+                        f"<td data-name='{e(r['parameter'])}'>{e(label(r['parameter'], lang))}</td>",
                         _num(r["point estimate"], lang),
                         _num(r["standard error"], lang),
                         f"{_num(r['posterior 5 %'], lang)} – {_num(r['posterior 95 %'], lang)}",
-                        e(r["search range"]),
+                        e(_range_text(str(r["search range"]), lang)),
                     ]
                     for r in est.to_dict("records")
                 ],
@@ -757,40 +1144,48 @@ def build_report(
                 else ""
             )
             + "</li>"
-            for item, subs in limitations()
+            for item, subs in limitations(lang)
         )
         + "</ul>"
     )
 
-    title = text("report.title", lang)
-    created = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-    meta = text(
-        "report.meta",
-        lang,
-        scenarios=", ".join(names),
-        model=model.mdl_path.name,
-        hash=model.hash[:12],
-        calibration=model.calibration_hash[:12] or "–",
-        commit=model.git_commit,
-        created=created,
-    )
-    disclaimer = text("report.disclaimer", lang)
     toc = "".join(
         f"<li><a href='#{s}'>{e(text(f'report.section.{s}', lang))}</a></li>" for s in SECTIONS
     )
-    body = "".join(
-        f"<section id='{s}'><h2>{e(text(f'report.section.{s}', lang))}</h2>{sections[s]}</section>"
-        for s in SECTIONS
+    nav = f"<nav><h2>{e(text('report.contents', lang))}</h2><ol>{toc}</ol></nav>"
+    body = (
+        summary
+        + nav
+        + "".join(
+            f"<section id='{s}'><h2>{e(text(f'report.section.{s}', lang))}</h2>{sections[s]}</section>"
+            for s in SECTIONS[1:]
+        )
+        + f"<hr><p class='disclaimer'>{e(disclaimer)}</p>"
     )
-    return (
-        f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'>"
-        f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{e(title)}</title><style>{_STYLE}</style></head><body>"
-        f"<h1>{e(title)}</h1><p class='note'>{e(meta)}</p>"
-        f"<p class='disclaimer' id='disclaimer'>{e(disclaimer)}</p>"
-        f"<nav><h2>{e(text('report.contents', lang))}</h2><ol>{toc}</ol></nav>"
-        f"{body}<hr><p class='disclaimer'>{e(disclaimer)}</p></body></html>"
-    )
+    return _document(title, lang, "", body)
+
+
+def _range_text(rng: str, lang: str) -> str:
+    """``[0.1, 0.5]`` written in ``lang``."""
+    m = re.fullmatch(r"\[\s*([^,\]]+),\s*([^\]]+)\]", rng.strip())
+    if not m or lang == "en":
+        return rng
+    try:
+        low, high = float(m.group(1)), float(m.group(2))
+    except ValueError:
+        return rng
+    return f"[{number(low, lang)}; {number(high, lang)}]"
+
+
+def report_name(scenario_names: Sequence[str], lang: str, *, summary: bool = False) -> str:
+    """The file stem of a report: the scenarios (shortened with a hash when long) and the
+    language, so that reports of other scenario sets or languages never overwrite it."""
+    from hatinh_sd.errors import check_name
+
+    stems = [Path(n).stem if n.endswith((".yaml", ".yml")) else n for n in scenario_names]
+    for s in stems:
+        check_name(s, what="scenario name")
+    return joined_name("summary" if summary else "report", [*stems, lang])
 
 
 def write_report(
@@ -800,9 +1195,10 @@ def write_report(
     *,
     lang: str = "en",
     outputs: Path | str = "outputs",
+    summary_only: bool = False,
 ) -> Path:
     """Build the report (:func:`build_report`) and write it to ``path`` atomically."""
-    doc = build_report(model, scenario_names, lang=lang, outputs=outputs)
+    doc = build_report(model, scenario_names, lang=lang, outputs=outputs, summary_only=summary_only)
     path = Path(path)
     with atomic_file(path) as tmp:
         tmp.write_text(doc, encoding="utf-8")

@@ -14,7 +14,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -260,3 +260,29 @@ def write_run(
         for name, writer in (extra or {}).items():
             writer(tmp / name)
     return folder
+
+
+def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path | str) -> Path:
+    """One workbook, a sheet per table, that opens right in Excel: no cell read as a formula,
+    floats with thousands separators and 2 decimals (``#,##0.00``; Excel shows its own
+    locale's marks), column widths to fit, the header frozen and filters on."""
+    from openpyxl.utils import get_column_letter
+
+    path = Path(path)
+    with atomic_file(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+        for sheet, df in sheets.items():
+            df = safe_cells(df)  # noqa: PLW2901 - no formula from a scenario name
+            df.to_excel(xl, sheet_name=sheet[:31], index=False)
+            ws = xl.sheets[sheet[:31]]
+            for i, col in enumerate(df.columns, start=1):
+                width = max(
+                    [len(str(col))]
+                    + [len(f"{v:.4g}" if isinstance(v, float) else str(v)) for v in df[col]]
+                )
+                ws.column_dimensions[get_column_letter(i)].width = min(60, width + 2)
+                if pd.api.types.is_float_dtype(df[col]):
+                    for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
+                        cell.number_format = "#,##0.00"
+            ws.freeze_panes = "A2"  # the header stays in view
+            ws.auto_filter.ref = ws.dimensions
+    return path

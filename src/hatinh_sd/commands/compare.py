@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from hatinh_sd.i18n import text
+from hatinh_sd.i18n import number, text
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -23,7 +23,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         load_scenario(n, model=model, catalogue=cat) for n in args.names
     ]  # all checked first
     runs = {s.name: run_scenario(s, model) for s in scenarios}
-    folder = output_folder(args.out, joined_name("compare", list(runs)))
+    titles = {s.name: str(getattr(s.title, args.lang)) for s in scenarios}
+    # one folder per scenario set and language: a comparison in one language keeps the other's
+    folder = output_folder(args.out, joined_name("compare", [*runs, args.lang]))
     tables = write_comparison(
         runs,
         folder,
@@ -31,19 +33,33 @@ def cmd_compare(args: argparse.Namespace) -> int:
         targets=data.targets,
         observed=comparable_observed(data.observed, load_setup(model)),
         envelope=envelope,
+        titles=titles,
     )
     t = tables["targets"]
     print(text("compare.header", args.lang, year=2030))
     for name, grp in t.groupby("scenario", sort=False):
-        print(f"  {name:<24} {int(grp['met'].sum()):>2}  " + " ".join(grp.loc[grp["met"], "id"]))
+        print(
+            f"  {int(grp['met'].sum()):>2}  {titles[name]}: " + " ".join(grp.loc[grp["met"], "id"])
+        )
     print(text("compare.investment_header", args.lang))
     inv = tables["investment"]
     for _, r in inv.iterrows():
         flag = text("compare.over" if r["over_envelope"] else "compare.within", args.lang)
         print(
-            f"  {r['scenario']:<24} {r['period']}  {r['total']:>8.0f}  "
-            f"(state {r['state']:.0f}, private {r['private']:.0f}, FDI {r['fdi']:.0f})  "
-            f"ICOR {r['icor']:.2f}  state {r['state_share_grdp']:.1f} % GRDP [{flag}]"
+            "  "
+            + text(
+                "compare.investment_line",
+                args.lang,
+                scenario=titles[r["scenario"]],
+                period=r["period"],
+                total=number(r["total"], args.lang, digits=0),
+                state=number(r["state"], args.lang, digits=0),
+                private=number(r["private"], args.lang, digits=0),
+                fdi=number(r["fdi"], args.lang, digits=0),
+                icor=number(r["icor"], args.lang, digits=2),
+                share=number(r["state_share_grdp"], args.lang, digits=1),
+                flag=flag,
+            )
         )
     print(text("compare.wrote", args.lang, path=folder))
     return 0

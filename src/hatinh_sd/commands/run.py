@@ -111,7 +111,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         if len(failed):
             extra["bad_runs.csv"] = lambda p, f=failed: write_csv(f, p, index=False)
         folder = write_run(ds, folders[name], extra=extra)
-        print(text("run.scenario", args.lang, name=name))
+        title = (
+            getattr(scn.title, args.lang)
+            if scn is not None
+            else text(f"run.title.{name}", args.lang)
+        )
+        print(text("run.scenario", args.lang, name=title))
         print(format_scorecard(card, args.lang))
         print(text("run.wrote", args.lang, path=folder / "results.nc"))
         if len(failed):
