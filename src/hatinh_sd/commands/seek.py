@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from hatinh_sd.errors import HatinhInputError
-from hatinh_sd.i18n import text
+from hatinh_sd.i18n import number, text
 
 
 def _split(items: list[str] | None) -> list[str]:
@@ -37,8 +37,10 @@ def cmd_seek(args: argparse.Namespace) -> int:
         maxiter=args.maxiter,
         targets=data.targets,
     )
+    lang = args.lang
     reached = ", ".join(
-        f"{t} = {result.reached[t]:.4g} ({c} {v:g})" for t, (c, v, _) in result.targets.items()
+        f"{t} = {number(result.reached[t], lang)} ({c} {number(v, lang)})"
+        for t, (c, v, _) in result.targets.items()
     )
     if result.reachable:
         print(
@@ -47,12 +49,13 @@ def cmd_seek(args: argparse.Namespace) -> int:
                 args.lang,
                 targets=reached,
                 count=len(result.changed()),
-                distance=f"{result.distance:.3f}",
+                distance=number(result.distance, lang, digits=3),
             )
         )
     else:
         print(text("seek.unreachable", args.lang, closest=reached))
     from hatinh_sd.model import load_model
+    from hatinh_sd.vocabulary import label, unit
 
     model = load_model()
     for name, (old, new) in result.changed().items():
@@ -60,10 +63,10 @@ def cmd_seek(args: argparse.Namespace) -> int:
             text(
                 "seek.lever_change",
                 args.lang,
-                name=name,
-                old=f"{old:g}",
-                new=f"{new:g}",
-                units=model.units(name),
+                name=label(name, lang),
+                old=number(old, lang),
+                new=number(new, lang),
+                units="" if model.units(name) == "Dmnl" else unit(model.units(name), lang),
             )
         )
     path = Path(args.out) if args.out else Path("outputs") / "seek" / f"{result.scenario.name}.yaml"

@@ -11,7 +11,7 @@ from pathlib import Path
 from hatinh_sd.commands.sensitivity import add_engine_options, engine_kwargs, sweep_store
 from hatinh_sd.ensemble import DEFAULT_CHUNK_SIZE
 from hatinh_sd.errors import HatinhInputError
-from hatinh_sd.i18n import text
+from hatinh_sd.i18n import number, text
 
 #: Most runs of one uncertainty ensemble (the draws alone take n x 150 x 8 bytes).
 MAX_RUNS = 200_000
@@ -192,8 +192,9 @@ def _one_scenario(
     print(text("uncertainty.probability", lang))
     for r in prob.itertuples():
         print(
-            f"  {r.id} {tlabels[r.id][:50]:<50} {r.comparator} {r.target:g}: "
-            f"{100 * r.probability:5.1f} %  (median {r.median:.3g})"
+            f"  {r.id} {tlabels[r.id][:50]:<50} {r.comparator} {number(r.target, lang)}: "
+            f"{number(100 * r.probability, lang, digits=1):>5} %  "
+            + text("uncertainty.median", lang, median=number(r.median, lang, significant=3))
         )
     print(text("run.wrote", lang, path=out))
 
