@@ -2,8 +2,9 @@
 
 The app is served from a background thread on a free port. The tests move
 levers and check that the charts and the scorecard show what a direct model
-run gives for those settings, switch the language, load a shipped scenario,
-upload a malformed one, download the CSV and a saved scenario, and write
+run gives for those settings, switch the language (no English left in the
+Vietnamese page), load a shipped scenario, upload a malformed one, download
+the CSV, the Excel workbook (both languages) and a saved scenario, and write
 screenshots under ``outputs/``. The median time from a slider change to the
 updated chart is printed (``pytest -s``), not asserted.
 """
@@ -26,6 +27,7 @@ from hatinh_sd.i18n import catalogue, text
 from hatinh_sd.model import repo_root
 from hatinh_sd.results import atomic_file
 from hatinh_sd.targets import indicator_series, scorecard
+from vietnamese import english_left
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +117,72 @@ def assert_page_matches_run(page, model, params: dict):
         np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
 
 
+def assert_no_english(page, where: str):
+    """The Vietnamese page's visible text has no English left (printed when there is)."""
+    body = page.locator("body").inner_text()
+    found = english_left(body)
+    if found:
+        lines = [ln for ln in body.splitlines() if any(f in ln for f in found)]
+        print(f"\nEnglish left in the Vietnamese page ({where}): {found}")
+        print("\n".join(f"  | {ln}" for ln in lines[:40]))
+    assert not found, f"English left in the Vietnamese page ({where}): {found}"
+
+
+def open_all_groups(page):
+    closed = page.locator("details:not([open]) > summary")
+    while closed.count():
+        closed.first.click()
+
+
+def choose_scenario(page, title: str):
+    """Pick a shipped scenario by its title (the picker shows titles only) and load it."""
+    page.click("#scenario-choice")
+    page.get_by_role("dialog").get_by_text(title, exact=True).click()
+    page.click("#scenario-load")
+
+
+def check_workbook(path, lang: str, shown: dict):
+    """The Excel download opens right and speaks ``lang``; its 2030 values are the page's."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == [
+        text(f"app.xlsx.sheet.{k}", lang) for k in ("scorecard", "results", "levers")
+    ]
+    words = set(wb.sheetnames)
+    for ws in wb.worksheets:
+        assert ws.freeze_panes == "A2", ws.title
+        assert ws.auto_filter.ref, ws.title
+        floats = 0
+        for row in ws.iter_rows(min_row=2):
+            for cell in row:
+                if isinstance(cell.value, float):
+                    floats += 1
+                    assert cell.number_format == "#,##0.00", (ws.title, cell.coordinate)
+                elif isinstance(cell.value, str):
+                    words.add(cell.value)
+        assert floats, ws.title
+        words.update(str(c.value) for c in ws[1])
+    card, results = wb.worksheets[0], wb.worksheets[1]
+    assert [c.value for c in card[1]] == [
+        text("scorecard.id", lang),
+        text("scorecard.indicator", lang),
+        text("scorecard.target", lang),
+        text("scorecard.value", lang, year=2030),
+        text("scorecard.value", lang, year=2050),
+        text("scorecard.status", lang),
+    ]
+    assert [c.value for c in results[1]] == [
+        text(f"app.xlsx.{k}", lang) for k in ("scenario", "year", "variable", "unit", "value")
+    ]
+    values = {r[0]: r[3] for r in card.iter_rows(min_row=2, values_only=True)}
+    assert values == pytest.approx(shown["scorecard"], rel=1e-9)
+    if lang == "vi":
+        found = english_left("\n".join(sorted(words)))
+        bad = sorted(w for w in words if english_left(w)) if found else []
+        assert not found, f"English left in the Vietnamese workbook: {found} in {bad[:20]}"
+
+
 def test_levers_drive_real_runs_csv_and_saved_scenario(page, app_url, model, baseline, tmp_path):
     open_page(page, app_url)
     assert summary(page)["params"] == {}
@@ -195,21 +263,21 @@ def test_levers_drive_real_runs_csv_and_saved_scenario(page, app_url, model, bas
     assert changed == pytest.approx(params, rel=1e-12)
 
 
-def test_language_scenarios_bad_upload_and_screenshots(page, app_url, model):
+def test_language_scenarios_bad_upload_excel_and_screenshots(page, app_url, model, tmp_path):
     open_page(page, app_url)
     # Load a shipped scenario: the levers take its resolved parameters.
     from hatinh_sd.scenarios import load_scenario, resolve_scenario
 
     scn = load_scenario("formosa_phase2", model=model)
+    title = scn.title.model_dump()
     resolved = {model.real_name(k): v for k, v in resolve_scenario(scn, model).items()}
     expected = {k: v for k, v in resolved.items() if v != model.parameters[k].default}
     assert expected  # the scenario changes something
-    page.click("#scenario-choice")
-    page.get_by_text("(formosa_phase2)").click()
-    page.click("#scenario-load")
+    choose_scenario(page, title["en"])
     wait_for_params(page, expected)
     assert_page_matches_run(page, model, expected)
-    assert "formosa_phase2" in page.locator("#scenario-message").inner_text()
+    message = page.locator("#scenario-message")
+    assert message.inner_text() == text("app.scenario.loaded", "en", name=title["en"])
 
     # A malformed uploaded scenario: a visible message naming the file; the app keeps serving.
     page.locator("#scenario-upload input[type=file]").set_input_files(
@@ -221,7 +289,6 @@ def test_language_scenarios_bad_upload_and_screenshots(page, app_url, model):
             }
         ]
     )
-    message = page.locator("#scenario-message")
     message.filter(has_text="broken.yaml").wait_for(timeout=30_000)
     assert "malformed YAML" in message.inner_text()
     assert summary(page)["params"] == pytest.approx(expected)
@@ -245,10 +312,15 @@ def test_language_scenarios_bad_upload_and_screenshots(page, app_url, model):
         "app.lever.investment climate",
         "scorecard.title",
         "app.scenario.save",
+        "app.download_xlsx",
     ):
         assert text(key, "vi") in body, key
     label = page.locator('[data-lever="vocational training"] .hsd-lever-label')
     assert label.text_content() == text("app.lever.vocational training", "vi")
+    # numbers as Vietnamese writes them: slider marks and ranges (0,02), calendar years (2045)
+    spending = page.locator('[data-lever="science technology spending"]').inner_text()
+    assert "0,02" in spending and "0.02" not in spending
+    assert "2045" in page.locator('[data-lever="digital start year"]').text_content()
     assert text("app.chart.current", "vi") in body
     assert page.locator("#score-T07 td").nth(6).inner_text() in (
         text("scorecard.met", "vi"),
@@ -256,25 +328,56 @@ def test_language_scenarios_bad_upload_and_screenshots(page, app_url, model):
         text("scorecard.exceeded", "vi"),
     )
     assert "Policy levers" not in body
+    assert_no_english(page, "loaded")
 
-    # Uncertainty toggle: bands or a clear 'not available' note.
+    # Uncertainty toggle: the baseline's band or a note saying why there is none.
     page.locator("#uncertainty input").check()
     note = page.locator("#bands-note")
-    # bands when an ensemble result exists under outputs/, otherwise the 'not available' note
-    shown = catalogue("vi")["app.uncertainty.shown"].split("{")[0].strip()
-    unavailable = catalogue("vi")["app.uncertainty.unavailable"].split(":")[0].strip()
-    note.filter(has_text=shown).or_(note.filter(has_text=unavailable)).wait_for(timeout=30_000)
+    vi = catalogue("vi")
+    shown = vi["app.uncertainty.shown"].split("{")[0].strip()
+    none = [vi[f"app.uncertainty.{k}"].split("{")[0].strip() for k in ("unavailable", "stale")]
+    note.filter(has_text=shown).or_(note.filter(has_text=none[0])).or_(
+        note.filter(has_text=none[1])
+    ).wait_for(timeout=30_000)
+
+    # A shipped scenario loaded in Vietnamese, every lever group open: still no English;
+    # a band only if this scenario's own ensemble exists (never the baseline's).
+    choose_scenario(page, title["vi"])
+    wait_for_params(page, expected)
+    message.filter(has_text=title["vi"]).wait_for(timeout=30_000)
+    note.filter(has_text=title["vi"]).wait_for(timeout=30_000)
+    open_all_groups(page)
+    assert_no_english(page, "scenario loaded, all lever groups open")
+    banded = note.inner_text().startswith(shown)
+    assert (len(chart_data(page, "T11")) == 6) == banded
 
     out = repo_root() / "outputs"
     out.mkdir(exist_ok=True)
+    # opening the groups scrolled the page and the lever panel: back to the top
+    page.evaluate(
+        "() => { window.scrollTo(0, 0); document.querySelector('.hsd-levers').scrollTop = 0 }"
+    )
     for name in ("app_screenshot_vi.png",):
         with atomic_file(out / name) as tmp:
             page.screenshot(path=str(tmp), full_page=True, type="png")
-    page.locator("#lang label", has_text="EN").click()
-    page.locator("h1", has_text=text("app.title", "en")).wait_for(timeout=30_000)
+
+    # Excel of the current run, in Vietnamese and in English.
+    for lang in ("vi", "en"):
+        if lang == "en":
+            page.locator("#lang label", has_text="EN").click()
+            page.locator("h1", has_text=text("app.title", "en")).wait_for(timeout=30_000)
+            # the scenario's message is shown again in English
+            message.filter(has_text=title["en"]).wait_for(timeout=30_000)
+        with page.expect_download() as info:
+            page.click("#xlsx-button")
+        assert info.value.suggested_filename == f"hatinh_sd_app_run_{lang}.xlsx"
+        path = tmp_path / f"run_{lang}.xlsx"
+        info.value.save_as(path)
+        check_workbook(path, lang, summary(page))
+
     page.locator("#uncertainty input").uncheck()
-    page.click("#scenario-load")  # the screenshot shows a scenario against the baseline
-    wait_for_params(page, expected)
+    wait_for_params(page, expected)  # the screenshot shows a scenario against the baseline
+    page.locator("#bands-note").filter(has_text=title["en"]).wait_for(state="detached")
     with atomic_file(out / "app_screenshot.png") as tmp:
         page.screenshot(path=str(tmp), full_page=True, type="png")
     assert (out / "app_screenshot.png").stat().st_size > 20_000

@@ -10,13 +10,14 @@ import pytest
 from dash import Patch, no_update
 
 from hatinh_sd.app import logic
-from hatinh_sd.app.callbacks import load_outputs, update_outputs
+from hatinh_sd.app.callbacks import load_outputs, message_of, message_view, update_outputs
 from hatinh_sd.app.explorer import Explorer, find_bands
 from hatinh_sd.commands.app import check_host
 from hatinh_sd.data import load_observed
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import catalogue, text
 from hatinh_sd.targets import PLAN_TARGETS, scorecard
+from vietnamese import english_left
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +151,13 @@ def test_shipped_scenario_sets_the_levers(model, explorer):
     from hatinh_sd.scenarios import available_scenarios, load_scenario, resolve_scenario
 
     names = [c.name for c in explorer.controls]
-    assert {o["value"] for o in explorer.scenario_options("vi")} == set(available_scenarios())
+    for lang in ("vi", "en"):
+        options = explorer.scenario_options(lang)
+        assert {o["value"] for o in options} == set(available_scenarios())
+        # titles only: no scenario id in the picker
+        assert all(
+            o["label"] == load_scenario(o["value"]).title.model_dump()[lang] for o in options
+        )
     for name in ("formosa_phase2", "action_programme"):
         values, message = load_outputs(explorer, "scenario-load", names, name, None, None, "en")
         params = explorer.params(dict(zip(names, values)))
@@ -158,9 +165,15 @@ def test_shipped_scenario_sets_the_levers(model, explorer):
             model.real_name(k): v for k, v in resolve_scenario(load_scenario(name), model).items()
         }
         assert params == {k: v for k, v in resolved.items() if v != model.parameters[k].default}
-        assert name in str(message.children)
-    values, _ = load_outputs(explorer, "reset", names, None, None, None, "en")
+        title = load_scenario(name).title.model_dump()
+        assert message.children == text("app.scenario.loaded", "en", name=title["en"])
+        # the message is shown again in the other language, by the scenario's title
+        assert message_view(explorer, message_of(message), "vi").children == text(
+            "app.scenario.loaded", "vi", name=title["vi"]
+        )
+    values, message = load_outputs(explorer, "reset", names, None, None, None, "en")
     assert explorer.params(dict(zip(names, values))) == {}
+    assert message.children == "" and message_of(message) is None
     values, message = load_outputs(explorer, "scenario-load", names, None, None, None, "en")
     assert values == [no_update] * len(names) and message.children == text(
         "app.scenario.none", "en"
@@ -255,10 +268,13 @@ def test_charts_show_only_observations_comparable_with_the_model(explorer):
 
 def test_uncertainty_toggle_without_results_says_not_available(explorer):
     *_, note = update_outputs(explorer, explorer.default_values(), "en", True)
-    assert note == text("app.uncertainty.unavailable", "en")
+    assert note == text(
+        "app.uncertainty.unavailable", "en", scenario=explorer.scenario_title("baseline", "en")
+    )
 
 
-def test_bands_from_a_precomputed_uncertainty_result(model, tmp_path):
+def _write_bands(folder, scenario: str, model_hash: str) -> np.ndarray:
+    """A small ensemble's bands of the urbanisation rate for ``scenario``; returns its data."""
     import xarray as xr
 
     from hatinh_sd.results import write_netcdf
@@ -272,11 +288,17 @@ def test_bands_from_a_precomputed_uncertainty_result(model, tmp_path):
         coords={"sample": samples, "time": years},
     )
     bands_ds = percentile_bands(ens, ["urbanisation_rate"])
-    bands_ds.attrs = {"scenario": "baseline", "n_runs": 20}
-    (tmp_path / "uncertainty" / "baseline").mkdir(parents=True)
-    write_netcdf(bands_ds, tmp_path / "uncertainty" / "baseline" / "bands.nc")
-    bands = find_bands(tmp_path)
+    bands_ds.attrs = {"scenario": scenario, "n_runs": 20, "model_sha256": model_hash}
+    (folder / "uncertainty" / scenario).mkdir(parents=True)
+    write_netcdf(bands_ds, folder / "uncertainty" / scenario / "bands.nc")
+    return data
+
+
+def test_bands_from_a_precomputed_uncertainty_result(model, tmp_path):
+    data = _write_bands(tmp_path, "baseline", model.hash)
+    bands = find_bands(tmp_path, "baseline", model.hash)
     assert bands is not None and bands.runs == 20 and (bands.low, bands.high) == (5.0, 95.0)
+    assert bands.current and find_bands(tmp_path, "formosa_phase2", model.hash) is None
     band = bands.variables["urbanisation_rate"]
     assert float(band.sel(percentile=95.0, time=2030)) == pytest.approx(
         np.percentile(data[:, 20], 95)
@@ -287,11 +309,93 @@ def test_bands_from_a_precomputed_uncertainty_result(model, tmp_path):
     assert len(t11["data"]) == 6 and t11["data"][5]["fill"] == "tonexty"
     assert t11["data"][4]["y"][20] == pytest.approx(np.percentile(data[:, 20], 5))
     assert note == text(
-        "app.uncertainty.shown", "vi", low="5", high="95", runs=20, scenario="baseline"
+        "app.uncertainty.shown",
+        "vi",
+        low="5",
+        high="95",
+        runs=20,
+        scenario=ex.scenario_title("baseline", "vi"),
     )
     # without the toggle, no band
     figures, *_ = update_outputs(ex, ex.default_values(), "vi", False)
     assert len(figures[PLAN_TARGETS.index("T11")]["data"]) == 4
+
+
+def test_band_only_for_the_scenario_it_was_computed_for(model, tmp_path):
+    """The baseline's band is not drawn around another scenario or other settings."""
+    _write_bands(tmp_path, "baseline", model.hash)
+    _write_bands(tmp_path, "green_industry", "0" * 64)  # computed with another model
+    ex = Explorer(model, outputs=tmp_path)
+    t11 = PLAN_TARGETS.index("T11")
+
+    def shown(values, lang="en"):
+        figures, *_, note = update_outputs(ex, values, lang, True)
+        return len(figures[t11]["data"]) == 6, note
+
+    # a shipped scenario without its own ensemble: no band, and the note says so
+    formosa = ex.scenario_values("formosa_phase2")
+    assert shown(formosa) == (
+        False,
+        text(
+            "app.uncertainty.unavailable", "en", scenario=ex.scenario_title("formosa_phase2", "en")
+        ),
+    )
+    # an ensemble computed with another version of the model: no band
+    assert shown(ex.scenario_values("green_industry"), "vi") == (
+        False,
+        text("app.uncertainty.stale", "vi", scenario=ex.scenario_title("green_industry", "vi")),
+    )
+    # settings of no shipped scenario: no band
+    custom = ex.default_values()
+    custom["vocational training"] = 21.3
+    assert shown(custom) == (False, text("app.uncertainty.not_scenario", "en"))
+    # the baseline's own settings: its band; a lever moved away redraws whole figures
+    assert shown(ex.default_values())[0]
+    figures, *_ = update_outputs(ex, custom, "en", True, patch=True)
+    assert not isinstance(figures[t11], Patch) and len(figures[t11]["data"]) == 4
+
+
+def test_excel_tables_in_the_language(model, explorer):
+    from hatinh_sd.vocabulary import label
+
+    values = explorer.scenario_values("formosa_phase2")
+    params = explorer.params(values)
+    direct = model.run(params)
+    for lang in ("vi", "en"):
+        sheets = explorer.xlsx_sheets(values, lang)
+        card, results, levers = sheets.values()
+        assert list(sheets) == [
+            text(f"app.xlsx.sheet.{k}", lang) for k in ("scorecard", "results", "levers")
+        ]
+        assert list(card.columns) == [
+            text("scorecard.id", lang),
+            text("scorecard.indicator", lang),
+            text("scorecard.target", lang),
+            text("scorecard.value", lang, year=2030),
+            text("scorecard.value", lang, year=2050),
+            text("scorecard.status", lang),
+        ]
+        expected = scorecard(direct)
+        np.testing.assert_allclose(card.iloc[:, 3], expected["value"], rtol=1e-12)
+        assert list(card.iloc[:, 5]) == [text(f"scorecard.{s}", lang) for s in expected["status"]]
+        assert set(results[text("app.xlsx.scenario", lang)]) == {
+            explorer.scenario_title("formosa_phase2", lang)
+        }
+        var = results[text("app.xlsx.variable", lang)]
+        year = results[text("app.xlsx.year", lang)]
+        row = results[(var == label("total population", lang)) & (year == 2040)]
+        assert float(row[text("app.xlsx.value", lang)].iloc[0]) == pytest.approx(
+            float(direct["total_population"].sel(time=2040)), rel=1e-12
+        )
+        assert len(results) == len(direct.data_vars) * direct.sizes["time"]
+        assert len(levers) == len(explorer.controls)
+        if lang == "vi":
+            words = set(sheets)
+            for df in sheets.values():
+                words.update(map(str, df.columns))
+                for col in df.columns:
+                    words.update(v for v in df[col] if isinstance(v, str))
+            assert not english_left("\n".join(sorted(words)))
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.5"])

@@ -753,8 +753,9 @@ def _levers(model: Model, scenarios: list, lang: str) -> str:  # noqa: C901
 
 def _value(x: float, unit_: str, lang: str) -> str:
     """A constant in ``lang``; calendar years without a thousands separator."""
-    if unit_ == "Year" and float(x).is_integer() and 1900 <= x <= 2200:
-        return str(int(x))
+    if unit_ == "Year" and 1900 <= x <= 2200:
+        shown = f"{x:g}"
+        return shown.replace(".", ",") if lang == "vi" else shown
     return number(x, lang)
 
 
@@ -932,7 +933,9 @@ nav ol{columns:2}
  table.t td,table.t th{overflow-wrap:anywhere;word-break:break-word;padding:2pt 3pt}
  td.num,td.prob{white-space:normal}
  table.small{font-size:6.5pt}
- table.assumptions col.c7{width:38%}
+ table.assumptions th:nth-child(1){width:17%}table.assumptions th:nth-child(2){width:7%}
+ table.assumptions th:nth-child(3){width:10%}table.assumptions th:nth-child(4){width:9%}
+ table.assumptions th:nth-child(5){width:8%}table.assumptions th:nth-child(6){width:9%}
  tr,img,figure{break-inside:avoid}thead{display:table-header-group}
  figure{display:block;margin:2pt 0}
  img.chart{max-width:100%;max-height:115mm}img.diagram{max-width:100%;max-height:240mm}

@@ -7,16 +7,24 @@ and the app keeps serving.
 
 from __future__ import annotations
 
-from dash import ALL, Dash, Input, Output, Patch, State, ctx, html, no_update
+import json
+from typing import Any
+
+from dash import ALL, Dash, Input, Output, Patch, State, ctx, dcc, html, no_update
 
 from hatinh_sd.app.explorer import Explorer, summary_json
 from hatinh_sd.app.logic import scorecard_cells
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import text
 
-__all__ = ["load_outputs", "register_callbacks", "update_outputs"]
+__all__ = ["load_outputs", "message_of", "message_view", "register_callbacks", "update_outputs"]
 
-LEVERS = {"type": "lever", "name": ALL}
+LEVERS = {"type": "lever", "kind": ALL, "name": ALL}
+#: The levers shown as sliders (their marks are numbers written in the language).
+SLIDERS = {"type": "lever", "kind": "slider", "name": ALL}
+
+#: Media type of an Excel workbook.
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 #: Index of the current-settings line in a chart (see :func:`hatinh_sd.app.logic.chart_figure`).
 CURRENT_TRACE = 1
@@ -37,29 +45,26 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
         Output("scenario-choice", "options"),
         Output("scenario-choice", "placeholder"),
         Output("uncertainty", "options"),
+        Output(SLIDERS, "marks"),
+        Output("scenario-message", "children", allow_duplicate=True),
         Input("lang", "value"),
+        State("scenario-message", "children"),
         prevent_initial_call=True,
     )
-    def switch_language(lang):
-        from hatinh_sd.app.layout import _fmt, group_title
+    def switch_language(lang, message):
+        from hatinh_sd.app.layout import group_title, range_text, slider_marks
 
         keys, groups, ranges = (o for o in ctx.outputs_list[:3])
+        sliders = ctx.outputs_list[6]
         return (
             [text(o["id"]["key"], lang) for o in keys],
             [group_title(o["id"]["group"], lang) for o in groups],
-            [
-                text(
-                    "app.range",
-                    lang,
-                    low=_fmt(explorer.by_name[o["id"]["name"]].low, lang),
-                    high=_fmt(explorer.by_name[o["id"]["name"]].high, lang),
-                    units=explorer.by_name[o["id"]["name"]].units,
-                )
-                for o in ranges
-            ],
+            [range_text(explorer.by_name[o["id"]["name"]], lang) for o in ranges],
             explorer.scenario_options(lang),
             text("app.scenario.placeholder", lang),
             [{"label": text("app.uncertainty.toggle", lang), "value": "on"}],
+            [slider_marks(explorer.by_name[o["id"]["name"]], lang) for o in sliders],
+            message_view(explorer, message_of(message), lang),
         )
 
     @app.callback(
@@ -121,10 +126,10 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
         try:
             body = explorer.scenario_yaml(_values(ctx.states_list[0]), lang)
         except HatinhInputError as exc:
-            return no_update, html.Span(str(exc), className="hsd-error")
+            return no_update, message_view(explorer, {"error": str(exc)}, lang)
         return (
             {"content": body, "filename": "scenario_from_app.yaml", "type": "text/yaml"},
-            html.Span(text("app.scenario.saved", lang), className="hsd-info"),
+            message_view(explorer, {"key": "app.scenario.saved"}, lang),
         )
 
     @app.callback(
@@ -140,6 +145,21 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
         except HatinhInputError as exc:
             return no_update, str(exc)
         return {"content": body, "filename": "hatinh_sd_app_run.csv", "type": "text/csv"}, ""
+
+    @app.callback(
+        Output("xlsx-download", "data"),
+        Output("run-message", "children", allow_duplicate=True),
+        Input("xlsx-button", "n_clicks"),
+        State(LEVERS, "value"),
+        State("lang", "value"),
+        prevent_initial_call=True,
+    )
+    def download_xlsx(_n, _values_list, lang):
+        try:
+            body = explorer.xlsx(_values(ctx.states_list[0]), lang)
+        except HatinhInputError as exc:
+            return no_update, str(exc)
+        return dcc.send_bytes(body, f"hatinh_sd_app_run_{lang}.xlsx", type=XLSX_TYPE), ""
 
 
 def update_outputs(
@@ -159,8 +179,11 @@ def update_outputs(
     of the browser's update. Settings that the
     model rejects leave figures and scorecard as they are and show the error.
     With ``patch`` (only levers changed), each figure is a :class:`dash.Patch`
-    replacing just the current-settings line, which keeps the update lean.
+    replacing just the current-settings line, which keeps the update lean;
+    not while uncertainty bands are asked for, as the band drawn depends on
+    the settings (a band only for the scenario whose ensemble it is).
     """
+    patch = patch and not show_bands
     try:
         view = explorer.view(values, lang, show_bands, figures=not patch)
     except HatinhInputError as exc:
@@ -214,19 +237,57 @@ def load_outputs(
     lang: str,
 ):
     """Lever values (in the order of ``names``) and a message after load, upload or reset."""
+    message: dict | None
     try:
         if trigger == "reset":
-            values, message = explorer.default_values(), ""
+            values, message = explorer.default_values(), None
         elif trigger == "scenario-upload":
             values = explorer.upload_values(contents or "", filename or "")
-            message = text("app.scenario.loaded", lang, name=filename)
+            message = {"key": "app.scenario.loaded", "fields": {"name": filename}}
         else:
             if not choice:
-                return [no_update] * len(names), html.Span(
-                    text("app.scenario.none", lang), className="hsd-error"
-                )
+                message = {"key": "app.scenario.none", "error": True}
+                return [no_update] * len(names), message_view(explorer, message, lang)
             values = explorer.scenario_values(choice)
-            message = text("app.scenario.loaded", lang, name=choice)
+            message = {"key": "app.scenario.loaded", "scenario": choice}
     except HatinhInputError as exc:
-        return [no_update] * len(names), html.Span(str(exc), className="hsd-error")
-    return [values[n] for n in names], html.Span(message, className="hsd-info")
+        return [no_update] * len(names), message_view(explorer, {"error": str(exc)}, lang)
+    return [values[n] for n in names], message_view(explorer, message, lang)
+
+
+def message_view(explorer: Explorer, message: dict | None, lang: str) -> html.Span:
+    """The scenario message ``message`` in ``lang``, carrying ``message`` (``data-message``)
+    so that a language switch can show it again (:func:`message_of`).
+
+    ``message`` holds a catalogue ``key`` with its ``fields`` (a ``scenario``
+    is shown by its title) and ``error: true`` for an error; or ``error``,
+    the text of a rejected input (from the checks, in English); ``None`` for
+    no message.
+    """
+    if not message:
+        return html.Span("", className="hsd-info")
+    data: dict[str, Any] = {"data-message": json.dumps(message, ensure_ascii=False)}
+    if isinstance(message.get("error"), str):
+        return html.Span(message["error"], className="hsd-error", **data)
+    fields = dict(message.get("fields") or {})
+    if message.get("scenario"):
+        fields["name"] = explorer.scenario_title(message["scenario"], lang)
+    return html.Span(
+        text(message["key"], lang, **fields),
+        className="hsd-error" if message.get("error") else "hsd-info",
+        **data,
+    )
+
+
+def message_of(children: object) -> dict | None:
+    """The message carried by a message element (:func:`message_view`; a component or,
+    from the page, its JSON), or ``None``."""
+    if hasattr(children, "to_plotly_json"):
+        children = children.to_plotly_json()
+    if not isinstance(children, dict):
+        return None
+    try:
+        message = json.loads(children.get("props", {}).get("data-message") or "null")
+    except (TypeError, ValueError):
+        return None
+    return message if isinstance(message, dict) else None

@@ -2,7 +2,7 @@
 
 :class:`Explorer` holds the model, the baseline, the data and the run cache;
 each method answers one user action (settings changed, scenario chosen or
-uploaded, save, CSV download) with plain Python values that the Dash
+uploaded, save, CSV or Excel download) with plain Python values that the Dash
 callbacks (:mod:`hatinh_sd.app.callbacks`) put into the page.
 """
 
@@ -20,13 +20,14 @@ import pandas as pd
 import xarray as xr
 import yaml
 
+from hatinh_sd import vocabulary
 from hatinh_sd.app import logic
 from hatinh_sd.calibration import comparable_observed, load_setup
 from hatinh_sd.data import load_observed, load_targets
 from hatinh_sd.errors import MAX_YAML_BYTES, HatinhInputError
-from hatinh_sd.i18n import text
+from hatinh_sd.i18n import number, text
 from hatinh_sd.model import Model, load_model, repo_root
-from hatinh_sd.results import csv_text, tidy
+from hatinh_sd.results import csv_text, tidy, write_xlsx
 from hatinh_sd.targets import PLAN_TARGETS, observed_series, scorecard
 
 __all__ = ["Bands", "Explorer", "RunView"]
@@ -46,6 +47,7 @@ class Bands:
     runs: int
     scenario: str
     path: Path
+    current: bool = True  # computed with the current model (its .mdl's SHA-256)
 
 
 @dataclasses.dataclass
@@ -97,8 +99,10 @@ class Explorer:
             )["value"]
             for tid in PLAN_TARGETS
         }
-        self._bands: Bands | None | bool = False  # False: not looked for yet
+        #: Bands read, by scenario: (modification time of bands.nc, bands or None).
+        self._bands: dict[str, tuple[float, Bands | None]] = {}
         self._titles: dict[str, dict[str, str]] | None = None
+        self._scenario_keys: dict[tuple, str] | None = None
 
     # ------------------------------------------------------------ settings
     def default_values(self) -> dict[str, object]:
@@ -129,7 +133,7 @@ class Explorer:
         """
         params = self.params(raw_values)
         run = self.cache.get(params, self.page_outputs)
-        bands = self.bands() if show_bands else None
+        bands, note = self.band_view(params, lang) if show_bands else (None, "")
         current = [
             logic.chart_values(run, self.targets.loc[tid, "indicator"]) for tid in PLAN_TARGETS
         ]
@@ -148,25 +152,11 @@ class Explorer:
             if figures
         ]
         card = logic.scorecard_rows(run, self.baseline_card, self.targets_raw)
-        note = ""
-        if show_bands:
-            note = (
-                text(
-                    "app.uncertainty.shown",
-                    lang,
-                    low=f"{bands.low:g}",
-                    high=f"{bands.high:g}",
-                    runs=bands.runs,
-                    scenario=bands.scenario,
-                )
-                if bands
-                else text("app.uncertainty.unavailable", lang)
-            )
         return RunView(params, charts, current, card, logic.run_summary(params, card), note)
 
     # ------------------------------------------------------------ scenarios
-    def scenario_options(self, lang: str) -> list[dict]:
-        """Dropdown options of the shipped scenarios (``scenarios/*.yaml``) with their titles."""
+    def titles(self) -> dict[str, dict[str, str]]:
+        """Shipped scenario (``scenarios/*.yaml``) -> its title by language (``{}`` if unreadable)."""
         from hatinh_sd.scenarios import available_scenarios, load_scenario
 
         if self._titles is None:
@@ -176,10 +166,29 @@ class Explorer:
                     self._titles[name] = load_scenario(name, model=self.model).title.model_dump()
                 except HatinhInputError:
                     self._titles[name] = {}  # listed; loading it shows the error
-        return [
-            {"label": f"{t.get(lang, name)} ({name})" if t else name, "value": name}
-            for name, t in self._titles.items()
-        ]
+        return self._titles
+
+    def scenario_title(self, name: str, lang: str) -> str:
+        """The title of shipped scenario ``name`` in ``lang`` (its id if it has none)."""
+        return self.titles().get(name, {}).get(lang) or name
+
+    def scenario_options(self, lang: str) -> list[dict]:
+        """Dropdown options of the shipped scenarios, labelled with their titles in ``lang``."""
+        return [{"label": self.scenario_title(name, lang), "value": name} for name in self.titles()]
+
+    def scenario_of(self, params: Mapping[str, float]) -> str | None:
+        """The shipped scenario whose settings are exactly ``params`` (``baseline`` for ``{}``),
+        or ``None`` for settings of no shipped scenario."""
+        if self._scenario_keys is None:
+            keys: dict[tuple, str] = {(): "baseline"}
+            for name in self.titles():
+                try:
+                    key = logic.settings_key(self.params(self.scenario_values(name)))
+                except (HatinhInputError, KeyError):
+                    continue  # not loadable, or it sets more than the levers
+                keys.setdefault(key, name)
+            self._scenario_keys = keys
+        return self._scenario_keys.get(logic.settings_key(params))
 
     def values_from_params(self, params: Mapping[str, float]) -> dict[str, object]:
         """Raw control values showing ``params`` (model or Python names); other levers at default."""
@@ -253,46 +262,151 @@ class Explorer:
         """The current run as a long CSV table (time, variable, long_name, value, units)."""
         return csv_text(tidy(self.cache.get(self.params(raw_values))), index=False)
 
-    # ------------------------------------------------------------ uncertainty
-    def bands(self) -> Bands | None:
-        """Percentile bands of a precomputed ensemble under ``outputs/``, or ``None``."""
-        if self._bands is False:
-            self._bands = find_bands(self.outputs)
-        return self._bands if isinstance(self._bands, Bands) else None
+    def xlsx_sheets(self, raw_values: Mapping[str, object], lang: str) -> dict[str, pd.DataFrame]:
+        """The tables of the Excel download, by sheet name, with headers and texts in ``lang``.
 
-
-def find_bands(outputs: Path) -> Bands | None:
-    """Percentile bands of a precomputed ensemble under ``outputs``, or ``None``.
-
-    Reads the ``bands.nc`` written by ``hatinh-sd uncertainty`` (folder
-    ``outputs/uncertainty/<scenario>/``; variables over ``percentile`` and
-    ``time``, attributes ``scenario`` and ``n_runs``), preferring the
-    baseline's, else the newest. The outermost percentiles (5-95) are shown.
-    """
-    found = sorted(outputs.glob("**/bands.nc"), key=lambda p: p.stat().st_mtime, reverse=True)
-    found.sort(key=lambda p: p.parent.name != "baseline")
-    for path in found:
-        try:
-            ds = xr.open_dataset(path).load()
-        except (OSError, ValueError):
-            continue
-        variables = [v for v in _target_variables() if v in ds and "percentile" in ds[v].dims]
-        if not variables:
-            continue
-        pct = ds["percentile"].values
-        low, high = float(pct.min()), float(pct.max())
-        return Bands(
-            variables={
-                v: ds[v].sel(percentile=[low, high]).transpose("percentile", "time")
-                for v in variables
-            },
-            low=low,
-            high=high,
-            runs=int(ds.attrs.get("n_runs", 0)),
-            scenario=str(ds.attrs.get("scenario", path.parent.name)),
-            path=path,
+        A scorecard of T01-T12 (target, 2030 and 2050 values, status), the
+        run's results in long form (every variable by its label and unit in
+        planning terms) and the levers' settings beside the baseline's.
+        """
+        params = self.params(raw_values)
+        run = self.cache.get(params)
+        scenario = self.scenario_of(params)
+        title = self.scenario_title(scenario, lang) if scenario else text("app.xlsx.custom", lang)
+        card = scorecard(run, targets=self.targets_raw)
+        year = int(card["year"].iloc[0])
+        later = [c for c in card.columns if c.startswith("value_") and c[6:].isdigit()][0]
+        score = pd.DataFrame(
+            {
+                text("scorecard.id", lang): card["id"],
+                text("scorecard.indicator", lang): [text(f"target.{i}", lang) for i in card["id"]],
+                text("scorecard.target", lang): [
+                    f"{c} {number(float(v), lang)}"
+                    for c, v in zip(card["comparator"], card["target"], strict=True)
+                ],
+                text("scorecard.value", lang, year=year): card["value"].astype(float),
+                text("scorecard.value", lang, year=later[6:]): card[later].astype(float),
+                text("scorecard.status", lang): [
+                    text(f"scorecard.{s}", lang) for s in card["status"]
+                ],
+            }
         )
-    return None
+        long = tidy(run)
+        labels = {n: vocabulary.label(n, lang) for n in long["long_name"].unique()}
+        units = {u: vocabulary.unit(u, lang) if u else "" for u in long["units"].unique()}
+        results = pd.DataFrame(
+            {
+                text("app.xlsx.scenario", lang): title,
+                text("app.xlsx.year", lang): long["time"].astype(int),
+                text("app.xlsx.variable", lang): long["long_name"].map(labels),
+                text("app.xlsx.unit", lang): long["units"].map(units),
+                text("app.xlsx.value", lang): long["value"].astype(float),
+            }
+        )
+        levers = pd.DataFrame(
+            {
+                text("app.xlsx.lever", lang): [
+                    text(f"app.lever.{c.name}", lang) for c in self.controls
+                ],
+                text("app.xlsx.value", lang): [
+                    float(params.get(c.name, c.default)) for c in self.controls
+                ],
+                text("app.chart.baseline", lang): [float(c.default) for c in self.controls],
+                text("app.xlsx.unit", lang): [
+                    vocabulary.unit(c.units, lang) for c in self.controls
+                ],
+            }
+        )
+        return {
+            text("app.xlsx.sheet.scorecard", lang): score,
+            text("app.xlsx.sheet.results", lang): results,
+            text("app.xlsx.sheet.levers", lang): levers,
+        }
+
+    def xlsx(self, raw_values: Mapping[str, object], lang: str) -> bytes:
+        """The Excel workbook of :meth:`xlsx_sheets` (:func:`hatinh_sd.results.write_xlsx`)."""
+        sheets = self.xlsx_sheets(raw_values, lang)
+        with tempfile.TemporaryDirectory(prefix="hatinh_sd_app_") as tmp:
+            path = write_xlsx(sheets, Path(tmp) / f"hatinh_sd_app_run_{lang}.xlsx")
+            return path.read_bytes()
+
+    # ------------------------------------------------------------ uncertainty
+    def bands(self, scenario: str) -> Bands | None:
+        """Bands of the ensemble of shipped scenario ``scenario``
+        (``outputs/uncertainty/<scenario>/bands.nc``), or ``None``; read again when the file changes."""
+        path = self.outputs / "uncertainty" / scenario / "bands.nc"
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            self._bands.pop(scenario, None)
+            return None
+        cached = self._bands.get(scenario)
+        if cached is None or cached[0] != mtime:
+            cached = (mtime, find_bands(self.outputs, scenario, self.model.hash))
+            self._bands[scenario] = cached
+        return cached[1]
+
+    def band_view(self, params: Mapping[str, float], lang: str) -> tuple[Bands | None, str]:
+        """The band to draw for settings ``params`` and the note saying which, in ``lang``.
+
+        A band is drawn only for the shipped scenario it was computed for,
+        with the current model; for any other settings there is none.
+        """
+        scenario = self.scenario_of(params)
+        if scenario is None:
+            return None, text("app.uncertainty.not_scenario", lang)
+        title = self.scenario_title(scenario, lang)
+        bands = self.bands(scenario)
+        if bands is None:
+            return None, text("app.uncertainty.unavailable", lang, scenario=title)
+        if not bands.current:
+            return None, text("app.uncertainty.stale", lang, scenario=title)
+        return bands, text(
+            "app.uncertainty.shown",
+            lang,
+            low=number(bands.low, lang),
+            high=number(bands.high, lang),
+            runs=number(bands.runs, lang),
+            scenario=title,
+        )
+
+
+def find_bands(outputs: Path, scenario: str, model_hash: str | None = None) -> Bands | None:
+    """Percentile bands of the ensemble of ``scenario`` under ``outputs``, or ``None``.
+
+    Reads the ``bands.nc`` written by ``hatinh-sd uncertainty`` for that
+    scenario (``outputs/uncertainty/<scenario>/bands.nc``; variables over
+    ``percentile`` and ``time``, attributes ``scenario``, ``n_runs`` and
+    ``model_sha256``). ``None`` when the file is missing, unreadable, holds
+    no target variable or another scenario's ensemble. The result's
+    ``current`` says whether it was computed with the model of hash
+    ``model_hash`` (always true without one). The outermost percentiles
+    (5-95) are shown.
+    """
+    path = Path(outputs) / "uncertainty" / scenario / "bands.nc"
+    try:
+        with xr.open_dataset(path) as f:
+            ds = f.load()  # read whole, the file closed
+    except (OSError, ValueError):
+        return None
+    if str(ds.attrs.get("scenario", scenario)) != scenario:
+        return None
+    variables = [v for v in _target_variables() if v in ds and "percentile" in ds[v].dims]
+    if not variables:
+        return None
+    pct = ds["percentile"].values
+    low, high = float(pct.min()), float(pct.max())
+    return Bands(
+        variables={
+            v: ds[v].sel(percentile=[low, high]).transpose("percentile", "time") for v in variables
+        },
+        low=low,
+        high=high,
+        runs=int(ds.attrs.get("n_runs", 0)),
+        scenario=scenario,
+        path=path,
+        current=model_hash is None or str(ds.attrs.get("model_sha256", "")) == model_hash,
+    )
 
 
 def _target_variables() -> list[str]:

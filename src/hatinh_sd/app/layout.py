@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dash import dcc, html
 
+from hatinh_sd import vocabulary
 from hatinh_sd.app.explorer import Explorer
 from hatinh_sd.app.logic import SCORE_COLUMNS, LeverControl, scorecard_cells, scorecard_rows
 from hatinh_sd.i18n import LANGUAGES, number, text
 from hatinh_sd.targets import PLAN_TARGETS
 
-__all__ = ["CSS", "build_layout", "lever_id"]
+__all__ = ["CSS", "build_layout", "lever_id", "range_text", "slider_marks"]
 
 #: Page style (embedded in the page: the app serves no external files).
 CSS = """
@@ -59,9 +60,9 @@ body { font-family: "Segoe UI", "Noto Sans", "DejaVu Sans", sans-serif; margin: 
 """
 
 
-def lever_id(name: str) -> dict:
-    """The component id of a lever's control."""
-    return {"type": "lever", "name": name}
+def lever_id(name: str, kind: str) -> dict:
+    """The component id of a lever's control (``kind``: switch, year or slider)."""
+    return {"type": "lever", "kind": kind, "name": name}
 
 
 def t(key: str, lang: str, tag=html.Span, slot: str = "", **kwargs):
@@ -104,13 +105,32 @@ def _fmt(value: float, lang: str = "en") -> str:
     return number(value, lang, significant=6)
 
 
+def slider_marks(c: LeverControl, lang: str) -> dict:
+    """The marks of a slider: its ends, written in ``lang``."""
+    return {c.low: _fmt(c.low, lang), c.high: _fmt(c.high, lang)}
+
+
+def range_text(c: LeverControl, lang: str) -> str:
+    """A lever's range and unit under its control, in ``lang``.
+
+    Calendar years are written as years (2030, not 2.030); units in planning
+    terms (:func:`hatinh_sd.vocabulary.unit`), none for a dimensionless lever.
+    """
+    if c.kind == "year":
+        return text("app.range.year", lang, low=int(c.low), high=int(c.high))
+    low, high = _fmt(c.low, lang), _fmt(c.high, lang)
+    if c.units in ("Dmnl", ""):
+        return text("app.range.dimensionless", lang, low=low, high=high)
+    return text("app.range", lang, low=low, high=high, units=vocabulary.unit(c.units, lang))
+
+
 def lever_control(c: LeverControl, lang: str, description: str | None) -> html.Div:
     """The control of one lever: label, switch / year picker / slider, range and unit."""
     if c.kind == "switch":
         control = html.Div(
             [
                 dcc.Checklist(
-                    id=lever_id(c.name),
+                    id=lever_id(c.name, c.kind),
                     options=[{"label": "", "value": 1}],
                     value=c.to_raw(c.default),
                     inline=True,
@@ -121,7 +141,7 @@ def lever_control(c: LeverControl, lang: str, description: str | None) -> html.D
         )
     elif c.kind == "year":
         control = dcc.Dropdown(
-            id=lever_id(c.name),
+            id=lever_id(c.name, c.kind),
             options=[{"label": str(y), "value": y} for y in range(int(c.low), int(c.high) + 1)],
             value=c.to_raw(c.default),
             clearable=False,
@@ -130,25 +150,23 @@ def lever_control(c: LeverControl, lang: str, description: str | None) -> html.D
         )
     else:
         control = dcc.Slider(
-            id=lever_id(c.name),
+            id=lever_id(c.name, c.kind),
             min=c.low,
             max=c.high,
             step=c.step,
             value=c.default,
-            marks={c.low: _fmt(c.low, lang), c.high: _fmt(c.high, lang)},
+            marks=slider_marks(c, lang),
             updatemode="mouseup",
         )
     return html.Div(
         [
             html.Div(
                 [t(f"app.lever.{c.name}", lang, className="hsd-lever-label")],
-                title=description or c.name,
+                title=description or text(f"app.lever.{c.name}", lang),
             ),
             control,
             html.Div(
-                text(
-                    "app.range", lang, low=_fmt(c.low, lang), high=_fmt(c.high, lang), units=c.units
-                ),
+                range_text(c, lang),
                 id={"type": "i18n-range", "name": c.name},
                 className="hsd-range",
             ),
@@ -255,6 +273,7 @@ def build_layout(
             ),
             html.Button(t("app.scenario.save", lang), id="scenario-save"),
             html.Button(t("app.download_csv", lang), id="csv-button"),
+            html.Button(t("app.download_xlsx", lang), id="xlsx-button"),
             html.Button(t("app.reset", lang), id="reset"),
             dcc.Checklist(
                 id="uncertainty",
@@ -264,6 +283,7 @@ def build_layout(
             ),
             dcc.Download(id="scenario-download"),
             dcc.Download(id="csv-download"),
+            dcc.Download(id="xlsx-download"),
         ],
         className="hsd-toolbar",
     )

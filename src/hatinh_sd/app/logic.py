@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from hatinh_sd import vocabulary
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import number, text
 from hatinh_sd.model import Model, Parameter
@@ -48,6 +49,10 @@ COLOURS = {
     "target": "#e67e22",
     "band": "rgba(192, 57, 43, 0.18)",
 }
+
+
+#: Plotly's decimal and thousands marks of each language (vi: 1.729,4; en: 1,729.4).
+SEPARATORS = {"vi": ",.", "en": ".,"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -283,7 +288,8 @@ def chart_figure(
     var = t["variable"]
     years = [int(y) for y in run["time"].values[_in_chart(run)]]
     obs = observed[(observed.index >= CHART_YEARS[0]) & (observed.index <= CHART_YEARS[1])]
-    unit = run[var].attrs.get("units", "")
+    unit = str(run[var].attrs.get("units", ""))
+    unit = vocabulary.unit(unit, lang) if unit else ""  # in planning terms, in the language
     data: list[dict] = [
         {
             "type": "scatter",
@@ -312,7 +318,8 @@ def chart_figure(
         {
             "type": "scatter",
             "mode": "markers",
-            "name": text("app.chart.target", lang) + f" ({t['comparator']} {t['value']:g})",
+            "name": text("app.chart.target", lang)
+            + f" ({t['comparator']} {number(float(t['value']), lang)})",
             "x": [int(t["year"])],
             "y": [float(t["value"])],
             "marker": {
@@ -367,6 +374,7 @@ def chart_figure(
             "hovermode": "x unified",
             "xaxis": {"range": [CHART_YEARS[0] - 0.5, CHART_YEARS[1] + 0.5], "gridcolor": "#eee"},
             "yaxis": {"title": {"text": unit, "font": {"size": 11}}, "gridcolor": "#eee"},
+            "separators": SEPARATORS.get(lang, ".,"),
             "plot_bgcolor": "white",
             "paper_bgcolor": "white",
             "uirevision": target_id,
