@@ -907,6 +907,7 @@ def write_calibration(
     )
     doc = {
         "model_sha256": model.hash,
+        "equations_sha256": model.equations_hash,
         "fitted": _dt.date.today().isoformat(),
         "fit_until": result.fit_until,
         "weighted_sum_of_squares": round(result.cost, 6),

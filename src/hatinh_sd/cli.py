@@ -28,6 +28,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+#: Commands that run with a stale calibration: they refit it or document the model.
+STALE_ALLOWED = ("calibrate", "docs")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="hatinh-sd",
@@ -36,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--lang", choices=LANGUAGES, default="en", help="language of labels and messages"
+    )
+    parser.add_argument(
+        "--allow-stale-calibration",
+        action="store_true",
+        help="run with a model/calibration.yaml fitted to other equations (a warning instead "
+        "of an error)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
@@ -48,6 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hatinh-sd`` command."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    from hatinh_sd import model as model_module
+
+    # a calibration fitted to other equations is refused, except by the commands that
+    # refit it or rewrite the documentation
+    strict = not args.allow_stale_calibration and args.command not in STALE_ALLOWED
+    previous, model_module.STRICT_CALIBRATION = model_module.STRICT_CALIBRATION, strict
     try:
         return int(args.func(args))
     except HatinhInputError as exc:
@@ -60,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    finally:
+        model_module.STRICT_CALIBRATION = previous
 
 
 if __name__ == "__main__":  # pragma: no cover

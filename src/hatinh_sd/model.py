@@ -81,6 +81,27 @@ def model_hash(mdl_path: Path | str = DEFAULT_MODEL_PATH) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def equations_hash(mdl_path: Path | str = DEFAULT_MODEL_PATH) -> str:
+    """SHA-256 of the model's equations alone: each equation's text before its units, with
+    whitespace runs as one space; comments, units, group headers and the sketch do not count.
+    A calibration is stale when the equations it was fitted to changed."""
+    path = Path(mdl_path)
+    if not path.exists():
+        raise HatinhInputError("model file not found", path=path)
+    text = path.read_text(encoding="utf-8").split("\\\\\\---///", 1)[0]
+    text = text.replace("{UTF-8}", "")
+    equations = []
+    for block in text.split("|"):
+        head = " ".join(block.split("~", 1)[0].split())
+        if head and not head.startswith("*"):
+            equations.append(head)
+    return hashlib.sha256("\n".join(equations).encode("utf-8")).hexdigest()
+
+
+#: Whether a stale calibration is an error (the CLI) or a warning (the Python API).
+STRICT_CALIBRATION = False
+
+
 #: The libraries whose versions can change a result (recorded in every result file).
 SCIENTIFIC_LIBRARIES = (
     "pysd",
@@ -344,6 +365,9 @@ class Model:
         self.calibration_path = Path(calibration_path) if calibration_path else None
         self.calibration: dict[str, float] = {}
         self.calibration_hash = ""
+        self.equations_hash = equations_hash(self.mdl_path)
+        #: Why the calibration file does not belong to these equations ("" when it does).
+        self.calibration_stale = ""
         self._apply_calibration()
         self.outputs: list[str] = [
             row["Py Name"]
@@ -391,6 +415,15 @@ class Model:
                     path=path,
                     key=f"parameters.{name}",
                 )
+        recorded = doc.get("equations_sha256")
+        if recorded is None:  # a file written before equation hashes: the file hash
+            if doc.get("model_sha256") != self.hash:
+                self.calibration_stale = "it records another model file and no equation hash"
+        elif recorded != self.equations_hash:
+            self.calibration_stale = (
+                f"it was fitted to other equations ({str(recorded)[:12]}, "
+                f"the model's are {self.equations_hash[:12]})"
+            )
         resolved = self.resolve_params(values, source=str(path))
         tied = {}
         for py, value in resolved.items():
@@ -713,4 +746,13 @@ def load_model(
     key = (str(Path(mdl_path).resolve()), model_hash(mdl_path), cal_key)
     if key not in _MODEL_CACHE:
         _MODEL_CACHE[key] = Model(mdl_path, cal)
-    return _MODEL_CACHE[key]
+    model = _MODEL_CACHE[key]
+    if model.calibration_stale:
+        message = (
+            f"{model.calibration_stale}: refit with hatinh-sd calibrate (or run with "
+            "--allow-stale-calibration)"
+        )
+        if STRICT_CALIBRATION:
+            raise HatinhInputError(message, path=model.calibration_path)
+        warnings.warn(f"{model.calibration_path}: {message}", UserWarning, stacklevel=2)
+    return model

@@ -24,7 +24,7 @@ notes from :mod:`hatinh_sd.vocabulary`, scenario titles from their YAML):
 and states that this is a planning model, not a forecast. Images are embedded
 as base64 ``data:`` URIs, so the file opens without network access; an A4
 print stylesheet (page numbers, the summary alone on the first page) serves
-:mod:`hatinh_sd.export`. :func:`write_report` writes it atomically.
+:mod:`hatinh_sd.documents`. :func:`write_report` writes it atomically.
 """
 
 from __future__ import annotations

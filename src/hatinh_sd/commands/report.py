@@ -12,7 +12,7 @@ DEFAULT_SCENARIOS = ["baseline", "action_programme"]
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from hatinh_sd.export import find_chromium, html_to_docx, html_to_pdf
+    from hatinh_sd.documents import find_chromium, html_to_docx, html_to_pdf
     from hatinh_sd.model import load_model
     from hatinh_sd.report import build_report, report_name
     from hatinh_sd.results import atomic_file, output_folder
@@ -41,7 +41,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from hatinh_sd.export import FORMATS
+    from hatinh_sd.documents import FORMATS
 
     p = sub.add_parser(
         "report",

@@ -1,0 +1,37 @@
+"""``hatinh-sd export``: the calibrated model as a Vensim file other engines run as the project does."""
+
+from __future__ import annotations
+
+import argparse
+
+from hatinh_sd.i18n import text
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from hatinh_sd.mdlexport import write_export
+    from hatinh_sd.model import load_model
+    from hatinh_sd.results import output_folder
+
+    model = load_model()
+    folder = output_folder(args.out, "export")
+    for path in write_export(model, folder).values():
+        print(text("export.wrote", args.lang, path=path))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export",
+        help="write the calibrated model as Vensim: hatinh_calibrated.mdl (plain PySD, Vensim, "
+        "SDEverywhere and pysimlin run it as the project does) and a .cin changes file",
+    )
+    p.add_argument(
+        "--format",
+        choices=["vensim"],
+        default="vensim",
+        help="vensim: the .mdl with the calibration written in, and the .cin changes file",
+    )
+    p.add_argument(
+        "--out", default="outputs/export", help="output folder (default: outputs/export)"
+    )
+    p.set_defaults(func=cmd_export)
