@@ -89,7 +89,7 @@ def bench_ema(model, factors, values, workers: int) -> dict:
         )
         from ema_workbench.connectors.pysd_connector import PysdModel
     except ImportError as exc:
-        return {"error": f"ema_workbench not installed ({exc}); pip install -e .[bench]"}
+        return {"error": f"ema_workbench not installed ({exc}); pip install -e ."}
     out: dict = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:

@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 import psutil
-import xarray as xr
+
+from hatinh_sd.results import read_results
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "hatinh_sd.cli"]
@@ -89,6 +90,6 @@ def test_four_concurrent_runs_into_one_folder(tmp_path):
         assert "Traceback" not in err, err
         assert proc.returncode == 0 or (proc.returncode == 2 and len(err.splitlines()) == 1), err
     assert any(p.returncode == 0 for p in procs)
-    with xr.open_dataset(tmp_path / "baseline" / "results.nc") as ds:
-        assert float(ds["grdp"].sel(time=2030)) > 0
+    ds = read_results(tmp_path / "baseline" / "results.nc")
+    assert float(ds["grdp"].sel(time=2030)) > 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["baseline"]

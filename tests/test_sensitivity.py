@@ -75,7 +75,12 @@ def test_same_seed_same_design():
 
 
 @pytest.mark.parametrize(
-    "config", ["sensitivity/morris_all.yaml", "sensitivity/sobol_targets.yaml"]
+    "config",
+    [
+        "sensitivity/morris_all.yaml",
+        "sensitivity/sobol_targets.yaml",
+        "sensitivity/sobol_groups.yaml",
+    ],
 )
 def test_shipped_configurations_load(model, config):
     from hatinh_sd.model import repo_root

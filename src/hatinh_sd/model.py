@@ -377,10 +377,21 @@ class Model:
 
     @cached_property
     def _attrs(self) -> dict[str, dict[str, str]]:
-        """netCDF attributes of each variable: long name, units, comment."""
+        """netCDF attributes of each variable: long name (English, the model's name, and
+        Vietnamese, ``long_name_vi``), units (the ``.mdl``'s; :func:`hatinh_sd.results.write_netcdf`
+        writes them in UDUNITS terms), comment."""
+        from hatinh_sd import vocabulary  # imports this module
+
+        def label(name: str, lang: str) -> str:
+            try:
+                return vocabulary.label(name, lang)
+            except HatinhInputError:  # no readable translation file: the model's name
+                return name
+
         return {
             r["Py Name"]: {
-                "long_name": r["Real Name"],
+                "long_name": label(r["Real Name"], "en"),
+                "long_name_vi": label(r["Real Name"], "vi"),
                 "units": str(r["Units"]),
                 "comment": r["Comment"] if isinstance(r["Comment"], str) else "",
             }

@@ -14,7 +14,8 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -25,12 +26,17 @@ from hatinh_sd.errors import HatinhInputError, check_name
 __all__ = [
     "atomic_dir",
     "atomic_file",
+    "CF_CONVENTIONS",
+    "CF_TIME_ATTRS",
+    "CF_TIME_ORIGIN",
     "csv_text",
+    "from_cf",
     "joined_name",
     "output_folder",
     "read_results",
     "safe_cells",
     "tidy",
+    "to_cf",
     "write_csv",
     "write_netcdf",
     "write_run",
@@ -197,17 +203,155 @@ def write_csv(table: pd.DataFrame | pd.Series, path: Path, **kwargs: object) -> 
     Path(path).write_text(csv_text(table, **kwargs), encoding="utf-8", newline="")
 
 
-def write_netcdf(ds: xr.Dataset, path: Path) -> None:
-    """Write ``ds`` to netCDF (compressed) atomically."""
-    encoding = {v: {"zlib": True, "complevel": 4} for v in ds.data_vars}
+#: The ``Conventions`` global attribute of a results file.
+CF_CONVENTIONS = "CF-1.11"
+
+#: Model time on file (CF): ``Time`` t, a calendar year number (2010.0, 2010.125, ...) that
+#: marks the middle of its year (the model's ``mid year offset``), is stored as
+#: (t - 2010) * 365 days since 2010-07-02 12:00 (the middle of 2010) in a 365-day calendar,
+#: so CF tools read mid-year dates. In memory it stays t, with ``units: year``.
+CF_TIME_ORIGIN = 2010.0
+CF_TIME_ATTRS = {
+    "units": "days since 2010-07-02 12:00:00",
+    "calendar": "noleap",
+    "standard_name": "time",
+    "axis": "T",
+    "comment": "model Time t (a calendar year; the state in the middle of that year) is "
+    "stored as (t - 2010) * 365 days since 2010-07-02 12:00 in the 365-day calendar",
+}
+_DAYS_PER_YEAR = 365.0
+
+
+def _is_model_run(ds: xr.Dataset) -> bool:
+    """Whether ``ds`` is a model run: a ``time`` coordinate in calendar years (``units: year``)."""
+    return "time" in ds.coords and ds["time"].attrs.get("units") == "year"
+
+
+def _history(attrs: Mapping[str, object]) -> str:
+    """The ``history`` of a results file, from its ``created`` and version attributes."""
+    return (
+        f"{attrs.get('created', '')} written by hatinh-sd {attrs.get('hatinh_sd_version', '')} "
+        f"(PySD {attrs.get('pysd_version', '')})"
+    ).strip()
+
+
+def _cf_variable_attrs(attrs: Mapping[str, object]) -> dict[str, object]:
+    """A variable's attributes on file: UDUNITS ``units``, the model's in ``vensim_units``."""
+    from hatinh_sd.units import UnitError, udunits
+
+    out = dict(attrs)
+    vensim = attrs.get("units")
+    if not isinstance(vensim, str) or "vensim_units" in attrs:
+        return out
+    try:
+        text, extra = udunits(vensim)
+    except UnitError as err:
+        warnings.warn(f"units kept as in the model: {err}", UserWarning, stacklevel=3)
+        return out
+    out["units"] = text
+    out["vensim_units"] = vensim
+    for key, value in extra.items():
+        out.setdefault(key, value)
+    return out
+
+
+def _model_variable_attrs(attrs: Mapping[str, object]) -> dict[str, object]:
+    """Undo :func:`_cf_variable_attrs`: the model's units back in ``units``."""
+    from hatinh_sd.units import UnitError, udunits
+
+    out = dict(attrs)
+    vensim = out.pop("vensim_units", None)
+    if not isinstance(vensim, str):
+        return dict(attrs)
+    try:
+        text, extra = udunits(vensim)
+    except UnitError:
+        text, extra = str(attrs.get("units")), {}
+    if attrs.get("units") != text:
+        return dict(attrs)  # not written by this version's mapping: left as on file
+    out["units"] = vensim
+    for key, value in extra.items():
+        if out.get(key) == value:
+            del out[key]
+    return out
+
+
+def to_cf(ds: xr.Dataset) -> xr.Dataset:
+    """A model run with the metadata of the CF conventions (the values untouched).
+
+    - global ``Conventions`` (:data:`CF_CONVENTIONS`) and ``history``, before the run's
+      own attributes (kept);
+    - each variable's ``units`` in UDUNITS terms (:func:`hatinh_sd.units.udunits`), the
+      model's unit string in ``vensim_units``, and ``currency``, ``price_basis`` and
+      ``units_note`` where they apply;
+    - ``time``, when in calendar years (``units: year``), in days (:data:`CF_TIME_ATTRS`).
+
+    :func:`from_cf` undoes it.
+    """
+    out = ds.copy()
+    out.attrs = {
+        "Conventions": ds.attrs.get("Conventions", CF_CONVENTIONS),
+        "history": ds.attrs.get("history", _history(ds.attrs)),
+        **ds.attrs,
+    }
+    for name in out.data_vars:
+        out[name].attrs = _cf_variable_attrs(ds[name].attrs)
+    for name in out.coords:
+        if name != "time":
+            out[name].attrs = _cf_variable_attrs(ds[name].attrs)
+    if not _is_model_run(ds):
+        return out
+    days = (ds["time"].values.astype(float) - CF_TIME_ORIGIN) * _DAYS_PER_YEAR
+    return out.assign_coords(time=("time", days, {**ds["time"].attrs, **CF_TIME_ATTRS}))
+
+
+def from_cf(ds: xr.Dataset) -> xr.Dataset:
+    """Undo :func:`to_cf`: ``time`` in calendar years (``units: year``), the model's units."""
+    if "time" not in ds.coords or ds["time"].attrs.get("units") != CF_TIME_ATTRS["units"]:
+        return ds
+    out = ds.copy()
+    attrs = dict(ds.attrs)
+    if attrs.get("Conventions") == CF_CONVENTIONS:
+        del attrs["Conventions"]
+    if attrs.get("history") == _history(attrs):
+        del attrs["history"]
+    out.attrs = attrs
+    for name in out.variables:
+        if name != "time":
+            out[name].attrs = _model_variable_attrs(ds[name].attrs)
+    time_attrs = {k: v for k, v in ds["time"].attrs.items() if k not in CF_TIME_ATTRS}
+    years = CF_TIME_ORIGIN + ds["time"].values.astype(float) / _DAYS_PER_YEAR
+    return out.assign_coords(time=("time", years, {"units": "year", **time_attrs}))
+
+
+def write_netcdf(ds: xr.Dataset, path: Path, *, cf: bool | None = None) -> None:
+    """Write ``ds`` to netCDF (compressed) atomically.
+
+    A model run (``time`` in calendar years, as :meth:`hatinh_sd.model.Model.run` makes it;
+    or any dataset with ``cf=True``) is written with the metadata of the CF conventions
+    (:func:`to_cf`), and its coordinates without ``_FillValue``; :func:`read_results`
+    reads it back as it was. Other datasets (ensemble chunks, bands) are written as they are.
+    """
+    if cf is None:
+        cf = _is_model_run(ds)
+    encoding: dict[Hashable, dict[str, object]] = {
+        v: {"zlib": True, "complevel": 4} for v in ds.data_vars
+    }
+    if cf:
+        ds = to_cf(ds)
+        encoding.update({c: {"_FillValue": None} for c in ds.coords})
     with atomic_file(Path(path)) as tmp:
         ds.to_netcdf(tmp, encoding=encoding, engine="netcdf4")
 
 
 def read_results(path: Path) -> xr.Dataset:
-    """Read a results file written by :func:`write_netcdf` (loaded into memory)."""
-    with xr.open_dataset(path, engine="netcdf4") as ds:
-        return ds.load()
+    """Read a results file written by :func:`write_netcdf` (loaded into memory).
+
+    ``time`` comes back as float calendar years and ``units`` as the model's unit
+    strings (:func:`from_cf`), whatever a CF reader would make of them.
+    """
+    with xr.open_dataset(path, engine="netcdf4", decode_times=False) as ds:
+        return from_cf(ds.load())
 
 
 def tidy(ds: xr.Dataset) -> pd.DataFrame:

@@ -14,6 +14,23 @@ Outputs are one of::
     {variable: grdp, year: 2030}
     {variable: grdp, mean: [2021, 2030]}  # average over the years
     {variable: share_industry, every_year: true}
+
+A Sobol configuration may analyse groups of factors instead of single factors
+(SALib's ``groups``: the factors of a group are re-sampled together, and S1/ST
+are the group's)::
+
+    groups: [task_groups, calibrated_parameters, outside_world]
+
+names the groups by kind, never by listing factors: ``task_groups`` is one
+group per task group of Action Programme 26-CTr/TU, its members the lever
+factors (levers and their timing parameters) of that task group in the lever
+catalogue (``scenarios/levers.yaml``, which reads it from the ``.mdl``); a task
+group without a lever among the factors is left out and said so.
+``calibrated_parameters`` is the posterior-draw factor (``posterior: true``) and
+``outside_world`` every other factor (the uncertain constants: national and
+world drivers, structural constants). Every factor must fall in a group and
+every group named must have a member. ``every_year_step: 5`` analyses
+``every_year`` outputs every fifth year.
 """
 
 from __future__ import annotations
@@ -33,17 +50,26 @@ from hatinh_sd.ensemble import DEFAULT_CHUNK_SIZE
 from hatinh_sd.errors import HatinhInputError, parse_yaml, validate
 
 __all__ = [
+    "GROUP_KINDS",
     "METHODS",
+    "FactorGroup",
     "OutputSpec",
     "SensitivityConfig",
     "analyse",
     "convergence",
     "evaluate_outputs",
+    "factor_groups",
     "load_config",
     "sample",
 ]
 
 METHODS = ("morris", "sobol")
+
+#: Kinds of factor groups a Sobol configuration may name (``groups:``).
+GROUP_KINDS = ("task_groups", "calibrated_parameters", "outside_world")
+#: Names of the two groups that are not task groups.
+CALIBRATED_GROUP = "calibrated parameters"
+OUTSIDE_GROUP = "outside world"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +81,8 @@ class OutputSpec:
     year: int | None = None
     mean: tuple[int, int] | None = None
     every_year: bool = False
+    #: The target id or variable the label starts with (charts gather its years).
+    base: str = ""
 
     def years(self) -> list[int]:
         if self.year is not None:
@@ -62,6 +90,22 @@ class OutputSpec:
         if self.mean is not None:
             return list(range(self.mean[0], self.mean[1] + 1))
         return []
+
+
+@dataclasses.dataclass(frozen=True)
+class FactorGroup:
+    """A group of factors analysed together (Sobol ``groups``).
+
+    ``kind`` is one of :data:`GROUP_KINDS`; ``number`` and ``title_vi``/``title_en``
+    are the Action Programme task group's (``None``/empty for the other kinds).
+    """
+
+    name: str
+    kind: str
+    members: tuple[str, ...]
+    number: int | None = None
+    title_vi: str = ""
+    title_en: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +126,31 @@ class SensitivityConfig:
     posterior: Path | None = None
     #: Factors left out because the posterior draws them jointly.
     drawn_by_posterior: tuple[str, ...] = ()
+    #: Groups of factors (Sobol only); empty: every factor on its own.
+    groups: tuple[FactorGroup, ...] = ()
+    #: Task groups left out of ``groups`` (number, title_vi, title_en, reason).
+    groups_left_out: tuple[tuple[int, str, str, str], ...] = ()
+    #: Analyse ``every_year`` outputs every this many years.
+    every_year_step: int = 1
+
+    @property
+    def units(self) -> list[str]:
+        """What the indices are of, in the order of SALib's results: factor names, or
+        group names in the order the groups first appear among the factors (SALib
+        orders groups so, in its design and in its results; not :attr:`groups`' order)."""
+        if not self.groups:
+            return [f.name for f in self.factors]
+        return list(dict.fromkeys(self.group_of()))
+
+    @property
+    def unit(self) -> str:
+        """Column of the indices table naming what an index is of: ``group`` or ``factor``."""
+        return "group" if self.groups else "factor"
+
+    def group_of(self) -> list[str]:
+        """The group of each factor, in the order of :attr:`factors` (SALib's ``groups``)."""
+        by = {m: g.name for g in self.groups for m in g.members}
+        return [by[f.name] for f in self.factors]
 
 
 #: Name of the factor that picks one posterior draw (all fitted parameters and the
@@ -135,19 +204,129 @@ def _err(msg: str, path: Path, key: str) -> HatinhInputError:
 MAX_RUNS = 500_000
 
 
-def sample_size_problem(method: str, n: int, k: int, second_order: bool = False) -> str | None:
-    """What is wrong with sample size ``n`` of ``k`` factors (``None`` when it can run)."""
+def sample_size_problem(
+    method: str, n: int, k: int, second_order: bool = False, groups: int | None = None
+) -> str | None:
+    """What is wrong with sample size ``n`` of ``k`` factors (``None`` when it can run).
+
+    ``groups``: the number of factor groups of a grouped Sobol analysis (the runs
+    are counted by groups, the memory of the sample by factors).
+    """
     if method == "sobol" and (n < 2 or n & (n - 1)):
         return f"n = {n}: Sobol sampling needs a power of two (e.g. 256, 512, 1024)"
     if method == "morris" and n < 2:
         return f"n = {n}: Morris needs at least 2 trajectories"
-    runs = n * (k + 1) if method == "morris" else n * (2 * k + 2 if second_order else k + 2)
+    d = groups or k
+    runs = n * (d + 1) if method == "morris" else n * (2 * d + 2 if second_order else d + 2)
     if runs > MAX_RUNS:
+        what = f"{groups} groups of {k} factors" if groups else f"{k} factors"
         return (
-            f"n = {n} with {k} factors means {runs:,} runs ({runs * k * 8 / 1e6:,.0f} MB of"
+            f"n = {n} with {what} means {runs:,} runs ({runs * k * 8 / 1e6:,.0f} MB of"
             f" samples alone); at most {MAX_RUNS:,} runs"
         )
     return None
+
+
+def factor_groups(
+    factors: list[Any], kinds: list[str], catalogue: Any
+) -> tuple[list[FactorGroup], list[tuple[int, str, str, str]]]:
+    """The groups of kinds ``kinds`` (see the module docstring) over ``factors``.
+
+    A factor is in a task group when its variable is a lever (or timing parameter)
+    of ``catalogue`` (:func:`hatinh_sd.scenarios.load_catalogue`), in the task group
+    ``catalogue.parameters[variable].group``; the posterior-draw factor is the
+    calibrated parameters; every other factor is the outside world.
+
+    Returns
+    -------
+    groups : list of FactorGroup
+        In the order of ``kinds``, task groups by number.
+    left_out : list of (number, title_vi, title_en, reason)
+        Task groups with no member; reason ``no_lever_in_model`` or ``no_lever_in_factors``.
+
+    Raises
+    ------
+    HatinhInputError
+        An unknown kind, a kind listed twice, a named group with no member, a
+        factor in no group, or fewer than two groups (no key or path: the caller adds them).
+    """
+    for kind in kinds:
+        if kind not in GROUP_KINDS:
+            close = difflib.get_close_matches(str(kind), GROUP_KINDS, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise HatinhInputError(
+                f"unknown group kind '{kind}'; {hint}allowed: {', '.join(GROUP_KINDS)}"
+            )
+    twice = sorted({k for k in kinds if kinds.count(k) > 1})
+    if twice:
+        raise HatinhInputError(f"group kind(s) {', '.join(twice)} listed twice")
+    levers = catalogue.parameters
+
+    def kind_of(f: Any) -> str:
+        if f.name == POSTERIOR_FACTOR:
+            return "calibrated_parameters"
+        return "task_groups" if f.variable in levers else "outside_world"
+
+    groups: list[FactorGroup] = []
+    left_out: list[tuple[int, str, str, str]] = []
+    for kind in kinds:
+        members = [f for f in factors if kind_of(f) == kind]
+        if kind == "calibrated_parameters":
+            if not members:
+                raise HatinhInputError(
+                    "group kind 'calibrated_parameters' has no member: it is the posterior"
+                    " draw, set 'posterior: true'"
+                )
+            groups.append(FactorGroup(CALIBRATED_GROUP, kind, tuple(f.name for f in members)))
+        elif kind == "outside_world":
+            if not members:
+                raise HatinhInputError(
+                    "group kind 'outside_world' has no member: no factor is an uncertain"
+                    " constant outside the posterior draw"
+                )
+            groups.append(FactorGroup(OUTSIDE_GROUP, kind, tuple(f.name for f in members)))
+        else:
+            if not members:
+                raise HatinhInputError(
+                    "group kind 'task_groups' has no member: no factor is a lever"
+                )
+            in_model = {p.group for p in levers.values()}
+            for number, tg in catalogue.task_groups.items():
+                these = [f.name for f in members if levers[f.variable].group == number]
+                if not these:
+                    reason = "no_lever_in_factors" if number in in_model else "no_lever_in_model"
+                    left_out.append((number, tg.title.vi, tg.title.en, reason))
+                    continue
+                groups.append(
+                    FactorGroup(
+                        f"task group {number}",
+                        kind,
+                        tuple(these),
+                        number=number,
+                        title_vi=tg.title.vi,
+                        title_en=tg.title.en,
+                    )
+                )
+            stray = [
+                f.name for f in members if levers[f.variable].group not in catalogue.task_groups
+            ]
+            if stray:
+                raise HatinhInputError(
+                    f"lever(s) {', '.join(stray)} have no task group of the catalogue"
+                )
+    loose = [f.name for f in factors if kind_of(f) not in kinds]
+    if loose:
+        need = sorted({kind_of(f) for f in factors if kind_of(f) not in kinds})
+        raise HatinhInputError(
+            f"{len(loose)} factor(s) belong to no group (e.g. '{loose[0]}'): add"
+            f" {', '.join(need)} to groups or leave them out of factors"
+        )
+    if len(groups) < 2:
+        raise HatinhInputError(
+            f"at least two groups are needed, not {len(groups)}"
+            + (f" ({groups[0].name})" if groups else "")
+        )
+    return groups, left_out
 
 
 class _OutputEntry(BaseModel):
@@ -179,7 +358,18 @@ class _ConfigFile(BaseModel):
     second_order: StrictBool = False
     num_resamples: StrictInt = Field(100, ge=1)
     chunk_size: StrictInt = Field(DEFAULT_CHUNK_SIZE, ge=1)
+    groups: str | list[str] | None = None
+    every_year_step: StrictInt = Field(1, ge=1)
     outputs: list[_OutputEntry] = Field(min_length=1)
+
+    @field_validator("groups", mode="before")
+    @classmethod
+    def _kinds(cls, value: object) -> object:
+        if value is None or isinstance(value, str):
+            return value
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"groups is a list of group kinds ({', '.join(GROUP_KINDS)})")
+        return value
 
     @field_validator("factors")
     @classmethod
@@ -191,15 +381,19 @@ class _ConfigFile(BaseModel):
         return value
 
 
-def load_config(path: Path | str, model: Any = None) -> SensitivityConfig:
+def load_config(path: Path | str, model: Any = None, catalogue: Any = None) -> SensitivityConfig:
     """Read and check a sensitivity configuration.
+
+    ``catalogue`` is the lever catalogue that assigns levers to task groups
+    (``groups: [task_groups, ...]``; :func:`hatinh_sd.scenarios.load_catalogue` by default).
 
     Raises
     ------
     HatinhInputError
         Unknown keys or method, unknown factors or outputs, or a sample size
         SALib cannot use (Sobol: a power of two; Morris: at least 2 trajectories
-        and an even number of levels).
+        and an even number of levels); groups of a Morris configuration, an
+        unknown group kind, a group with no member or a factor in no group.
     """
     from hatinh_sd.data import load_targets
     from hatinh_sd.factors import DEFAULT_FACTORS_PATH, load_factors
@@ -244,10 +438,25 @@ def load_config(path: Path | str, model: Any = None) -> SensitivityConfig:
         ]
     if len(factors) < 2:
         raise _err("at least two factors are needed", path, "factors")
+    groups: list[FactorGroup] = []
+    left_out: list[tuple[int, str, str, str]] = []
+    if cfg.groups is not None:
+        if method != "sobol":
+            raise _err("groups are analysed by Sobol only; use method: sobol", path, "groups")
+        kinds = [cfg.groups] if isinstance(cfg.groups, str) else list(cfg.groups)
+        if catalogue is None:
+            from hatinh_sd.scenarios import load_catalogue
+
+            catalogue = load_catalogue(model=model)
+        try:
+            groups, left_out = factor_groups(factors, kinds, catalogue)
+        except HatinhInputError as exc:
+            raise _err(exc.message, path, "groups") from None
 
     second, n, seed = cfg.second_order, cfg.n, cfg.seed
     num_levels, chunk_size, num_resamples = cfg.num_levels, cfg.chunk_size, cfg.num_resamples
-    if (problem_n := sample_size_problem(method, n, len(factors), second)) is not None:
+    n_groups = len(groups) or None
+    if (problem_n := sample_size_problem(method, n, len(factors), second, n_groups)) is not None:
         raise _err(problem_n, path, "n")
     if method == "morris":
         if num_levels < 2 or num_levels % 2:
@@ -290,7 +499,9 @@ def load_config(path: Path | str, model: Any = None) -> SensitivityConfig:
             raise _err("an output needs 'target' or 'variable'", path, key)
         if item.get("every_year"):
             specs.append(
-                OutputSpec(label=f"{label_base}_every_year", variable=var, every_year=True)
+                OutputSpec(
+                    label=f"{label_base}_every_year", variable=var, every_year=True, base=label_base
+                )
             )
             continue
         if "mean" in item:
@@ -302,12 +513,15 @@ def load_config(path: Path | str, model: Any = None) -> SensitivityConfig:
                     label=f"{label_base}_mean_{span[0]}_{span[1]}",
                     variable=var,
                     mean=(span[0], span[1]),
+                    base=label_base,
                 )
             )
             continue
         if year is None or not first <= year <= last:
             raise _err(f"year must be a year within {first}-{last}, not {year}", path, key)
-        specs.append(OutputSpec(label=f"{label_base}_{year}", variable=var, year=int(year)))
+        specs.append(
+            OutputSpec(label=f"{label_base}_{year}", variable=var, year=int(year), base=label_base)
+        )
     labels = [s.label for s in specs]
     if len(set(labels)) != len(labels):
         raise _err("an output is listed twice", path, "outputs")
@@ -324,12 +538,30 @@ def load_config(path: Path | str, model: Any = None) -> SensitivityConfig:
         path=path,
         posterior=posterior_path,
         drawn_by_posterior=tuple(dropped),
+        groups=tuple(groups),
+        groups_left_out=tuple(left_out),
+        every_year_step=cfg.every_year_step,
     )
 
 
-def problem(names: list[str]) -> dict[str, Any]:
-    """SALib problem on the unit hypercube for factors ``names``."""
-    return {"num_vars": len(names), "names": list(names), "bounds": [[0.0, 1.0]] * len(names)}
+def problem(names: list[str], groups: list[str] | None = None) -> dict[str, Any]:
+    """SALib problem on the unit hypercube for factors ``names``.
+
+    ``groups``: the group of each factor (SALib's ``groups``: Sobol sampling
+    re-samples a group's factors together and the indices are the groups').
+    """
+    prob = {"num_vars": len(names), "names": list(names), "bounds": [[0.0, 1.0]] * len(names)}
+    if groups is not None:
+        if len(groups) != len(names):
+            raise ValueError(f"{len(groups)} group labels for {len(names)} factors")
+        prob["groups"] = list(groups)
+    return prob
+
+
+def config_problem(cfg: SensitivityConfig) -> dict[str, Any]:
+    """The SALib problem of a configuration (with ``groups`` when it has groups)."""
+    names = [f.name for f in cfg.factors]
+    return problem(names, cfg.group_of() if cfg.groups else None)
 
 
 def sample(
@@ -368,7 +600,8 @@ def analyse(
     -------
     dict
         Morris: ``mu_star``, ``mu_star_conf``, ``sigma``, ``mu``; Sobol: ``S1``,
-        ``S1_conf``, ``ST``, ``ST_conf`` (and ``S2``, ``S2_conf``); arrays by factor.
+        ``S1_conf``, ``ST``, ``ST_conf`` (and ``S2``, ``S2_conf``); arrays by factor,
+        or by group (in order of first appearance) when ``prob`` has ``groups``.
     """
     y = np.asarray(y, dtype=float)
     if not np.isfinite(y).all():
@@ -417,7 +650,7 @@ def indices_table(
     times: np.ndarray,
     *,
     rows: int | None = None,
-    every_year_step: int = 1,
+    every_year_step: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Indices of every output as a long table, S2 (Sobol, if asked), and skipped outputs.
 
@@ -426,9 +659,14 @@ def indices_table(
     (the runs themselves are reported by :func:`hatinh_sd.ensemble.bad_runs`).
 
     ``rows`` restricts the analysis to the first rows of the design (convergence).
+
+    With groups, the rows are per group (column ``group``, with its ``kind`` and
+    number of factors ``n_factors``) instead of per factor.
     """
-    names = [f.name for f in cfg.factors]
-    prob = problem(names)
+    names = cfg.units
+    by_name = {g.name: g for g in cfg.groups}
+    prob = config_problem(cfg)
+    every_year_step = every_year_step or cfg.every_year_step
     rows = rows or x.shape[0]
     recs: list[dict[str, Any]] = []
     s2recs: list[dict[str, Any]] = []
@@ -453,14 +691,27 @@ def indices_table(
                 skipped.append({"output": s.label, "year": year, "non_finite_runs": n_bad})
                 continue
             res = analyse(cfg.method, prob, x[:rows], v, **kw)  # type: ignore[arg-type]
-            for i, name in enumerate(names):
-                rec = {
-                    "output": s.label,
-                    "variable": s.variable,
-                    "year": year,
-                    "factor": name,
-                    "group": cfg.factors[i].group,
-                }
+            # rows of a grouped table in the configuration's order of groups
+            pairs = [(names.index(g.name), g.name) for g in cfg.groups] or enumerate(names)
+            for i, name in pairs:
+                if cfg.groups:
+                    g = by_name[name]
+                    rec = {
+                        "output": s.label,
+                        "variable": s.variable,
+                        "year": year,
+                        "group": name,
+                        "kind": g.kind,
+                        "n_factors": len(g.members),
+                    }
+                else:
+                    rec = {
+                        "output": s.label,
+                        "variable": s.variable,
+                        "year": year,
+                        "factor": name,
+                        "group": cfg.factors[i].group,
+                    }
                 for k, arr in res.items():
                     if k in ("S2", "S2_conf"):
                         continue
@@ -473,8 +724,8 @@ def indices_table(
                             {
                                 "output": s.label,
                                 "year": year,
-                                "factor_i": names[i],
-                                "factor_j": names[j],
+                                f"{cfg.unit}_i": names[i],
+                                f"{cfg.unit}_j": names[j],
                                 "S2": float(res["S2"][i, j]),
                                 "S2_conf": float(res["S2_conf"][i, j]),
                             }
@@ -491,14 +742,16 @@ def main_index(method: str) -> str:
     return "mu_star" if method == "morris" else "ST"
 
 
-def convergence(full: pd.DataFrame, half: pd.DataFrame, method: str) -> pd.DataFrame:
-    """Indices at N and N/2 side by side, per scalar output and factor.
+def convergence(
+    full: pd.DataFrame, half: pd.DataFrame, method: str, unit: str = "factor"
+) -> pd.DataFrame:
+    """Indices at N and N/2 side by side, per scalar output and factor (or ``unit``: group).
 
     Morris mu* is normalised by the output's largest mu* so that differences
     read as shares of the leading factor's effect.
     """
     key = main_index(method)
-    cols = ["output", "factor"]
+    cols = ["output", unit]
     a = full.loc[~full["output"].str.endswith("_every_year"), cols + [key]].copy()
     b = half.loc[~half["output"].str.endswith("_every_year"), cols + [key]].copy()
     if method == "morris":
@@ -583,6 +836,179 @@ def plot_heatmap(
     plt.close(fig)
 
 
+#: Colours of the task groups 1-10 (no grey: grey is for the two other groups).
+TASK_GROUP_COLOURS = (
+    "#1f77b4",
+    "#d62728",
+    "#ff7f0e",
+    "#2ca02c",
+    "#9467bd",
+    "#17becf",
+    "#e377c2",
+    "#8c564b",
+    "#bcbd22",
+    "#393b79",
+)
+KIND_COLOURS = {"calibrated_parameters": "#4d4d4d", "outside_world": "#b0b0b0"}
+
+
+def group_colour(group: FactorGroup) -> str:
+    if group.number is not None:
+        return TASK_GROUP_COLOURS[(group.number - 1) % len(TASK_GROUP_COLOURS)]
+    return KIND_COLOURS.get(group.kind, "#7f7f7f")
+
+
+def group_labels(groups: tuple[FactorGroup, ...] | list[FactorGroup], lang: str) -> dict[str, str]:
+    """Display label of each group in ``lang`` (task groups: the catalogue's title)."""
+    from hatinh_sd.i18n import text
+
+    out = {}
+    for g in groups:
+        if g.number is not None:
+            title = g.title_vi if lang == "vi" else g.title_en
+            out[g.name] = text("sensitivity.group_task", lang, number=g.number, title=title)
+        elif g.kind == "calibrated_parameters":
+            out[g.name] = text("sensitivity.group_calibrated", lang)
+        else:
+            out[g.name] = text("sensitivity.group_outside", lang)
+    return out
+
+
+def _wrap(label: str, width: int = 48) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(label, width)) or label
+
+
+def plot_group_bars(
+    table: pd.DataFrame,
+    groups: tuple[FactorGroup, ...] | list[FactorGroup],
+    output: str,
+    path: Path,
+    *,
+    labels: dict[str, str] | None = None,
+    title: str = "",
+    xlabel: str = "",
+) -> None:
+    """Groups ranked by ST with its 95 % interval (| = S1), one bar per group."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = labels or {g.name: g.name for g in groups}
+    by = {g.name: g for g in groups}
+    t = table.loc[table["output"] == output].sort_values("ST").copy()
+    names = [_wrap(labels.get(n, n), 40) for n in t["group"]]
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(t) + 1.6))
+    ax.barh(
+        names,
+        t["ST"],
+        xerr=t["ST_conf"],
+        color=[group_colour(by[n]) for n in t["group"]],
+        capsize=3,
+    )
+    ax.scatter(t["S1"], names, color="black", marker="|", s=160, zorder=3, label="S1")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_xlabel(xlabel or "ST")
+    ax.set_title(title or output, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def group_shares(rows: pd.DataFrame) -> tuple[pd.Series, float, pd.Series]:
+    """Variance shares of the groups of one output (rows: its grouped indices).
+
+    Returns first-order shares (S1, negative estimates as 0, scaled down when
+    their sum passes 1), the interaction remainder ``1 - sum`` and the total-order
+    indices normalised to sum to 1 (a group's interactions count in every group
+    taking part). An output that does not vary (every index 0) has no share at all.
+    """
+    s1 = rows.set_index("group")["S1"].clip(lower=0)
+    if s1.sum() > 1:
+        s1 = s1 / s1.sum()
+    st = rows.set_index("group")["ST"].clip(lower=0)
+    if st.sum() <= 0:
+        return s1 * 0, 0.0, st * 0
+    return s1, float(max(0.0, 1 - s1.sum())), st / st.sum()
+
+
+def plot_group_shares(
+    table: pd.DataFrame,
+    groups: tuple[FactorGroup, ...] | list[FactorGroup],
+    bars: list[tuple[str, int | None, str]],
+    path: Path,
+    *,
+    labels: dict[str, str] | None = None,
+    title: str = "",
+    s1_title: str = "S1",
+    st_title: str = "ST / sum ST",
+    interactions: str = "interactions",
+    ylabel: str = "",
+) -> None:
+    """Stacked bars of the groups' shares of an output's variance.
+
+    ``bars`` are (output, year, bar label): one bar each, in two panels: the
+    first-order indices with the interaction remainder on top (:func:`group_shares`),
+    and the total-order indices normalised to sum to 1. A bar of an output that
+    does not vary in that year (every index 0, e.g. an average from 2021 before 2021)
+    is left out.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    labels = labels or {g.name: g.name for g in groups}
+    shares = []
+    for output, year, _ in bars:
+        rows = table.loc[table["output"] == output]
+        if year is not None:
+            rows = rows.loc[rows["year"] == year]
+        shares.append(group_shares(rows))
+    kept = [i for i, sh in enumerate(shares) if sh[2].sum() > 0]
+    bars, shares = [bars[i] for i in kept], [shares[i] for i in kept]
+    xs = np.arange(len(bars))
+    width = max(10.0, 0.8 * len(bars) + 5)
+    right = 1 - 3.9 / width  # the legend takes about 3.9 inches on the right
+    fig, axes = plt.subplots(1, 2, figsize=(width, 6.2), sharey=True, squeeze=False)
+    for ax, which, head in ((axes[0, 0], 0, s1_title), (axes[0, 1], 2, st_title)):
+        bottom = np.zeros(len(bars))
+        for g in groups:
+            h = np.array([float(sh[which].get(g.name, 0.0)) for sh in shares])
+            ax.bar(xs, h, bottom=bottom, color=group_colour(g), width=0.7, edgecolor="white")
+            bottom += h
+        if which == 0:
+            rest = np.array([sh[1] for sh in shares])
+            ax.bar(
+                xs, rest, bottom=bottom, color="white", hatch="///", edgecolor="#999999", width=0.7
+            )
+        ax.set_xticks(xs, [b[2] for b in bars], rotation=45 if len(bars) > 6 else 0)
+        ax.set_ylim(0, 1.0)
+        ax.set_title(head, fontsize=9)
+    axes[0, 0].set_ylabel(ylabel)
+    handles = [
+        Patch(color=group_colour(g), label=_wrap(labels.get(g.name, g.name))) for g in groups
+    ]
+    handles.append(
+        Patch(facecolor="white", hatch="///", edgecolor="#999999", label=_wrap(interactions))
+    )
+    fig.legend(
+        handles=handles[::-1],
+        loc="center left",
+        bbox_to_anchor=(right + 0.01, 0.5),
+        fontsize=7,
+        frameon=False,
+    )
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0, right, 0.96))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def run_analysis(
     cfg: SensitivityConfig,
     *,
@@ -596,8 +1022,7 @@ def run_analysis(
     from hatinh_sd.model import load_model
 
     model = model or load_model()
-    names = [f.name for f in cfg.factors]
-    prob = problem(names)
+    prob = config_problem(cfg)
     x = sample(
         cfg.method, prob, cfg.n, cfg.seed, num_levels=cfg.num_levels, second_order=cfg.second_order
     )
@@ -627,7 +1052,7 @@ def run_analysis(
         times,
         rows=half_rows,
     )
-    conv = convergence(table, half, cfg.method)
+    conv = convergence(table, half, cfg.method, cfg.unit)
     return {
         "x": x,
         "values": values,

@@ -22,11 +22,14 @@ import numpy as np
 __all__ = [
     "UnitError",
     "UnitIssue",
+    "UDUNITS_ATOMS",
+    "UDUNITS_EXTRA_ATTRS",
     "check_model_units",
     "divide",
     "format_units",
     "inline_initials",
     "parse_units",
+    "udunits",
 ]
 
 _TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(\*\*|\^)|([*/()]))")
@@ -102,6 +105,131 @@ def divide(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
     for k, v in b.items():
         out[k] -= v
     return {k: v for k, v in out.items() if v != 0}
+
+
+# ----------------------------------------------------------------- UDUNITS (CF)
+#
+# netCDF readers (CF conventions) expect units that UDUNITS parses. The model's
+# unit atoms are mapped to a power of ten times UDUNITS units; what UDUNITS has
+# no unit for (money, persons, what a mass is of) goes into extra attributes.
+
+
+@dataclasses.dataclass(frozen=True)
+class _Atom:
+    """One unit atom of the ``.mdl``: ``10**power`` times the UDUNITS ``base`` units."""
+
+    power: int
+    base: tuple[tuple[str, int], ...] = ()
+    currency: str = ""
+    price_basis: str = ""
+    counted: str = ""  # what a count or mass is of, for the ``units_note``
+
+
+#: Every unit atom of the model, in UDUNITS terms. ``Year`` is UDUNITS' ``year``
+#: (a rate per year; model time itself is encoded by :mod:`hatinh_sd.results`).
+UDUNITS_ATOMS: dict[str, _Atom] = {
+    "Year": _Atom(0, (("year", 1),)),
+    "h": _Atom(0, (("h", 1),)),
+    "person": _Atom(0, counted="persons"),
+    "kperson": _Atom(3, counted="persons"),
+    "per10000": _Atom(-4),
+    "percent": _Atom(0, (("percent", 1),)),
+    "bnVND": _Atom(9, currency="VND", price_basis="current prices"),
+    "bnVND2010": _Atom(9, currency="VND", price_basis="constant 2010 prices"),
+    "MUSD": _Atom(6, currency="USD", price_basis="current prices"),
+    "Mt": _Atom(9, (("kg", 1),)),
+    "MtCO2": _Atom(9, (("kg", 1),), counted="CO2"),
+    "ha": _Atom(0, (("hectare", 1),)),
+    "MW": _Atom(6, (("W", 1),)),
+    "GWh": _Atom(9, (("W", 1), ("h", 1))),
+}
+
+#: Words of the ``units_note`` for what is counted, in a numerator and in a denominator.
+_COUNTED = {
+    "persons": ("number of persons", "per person"),
+    "CO2": ("mass of CO2", "per mass of CO2"),
+}
+
+#: Attributes :func:`udunits` may add beside ``units``.
+UDUNITS_EXTRA_ATTRS = ("currency", "price_basis", "units_note")
+
+
+def _numbers(text: str) -> list[str]:
+    """The number literals of a unit string (``1`` in ``1/Year``)."""
+    return [m.group(1) for m in _TOKEN.finditer(text) if m.group(1)]
+
+
+def _power_text(name: str, power: int) -> str:
+    return name if power == 1 else f"{name}{power}"
+
+
+def udunits(vensim_unit: str) -> tuple[str, dict[str, str]]:
+    """A unit of the ``.mdl`` as a UDUNITS string, and the attributes UDUNITS cannot say.
+
+    Each atom is a power of ten times UDUNITS units (``kperson`` -> 1000,
+    ``bnVND`` -> 1e9 with ``currency`` VND, ``Mt`` -> 1e9 kg, ``GWh`` -> 1e9 W h,
+    ``per10000`` -> 1e-4, ...); products, quotients and powers are composed into
+    one string: the factor, a space, then the units joined by ``.`` with their
+    exponents (``.`` rather than a space, which UDUNITS misreads before
+    ``percent``). The extra attributes are ``currency`` (``VND``, ``USD``,
+    ``VND per USD``, ``per VND``), ``price_basis`` (``current prices``,
+    ``constant 2010 prices``) and ``units_note`` (what a count or a mass is of:
+    persons, CO2); each only when it applies.
+
+    Raises
+    ------
+    UnitError
+        For a unit that does not parse, an unknown atom or a number other than 1.
+
+    Examples
+    --------
+    >>> udunits("bnVND/(kperson*Year)")
+    ('1e+06 year-1', {'currency': 'VND', 'price_basis': 'current prices', 'units_note': 'per person'})
+    >>> udunits("Dmnl")
+    ('1', {})
+    """
+    parsed = parse_units(vensim_unit)
+    odd = [n for n in _numbers(vensim_unit) if float(n) != 1]
+    if odd:
+        raise UnitError(f"number {odd[0]} in units {vensim_unit!r}: only 1 is understood")
+    power = 0
+    base: Counter = Counter()
+    currency: Counter = Counter()
+    basis: Counter = Counter()
+    counted: Counter = Counter()
+    for name, exp in parsed.items():
+        atom = UDUNITS_ATOMS.get(name)
+        if atom is None:
+            raise UnitError(f"no UDUNITS equivalent for unit {name!r} (in {vensim_unit!r})")
+        power += atom.power * exp
+        for unit, e in atom.base:
+            base[unit] += e * exp
+        if atom.currency:
+            currency[atom.currency] += exp
+        if atom.price_basis:
+            basis[atom.price_basis] += exp
+        if atom.counted:
+            counted[atom.counted] += exp
+    terms = ".".join(_power_text(u, e) for u, e in base.items() if e != 0)
+    factor = f"{10.0**power:g}"
+    if not terms:
+        text = factor
+    else:
+        text = terms if power == 0 else f"{factor} {terms}"
+    extra: dict[str, str] = {}
+    top = " ".join(_power_text(c, e) for c, e in currency.items() if e > 0)
+    bottom = " ".join(_power_text(c, -e) for c, e in currency.items() if e < 0)
+    if top or bottom:
+        extra["currency"] = " per ".join(p for p in (top, bottom) if p) if top else f"per {bottom}"
+    bases = [b for b, e in basis.items() if e != 0]
+    if bases:
+        extra["price_basis"] = " over ".join(
+            sorted(bases, key=lambda b: -basis[b])  # the numerator's basis first
+        )
+    notes = [_COUNTED[c][0 if e > 0 else 1] for c, e in counted.items() if e != 0]
+    if notes:
+        extra["units_note"] = "; ".join(notes)
+    return text, extra
 
 
 # ----------------------------------------------------------------- equation checker

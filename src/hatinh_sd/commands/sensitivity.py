@@ -6,9 +6,13 @@ import argparse
 import re
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hatinh_sd.errors import HatinhInputError, check_name
 from hatinh_sd.i18n import text
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def add_engine_options(p: argparse.ArgumentParser) -> None:
@@ -68,6 +72,113 @@ def _safe(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", label)
 
 
+def group_table(cfg) -> pd.DataFrame:
+    """The groups of a grouped configuration, one row per member factor; a task group
+    left out is one row without a factor, with the reason."""
+    import pandas as pd
+
+    rows = [
+        {
+            "group": g.name,
+            "kind": g.kind,
+            "task_group": g.number,
+            "title_en": g.title_en,
+            "title_vi": g.title_vi,
+            "factor": f,
+            "note": "",
+        }
+        for g in cfg.groups
+        for f in g.members
+    ]
+    rows += [
+        {
+            "group": f"task group {number}",
+            "kind": "task_groups",
+            "task_group": number,
+            "title_en": title_en,
+            "title_vi": title_vi,
+            "factor": "",
+            "note": f"left out: {reason.replace('_', ' ')}",
+        }
+        for number, title_vi, title_en, reason in cfg.groups_left_out
+    ]
+    out = pd.DataFrame(rows)
+    out["task_group"] = out["task_group"].astype("Int64")
+    return out
+
+
+def group_attrs(cfg) -> dict[str, str]:
+    """netCDF attributes recording the groups (members in ``groups.csv``)."""
+    return {
+        "groups": "; ".join(f"{g.name} ({len(g.members)} factors)" for g in cfg.groups),
+        "groups_left_out": "; ".join(
+            f"task group {n}: {reason.replace('_', ' ')}" for n, _, _, reason in cfg.groups_left_out
+        )
+        or "none",
+    }
+
+
+def plot_groups(cfg, table, folder: Path, lang: str) -> None:
+    """Charts of a grouped analysis: per target (or output) the groups' shares of its
+    variance in every year analysed (stacked bars); per year the shares of every target;
+    per scalar output the groups ranked by ST with intervals."""
+    from hatinh_sd.sensitivity import group_labels, plot_group_bars, plot_group_shares
+
+    labels = group_labels(cfg.groups, lang)
+    analysed = set(table["output"])
+    shares = {
+        "labels": labels,
+        "s1_title": text("sensitivity.shares_s1", lang),
+        "st_title": text("sensitivity.shares_st", lang),
+        "interactions": text("sensitivity.shares_interactions", lang),
+        "ylabel": text("sensitivity.shares_ylabel", lang),
+    }
+    by_base: dict[str, list[tuple[str, int | None, str]]] = {}
+    by_year: dict[int, list[tuple[str, int | None, str]]] = {}
+    for spec in cfg.outputs:
+        if spec.label not in analysed:
+            continue
+        if spec.every_year:
+            years = sorted({int(y) for y in table.loc[table["output"] == spec.label, "year"]})
+            by_base[spec.base] = [(spec.label, y, str(y)) for y in years]
+            continue
+        if spec.year is not None:
+            by_year.setdefault(spec.year, []).append((spec.label, spec.year, spec.base))
+        if not any(b[0].endswith("_every_year") for b in by_base.get(spec.base, [])):
+            year = spec.year
+            by_base.setdefault(spec.base, []).append(
+                (spec.label, year, str(year) if year is not None else spec.label)
+            )
+        plot_group_bars(
+            table,
+            cfg.groups,
+            spec.label,
+            folder / f"bars_{_safe(spec.label)}.png",
+            labels=labels,
+            title=text("sensitivity.group_bars_title", lang, output=spec.label),
+            xlabel=text("sensitivity.index_ST", lang),
+        )
+    for base, bars in by_base.items():
+        plot_group_shares(
+            table,
+            cfg.groups,
+            bars,
+            folder / f"shares_{_safe(base)}.png",
+            title=text("sensitivity.shares_title", lang, output=base),
+            **shares,
+        )
+    for year, bars in by_year.items():
+        if len(bars) > 1:
+            plot_group_shares(
+                table,
+                cfg.groups,
+                bars,
+                folder / f"shares_{year}.png",
+                title=text("sensitivity.shares_year_title", lang, year=year),
+                **shares,
+            )
+
+
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     import dataclasses
 
@@ -101,7 +212,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     setup = Path(args.config).read_bytes()
     if args.n is not None:
         if (
-            problem_n := sample_size_problem(cfg.method, args.n, len(cfg.factors), cfg.second_order)
+            problem_n := sample_size_problem(
+                cfg.method, args.n, len(cfg.factors), cfg.second_order, len(cfg.groups) or None
+            )
         ) is not None:
             raise HatinhInputError(problem_n, key="--n")
         cfg = dataclasses.replace(cfg, n=args.n)
@@ -113,20 +226,26 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - t0
     table, conv = res["table"], res["convergence"]
     key = main_index(cfg.method)
+    unit = cfg.unit
+    # columns that are not indices: the factor's lever/uncertainty group, or the group's kind
+    labels_cols = ["variable", "group"] if unit == "factor" else ["variable", "kind", "n_factors"]
     with atomic_dir(out) as tmp:
         write_csv(table, tmp / "indices.csv", index=False, float_format="%.6g")
-        ds = table.set_index(["output", "factor"]).drop(columns=["variable", "group"])
+        ds = table.set_index(["output", unit]).drop(columns=labels_cols)
         ds = ds[~ds.index.get_level_values("output").str.endswith("_every_year")]
         provenance = {
             "model_sha256": model.hash,
             "calibration_sha256": model.calibration_hash or "none",
             "library_versions": res["ensemble"].attrs["library_versions"],
         }
+        if cfg.groups:
+            provenance.update(group_attrs(cfg))
+            write_csv(group_table(cfg), tmp / "groups.csv", index=False)
         ds.to_xarray().assign_attrs(provenance).to_netcdf(tmp / "indices.nc")
         yearly = table[table["output"].str.endswith("_every_year")]
         if len(yearly):
-            yearly.set_index(["output", "year", "factor"]).drop(
-                columns=["variable", "group"]
+            yearly.set_index(["output", "year", unit]).drop(
+                columns=labels_cols
             ).to_xarray().assign_attrs(provenance).to_netcdf(tmp / "indices_over_time.nc")
         if len(res["s2"]):
             write_csv(res["s2"], tmp / "indices_S2.csv", index=False, float_format="%.6g")
@@ -136,7 +255,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         res["ensemble"].drop_vars(
             [c for c in res["ensemble"].coords if c not in ("sample", "time", "stock")]
         ).to_netcdf(tmp / "ensemble.nc")
-        for spec in cfg.outputs:
+        if cfg.groups:
+            plot_groups(cfg, table, tmp, lang)
+        for spec in cfg.outputs if not cfg.groups else []:
             if spec.label not in set(table["output"]):
                 continue
             if spec.every_year:
@@ -178,12 +299,32 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         print(text("sensitivity.bad_runs", lang, n=len(res["bad"]), path=out / "bad_runs.csv"))
     for r in res["skipped"].itertuples():
         print(text("sensitivity.skipped", lang, output=r.output, year=r.year, n=r.non_finite_runs))
+    if cfg.groups:
+        print(
+            text(
+                "sensitivity.groups",
+                lang,
+                groups=len(cfg.groups),
+                factors=len(cfg.factors),
+                path=out / "groups.csv",
+            )
+        )
+    for number, title_vi, title_en, reason in cfg.groups_left_out:
+        print(
+            text(
+                "sensitivity.group_left_out",
+                lang,
+                number=number,
+                title=title_vi if lang == "vi" else title_en,
+                reason=text(f"sensitivity.{reason}", lang),
+            )
+        )
     analysed = set(table["output"])
     for spec in cfg.outputs:
         if spec.every_year or spec.label not in analysed:
             continue
         top = top_factors(table, cfg.method, spec.label, 5)
-        items = ", ".join(f"{r.factor} ({getattr(r, key):.3g})" for r in top.itertuples())
+        items = ", ".join(f"{getattr(r, unit)} ({getattr(r, key):.3g})" for r in top.itertuples())
         print(f"  {spec.label}: {items}")
     worst = conv["abs_diff"].max()
     print(text("sensitivity.convergence", lang, index=key, diff=f"{worst:.3f}"))
