@@ -10,6 +10,11 @@ SMOOTH's state from its initial value: an integer (``initial GRDP = 17330``)
 gives an integer state that truncates the first input, which the project avoids
 by widening the states to floats (:func:`hatinh_sd.model.adapt_smooth_states`).
 :func:`changes_file` writes the same values as a Vensim ``.cin`` changes file.
+
+Other engines: ``calibrated_mdl(model, engine="simlin")`` also applies
+:func:`for_other_engines`, which rewrites each ``DELAY FIXED`` as an explicit
+chain of one-step stocks (pysimlin 0.8 computes ``DELAY FIXED`` otherwise than
+PySD's and Vensim's pipeline). PySD and the default export are not changed.
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.model import Model
 from hatinh_sd.results import atomic_dir
 
-__all__ = ["calibrated_mdl", "changes_file", "write_export"]
+__all__ = ["ENGINES", "calibrated_mdl", "changes_file", "for_other_engines", "write_export"]
+
+#: Engines :func:`calibrated_mdl` writes for: ``pysd`` (as is) and ``simlin`` (rewritten).
+ENGINES = ("pysd", "simlin")
 
 #: A constant's equation: ``name = number`` alone on its line.
 _CONSTANT = re.compile(
@@ -40,8 +48,11 @@ def _key(name: str) -> str:
     return " ".join(name.lower().replace("_", " ").split())
 
 
-def calibrated_mdl(model: Model) -> str:
+def calibrated_mdl(model: Model, engine: str = "pysd") -> str:
     """The ``.mdl`` text with the calibration applied and whole-number constants as floats.
+
+    ``engine="simlin"`` also applies :func:`for_other_engines`; ``"pysd"`` (the
+    default, and what ``hatinh-sd export`` writes) leaves the equations as they are.
 
     Raises
     ------
@@ -70,7 +81,86 @@ def calibrated_mdl(model: Model) -> str:
             "to write the value into",
             path=model.mdl_path,
         )
-    return out
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
+    return out if engine == "pysd" else for_other_engines(out)
+
+
+#: ``name = DELAY FIXED(input, delay time, initial value)`` on one line, then its units line.
+_DELAY_FIXED = re.compile(
+    r"^(?P<name>[A-Za-z][^=\n~|]*?)\s*=\s*DELAY FIXED\s*\((?P<args>[^\n]*)\)[ \t]*\n"
+    r"(?P<units>[ \t]*~[^\n]*)$",
+    re.M | re.I,
+)
+
+
+def _split_arguments(args: str) -> list[str]:
+    """Top-level comma-separated arguments of a function call."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(args):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(args[start:i].strip())
+            start = i + 1
+    parts.append(args[start:].strip())
+    return parts
+
+
+def _number(expression: str, constants: dict[str, float]) -> float | None:
+    try:
+        return float(expression)
+    except ValueError:
+        return constants.get(_key(expression))
+
+
+def for_other_engines(text: str) -> str:
+    """Rewrite the ``.mdl`` text so engines other than PySD run it as PySD does.
+
+    Each ``X = DELAY FIXED(input, delay, init)`` becomes ``X = X delay stage n``
+    fed by ``n = delay / TIME STEP`` stocks ``X delay stage k = INTEG((previous -
+    X delay stage k) / TIME STEP, init)``: under Euler integration each stage
+    takes its predecessor's value of the previous step, so stage ``n`` is the
+    input ``n`` steps (``delay`` years) earlier and ``init`` before, exactly
+    PySD's pipeline (to rounding: ``s + (x - s)``). The delay and TIME STEP must
+    be numbers or constants, and the delay a whole number of steps.
+
+    Raises
+    ------
+    HatinhInputError
+        A DELAY FIXED whose delay is not a constant whole number of time steps.
+    """
+    constants = {_key(m.group("name")): float(m.group("value")) for m in _CONSTANT.finditer(text)}
+    dt = constants.get("time step")
+
+    def chain(m: re.Match[str]) -> str:
+        name = m.group("name").strip()
+        args = _split_arguments(m.group("args"))
+        delay = _number(args[1], constants) if len(args) == 3 else None
+        steps = delay / dt if delay is not None and dt else float("nan")
+        if not (steps == steps and steps >= 1 and abs(steps - round(steps)) < 1e-9):
+            raise HatinhInputError(
+                f"DELAY FIXED of {name!r}: the delay must be a constant whole number of "
+                "TIME STEPs to write it as a chain of stocks"
+            )
+        n = round(steps)
+        source, delay_expr, init = args
+        blocks = []
+        previous = f"({source})"
+        for k in range(1, n + 1):
+            stage = f"{name} delay stage {k}"
+            blocks.append(
+                f"{stage} = INTEG(({previous} - {stage}) / TIME STEP, {init})\n"
+                f"{m.group('units')}\n"
+                f"\t~\tcross-engine rewrite: stage {k} of {n} of DELAY FIXED({source}, "
+                f"{delay_expr}, {init}) as a chain of one-step stocks.\n\t|\n\n"
+            )
+            previous = stage
+        return "".join(blocks) + f"{name} = {previous}\n{m.group('units')}"
+
+    return _DELAY_FIXED.sub(chain, text)
 
 
 def changes_file(model: Model) -> str:

@@ -22,8 +22,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export",
-        help="write the calibrated model as Vensim: hatinh_calibrated.mdl (plain PySD, Vensim, "
-        "SDEverywhere and pysimlin run it as the project does) and a .cin changes file",
+        help="write the calibrated model as Vensim: hatinh_calibrated.mdl (plain PySD runs it "
+        "as the project does; hatinh-sd crosscheck rewrites DELAY FIXED for pysimlin) and a .cin "
+        "changes file",
     )
     p.add_argument(
         "--format",
