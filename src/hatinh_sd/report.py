@@ -34,7 +34,7 @@ import datetime as _dt
 import html
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -372,30 +372,52 @@ def _status_cell(r: pd.Series, name: str, lang: str, extra: str = "") -> str:
     )
 
 
+def _target_table(
+    card: pd.DataFrame,
+    columns: Sequence[str],
+    cells: Callable[[str, pd.DataFrame], list[str]],
+    lang: str,
+    cls: str,
+) -> str:
+    """A table with a row per target (id, indicator, target) and the ``columns`` whose
+    ``cells(target id, the target's rows of card)`` gives (HTML already)."""
+    e = html.escape
+    header = [e(text(f"report.col.{c}", lang)) for c in ("id", "indicator", "target")]
+    rows = [
+        [e(str(tid)), e(text(f"target.{tid}", lang)), e(_target_text(grp.iloc[0], lang))]
+        + cells(str(tid), grp)
+        for tid, grp in card.groupby("id", sort=False)
+    ]
+    return _table([*header, *columns], rows, cls)
+
+
+def _probability_of(probs: Mapping[str, pd.DataFrame], name: str, tid: str) -> float | None:
+    """Scenario ``name``'s probability of meeting target ``tid`` (``None`` when not computed)."""
+    if name not in probs:
+        return None
+    sel = probs[name][probs[name]["id"] == tid]
+    return None if sel.empty else float(sel["probability"].iloc[0])
+
+
 def _scorecard(card: pd.DataFrame, names: list[str], titles: Mapping[str, str], lang: str) -> str:
     e = html.escape
-    header = [
-        e(text("report.col.id", lang)),
-        e(text("report.col.indicator", lang)),
-        e(text("report.col.target", lang)),
+    columns = [
+        f"{e(titles[name])}<br>{e(text('report.col.value', lang, year=year))}"
+        for name in names
+        for year in (2030, 2050)
     ]
-    for name in names:
-        header += [
-            f"{e(titles[name])}<br>{e(text('report.col.value', lang, year=2030))}",
-            f"{e(titles[name])}<br>{e(text('report.col.value', lang, year=2050))}",
-        ]
-    rows = []
-    for key, grp in card.groupby("id", sort=False):
-        tid = str(key)
-        row = [e(tid), e(text(f"target.{tid}", lang)), e(_target_text(grp.iloc[0], lang))]
+
+    def cells(tid: str, grp: pd.DataFrame) -> list[str]:
+        out = []
         for name in names:
             r = grp[grp["scenario"] == name].iloc[0]
-            row.append(_status_cell(r, name, lang))
-            row.append(
+            out.append(_status_cell(r, name, lang))
+            out.append(
                 f"<td data-scenario='{e(name)}' data-id='{e(tid)}' "
                 f"data-value-2050='{float(r['value_2050'])!r}'>{_num(r['value_2050'], lang)}</td>"
             )
-        rows.append(row)
+        return out
+
     counts = "; ".join(
         text(
             "report.scorecard.count",
@@ -408,7 +430,7 @@ def _scorecard(card: pd.DataFrame, names: list[str], titles: Mapping[str, str], 
     )
     return (
         f"<p>{e(text('report.scorecard.intro', lang))}</p>"
-        + _table(header, rows, "t scorecard")
+        + _target_table(card, columns, cells, lang, "t scorecard")
         + f"<p>{e(counts)}</p><p class='note'>{e(text('scorecard.note_T05', lang))}</p>"
     )
 
@@ -452,27 +474,21 @@ def _probability(
             + f" <code>{e(str(bands[name].path.parent / 'probabilities.csv'))}</code></p>"
         )
     if shown:
-        header = [
-            e(text("report.col.id", lang)),
-            e(text("report.col.indicator", lang)),
-            e(text("report.col.target", lang)),
-        ] + [e(titles[n]) for n in shown]
-        rows = []
-        for key, grp in card.groupby("id", sort=False):
-            tid = str(key)
-            row = [e(tid), e(text(f"target.{tid}", lang)), e(_target_text(grp.iloc[0], lang))]
+
+        def cells(tid: str, _grp: pd.DataFrame) -> list[str]:
+            out = []
             for name in shown:
-                sel = probs[name][probs[name]["id"] == tid]
-                if sel.empty:
-                    row.append("–")
-                    continue
-                p = float(sel["probability"].iloc[0])
-                row.append(
-                    f"<td class='prob' data-scenario='{e(name)}' data-id='{e(tid)}' "
+                p = _probability_of(probs, name, tid)
+                out.append(
+                    "–"
+                    if p is None
+                    else f"<td class='prob' data-scenario='{e(name)}' data-id='{e(tid)}' "
                     f"data-probability='{p!r}'>{_percent(p, lang)}</td>"
                 )
-            rows.append(row)
-        parts.append(_table(header, rows, "t probability"))
+            return out
+
+        columns = [e(titles[n]) for n in shown]
+        parts.append(_target_table(card, columns, cells, lang, "t probability"))
     stale = [titles[n] for n in names if n in bands and not bands[n].current]
     if stale:
         parts.append(
@@ -643,32 +659,29 @@ def _summary(
     """The one-page summary: key messages, targets (value, status, probability), costs."""
     e = html.escape
     messages = key_messages(card, invest, names, titles, lang)
-    header = [e(text("report.col.id", lang)), e(text("report.col.indicator", lang))]
-    header.append(e(text("report.col.target", lang)))
-    header += [e(titles[n]) for n in names]
-    rows = []
-    for key, grp in card.groupby("id", sort=False):
-        tid = str(key)
-        row = [e(tid), e(text(f"target.{tid}", lang)), e(_target_text(grp.iloc[0], lang))]
+
+    def cells(tid: str, grp: pd.DataFrame) -> list[str]:
+        out = []
         for name in names:
             r = grp[grp["scenario"] == name].iloc[0]
-            extra = ""
-            if name in probs:
-                sel = probs[name][probs[name]["id"] == tid]
-                if not sel.empty:
-                    p = float(sel["probability"].iloc[0])
-                    extra = (
-                        f"<br><span class='prob' data-probability='{p!r}'>"
-                        f"{e(text('report.summary.p', lang, p=_percent(p, lang)))}</span>"
-                    )
-            row.append(_status_cell(r, name, lang, extra))
-        rows.append(row)
+            p = _probability_of(probs, name, tid)
+            extra = (
+                ""
+                if p is None
+                else f"<br><span class='prob' data-probability='{p!r}'>"
+                f"{e(text('report.summary.p', lang, p=_percent(p, lang)))}</span>"
+            )
+            out.append(_status_cell(r, name, lang, extra))
+        return out
+
     first_period = str(invest["period"].iloc[0])
     return (
         "<ol class='messages'>"
         + "".join(f"<li>{e(m)}</li>" for m in messages)
         + "</ol>"
-        + _table(header, rows, "t scorecard summary-card")
+        + _target_table(
+            card, [e(titles[n]) for n in names], cells, lang, "t scorecard summary-card"
+        )
         + f"<p class='note'>{e(text('report.summary.costs', lang, period=first_period))}</p>"
         + _costs_table(invest, titles, lang, [first_period])
         + f"<p class='note'>{e(text('report.summary.note', lang))}</p>"

@@ -269,22 +269,24 @@ def factor_groups(
 
     groups: list[FactorGroup] = []
     left_out: list[tuple[int, str, str, str]] = []
+    #: The single-group kinds: (group name, why it can be empty).
+    single = {
+        "calibrated_parameters": (
+            CALIBRATED_GROUP,
+            "it is the posterior draw, set 'posterior: true'",
+        ),
+        "outside_world": (
+            OUTSIDE_GROUP,
+            "no factor is an uncertain constant outside the posterior draw",
+        ),
+    }
     for kind in kinds:
         members = [f for f in factors if kind_of(f) == kind]
-        if kind == "calibrated_parameters":
+        if kind in single:
+            name, why = single[kind]
             if not members:
-                raise HatinhInputError(
-                    "group kind 'calibrated_parameters' has no member: it is the posterior"
-                    " draw, set 'posterior: true'"
-                )
-            groups.append(FactorGroup(CALIBRATED_GROUP, kind, tuple(f.name for f in members)))
-        elif kind == "outside_world":
-            if not members:
-                raise HatinhInputError(
-                    "group kind 'outside_world' has no member: no factor is an uncertain"
-                    " constant outside the posterior draw"
-                )
-            groups.append(FactorGroup(OUTSIDE_GROUP, kind, tuple(f.name for f in members)))
+                raise HatinhInputError(f"group kind '{kind}' has no member: {why}")
+            groups.append(FactorGroup(name, kind, tuple(f.name for f in members)))
         else:
             if not members:
                 raise HatinhInputError(
