@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -128,3 +130,21 @@ def test_cli_runs_several_scenarios_with_the_same_draws(tmp_path):
         assert a.attrs["scenario"] == "baseline" and b.attrs["scenario"] == "action_programme"
         assert a.attrs["seed"] == b.attrs["seed"] and a.attrs["n_runs"] == 8
         assert not np.allclose(a["trained_labour_share"].values, b["trained_labour_share"].values)
+    # every run's factor values are kept beside its outputs (the same draws in both scenarios)
+    names = json.loads(a.attrs["uncertainties"])
+    with (
+        xr.open_dataset(out / "baseline" / "runs.nc") as r,
+        xr.open_dataset(out / "action_programme" / "runs.nc") as q,
+    ):
+        assert r.sizes["sample"] == 8 and r.attrs["scenario"] == "baseline"
+        factors = [c for c in r.coords if r[c].attrs.get("role") == "factor"]
+        assert len(factors) == len(names)
+        for c in factors:
+            np.testing.assert_array_equal(r[c].values, q[c].values)
+        assert r["history_consistent"].values.mean() == pytest.approx(
+            a.attrs["history_consistent_share"]
+        )
+        np.testing.assert_allclose(
+            np.percentile(r["trained_labour_share"].sel(time=2030).values, 50),
+            a["trained_labour_share"].sel(time=2030, percentile=50).values,
+        )

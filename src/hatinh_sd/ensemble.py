@@ -620,8 +620,10 @@ def run_ensemble(
         raise ValueError("empty sample")
     ds = xr.concat([chunks[i] for i in sorted(chunks)], dim="sample")
     rows = ds["sample"].values
-    for j, py in enumerate(factor_py):
-        ds = ds.assign_coords({py: ("sample", values[rows, j])})
+    for j, py in enumerate(factor_py):  # the per-run factor values, kept with the outputs
+        ds = ds.assign_coords(
+            {py: ("sample", values[rows, j], {**model._attrs.get(py, {}), "role": "factor"})}
+        )
     for py in out_py:
         ds[py].attrs = model._attrs[py]
     for py in spec.get("annual", ()):

@@ -183,7 +183,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     import dataclasses
 
     from hatinh_sd.model import load_model
-    from hatinh_sd.results import atomic_dir, output_folder, write_csv
+    from hatinh_sd.results import atomic_dir, output_folder, write_csv, write_netcdf
     from hatinh_sd.sensitivity import (
         load_config,
         main_index,
@@ -252,9 +252,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         write_csv(conv, tmp / "convergence.csv", index=False, float_format="%.6g")
         write_csv(res["bad"], tmp / "bad_runs.csv", index=False, float_format="%.10g")
         write_csv(res["skipped"], tmp / "skipped_outputs.csv", index=False)
-        res["ensemble"].drop_vars(
-            [c for c in res["ensemble"].coords if c not in ("sample", "time", "stock")]
-        ).to_netcdf(tmp / "ensemble.nc")
+        write_netcdf(res["ensemble"], tmp / "ensemble.nc")  # outputs and per-run factor values
         if cfg.groups:
             plot_groups(cfg, table, tmp, lang)
         for spec in cfg.outputs if not cfg.groups else []:

@@ -95,6 +95,8 @@ def _one_scenario(
     args, name, model, names, values, fixed, targets, ids, variables, checks, how, key
 ) -> None:
     """Run, analyse and write scenario ``name``'s uncertainty ensemble."""
+    import numpy as np
+
     from hatinh_sd.ensemble import bad_runs, run_ensemble
     from hatinh_sd.results import atomic_dir, output_folder, write_csv, write_netcdf
     from hatinh_sd.targets import INDICATOR_VARIABLES, is_met
@@ -130,7 +132,7 @@ def _one_scenario(
     )
     elapsed = time.perf_counter() - t0
     bad = bad_runs(ds)
-    _consistent, history = history_consistency(ds, checks)
+    consistent, history = history_consistency(ds, checks)
     share = float(history["share"].iloc[-1])
     bands = percentile_bands(ds, variables)
     prob = probabilities(ds, targets, ids, is_met)
@@ -161,6 +163,16 @@ def _one_scenario(
         )
         write_csv(prob, tmp / "probabilities.csv", index=False, float_format="%.6g")
         write_csv(history, tmp / "history_consistency.csv", index=False, float_format="%.6g")
+        runs = ds.assign(
+            history_consistent=(
+                "sample",
+                consistent.astype(np.int8),
+                {"long_name": "1 if the run reproduces history (history_checks), else 0"},
+            )
+        ).assign_attrs(
+            {k: v for k, v in bands.attrs.items() if k not in ds.attrs or k == "scenario"}
+        )
+        write_netcdf(runs, tmp / "runs.nc")  # every run's factor values and outputs
         if len(bad):
             write_csv(bad, tmp / "bad_runs.csv", index=False)
         plot_bands(
