@@ -26,7 +26,15 @@ from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.model import Model
 from hatinh_sd.results import atomic_dir
 
-__all__ = ["ENGINES", "calibrated_mdl", "changes_file", "for_other_engines", "write_export"]
+__all__ = [
+    "ENGINES",
+    "FORMATS",
+    "calibrated_mdl",
+    "changes_file",
+    "for_other_engines",
+    "write_export",
+    "xmile",
+]
 
 #: Engines :func:`calibrated_mdl` writes for: ``pysd`` (as is) and ``simlin`` (rewritten).
 ENGINES = ("pysd", "simlin")
@@ -117,7 +125,8 @@ def _number(expression: str, constants: dict[str, float]) -> float | None:
 
 
 def for_other_engines(text: str) -> str:
-    """Rewrite the ``.mdl`` text so engines other than PySD run it as PySD does.
+    """Rewrite the ``.mdl`` text so engines other than PySD (pysimlin, SDEverywhere)
+    run it as PySD does (``hatinh-sd crosscheck``).
 
     Each ``X = DELAY FIXED(input, delay, init)`` becomes ``X = X delay stage n``
     fed by ``n = delay / TIME STEP`` stocks ``X delay stage k = INTEG((previous -
@@ -169,15 +178,57 @@ def changes_file(model: Model) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_export(model: Model, folder: Path | str) -> dict[str, Path]:
-    """Write ``hatinh_calibrated.mdl`` and ``hatinh_calibration.cin`` as ``folder``
-    (assembled aside and moved into place: both files or neither)."""
+#: Formats :func:`write_export` writes.
+FORMATS = ("vensim", "xmile")
+
+
+def write_export(
+    model: Model, folder: Path | str, formats: tuple[str, ...] | list[str] = ("vensim",)
+) -> dict[str, Path]:
+    """Write the calibrated model as ``folder`` (assembled aside and moved into place:
+    every file or none): ``vensim`` gives ``hatinh_calibrated.mdl`` and
+    ``hatinh_calibration.cin``, ``xmile`` gives ``hatinh_calibrated.xmile``."""
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise HatinhInputError(
+            f"unknown format(s) {', '.join(unknown)}; expected {', '.join(FORMATS)}",
+            key="--format",
+        )
     folder = Path(folder)
-    files = {
-        "hatinh_calibrated.mdl": calibrated_mdl(model),
-        "hatinh_calibration.cin": changes_file(model),
-    }
+    files: dict[str, str | bytes] = {}
+    if "vensim" in formats:
+        from hatinh_sd.sketch import with_sketch  # one view per group, for Vensim
+
+        files["hatinh_calibrated.mdl"] = with_sketch(calibrated_mdl(model))
+        files["hatinh_calibration.cin"] = changes_file(model)
+    if "xmile" in formats:
+        files["hatinh_calibrated.xmile"] = xmile(model)
     with atomic_dir(folder) as tmp:
         for name, content in files.items():
-            (tmp / name).write_text(content, encoding="utf-8")
+            if isinstance(content, bytes):
+                (tmp / name).write_bytes(content)
+            else:
+                (tmp / name).write_text(content, encoding="utf-8")
     return {name: folder / name for name in files}
+
+
+def xmile(model: Model) -> bytes:
+    """The calibrated model as XMILE (for Stella and other XMILE tools), written by pysimlin.
+
+    pysimlin reads :func:`calibrated_mdl` for other engines (``engine="simlin"``) and
+    writes it with its XMILE exporter; pysimlin reading that XMILE back runs the same
+    model (tested against PySD).
+    """
+    import tempfile
+
+    try:
+        import simlin
+    except ImportError as exc:
+        raise HatinhInputError(
+            f"the XMILE export needs pysimlin ({exc}); install it: pip install pysimlin",
+            key="--format",
+        ) from None
+    with tempfile.TemporaryDirectory(prefix="hatinh-xmile-") as tmp:
+        path = Path(tmp) / "hatinh_calibrated.mdl"
+        path.write_text(calibrated_mdl(model, engine="simlin"), encoding="utf-8")
+        return bytes(simlin.load(path).project.to_xmile())

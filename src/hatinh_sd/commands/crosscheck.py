@@ -1,13 +1,18 @@
-"""``hatinh-sd crosscheck --engine simlin``: the model run by an independent engine against PySD."""
+"""``hatinh-sd crosscheck --engine simlin|sdeverywhere|all``: the model run by independent
+engines against PySD."""
 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import text
 
-#: Parameter sets at most (each is run in both engines).
+if TYPE_CHECKING:
+    from hatinh_sd.crosscheck import CrossCheck
+
+#: Parameter sets at most (each is run in PySD and in every engine).
 MAX_SETS = 1000
 
 
@@ -15,16 +20,7 @@ def _sci(value: float) -> str:
     return f"{value:.2e}"
 
 
-def cmd_crosscheck(args: argparse.Namespace) -> int:
-    from hatinh_sd.crosscheck import TOLERANCE, crosscheck
-    from hatinh_sd.model import load_model
-
-    if not 0 <= args.sets <= MAX_SETS:
-        raise HatinhInputError(f"between 0 and {MAX_SETS}, not {args.sets}", key="--sets")
-    if args.seed < 0:
-        raise HatinhInputError(f"must be at least 0, not {args.seed}", key="--seed")
-    result = crosscheck(load_model(), args.engine, sets=args.sets, seed=args.seed)
-    lang = args.lang
+def _print(result: CrossCheck, lang: str) -> None:
     print(
         text(
             "crosscheck.done",
@@ -53,26 +49,44 @@ def cmd_crosscheck(args: argparse.Namespace) -> int:
             other=f"{result.engine_seconds:.1f}",
         )
     )
-    if result.worst > TOLERANCE:
-        print(text("crosscheck.differ", lang, tolerance=_sci(TOLERANCE)))
-        return 1
-    print(text("crosscheck.agree", lang, tolerance=_sci(TOLERANCE)))
-    return 0
+
+
+def cmd_crosscheck(args: argparse.Namespace) -> int:
+    from hatinh_sd.crosscheck import ENGINES, TOLERANCE, crosscheck_engines
+    from hatinh_sd.model import load_model
+
+    if not 0 <= args.sets <= MAX_SETS:
+        raise HatinhInputError(f"between 0 and {MAX_SETS}, not {args.sets}", key="--sets")
+    if args.seed < 0:
+        raise HatinhInputError(f"must be at least 0, not {args.seed}", key="--seed")
+    engines = list(ENGINES) if args.engine == "all" else [args.engine]
+    results = crosscheck_engines(load_model(), engines, sets=args.sets, seed=args.seed)
+    lang = args.lang
+    status = 0
+    for result in results:
+        _print(result, lang)
+        if result.worst > TOLERANCE:
+            print(text("crosscheck.differ", lang, tolerance=_sci(TOLERANCE)))
+            status = 1
+        else:
+            print(text("crosscheck.agree", lang, tolerance=_sci(TOLERANCE)))
+    return status
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "crosscheck",
-        help="run the calibrated model in an independent engine (pysimlin) and in PySD, "
-        "baseline and parameter sets drawn over the factor table, and compare every variable "
-        "(exit 1 if they differ by more than 1e-9)",
+        help="run the calibrated model in independent engines (pysimlin, SDEverywhere) and in "
+        "PySD, baseline and parameter sets drawn over the factor table, and compare every "
+        "variable (exit 1 if they differ by more than 1e-9)",
     )
     p.add_argument(
         "--engine",
-        choices=["simlin"],
+        choices=["simlin", "sdeverywhere", "all"],
         default="simlin",
-        help="simlin: pysimlin (pip install pysimlin), with DELAY FIXED written as a chain "
-        "of stocks",
+        help="simlin: pysimlin (pip install pysimlin); sdeverywhere: SDEverywhere's compiler "
+        "generates JavaScript run in Node.js (cd tools/sde && npm ci); all: both. Either runs "
+        "the export with DELAY FIXED written as a chain of stocks (default: simlin)",
     )
     p.add_argument(
         "--sets",

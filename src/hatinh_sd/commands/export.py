@@ -14,7 +14,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     model = load_model()
     folder = output_folder(args.out, "export")
-    for path in write_export(model, folder).values():
+    for path in write_export(model, folder, formats=args.format).values():
         print(text("export.wrote", args.lang, path=path))
     return 0
 
@@ -24,15 +24,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         "export",
         help="write the calibrated model as Vensim: hatinh_calibrated.mdl (plain PySD runs it "
         "as the project does; hatinh-sd crosscheck rewrites DELAY FIXED for pysimlin) and a .cin "
-        "changes file",
+        "changes file; and as XMILE with --format xmile",
     )
     p.add_argument(
         "--format",
-        choices=["vensim"],
-        default="vensim",
-        help="vensim: the .mdl with the calibration written in, and the .cin changes file",
+        nargs="+",
+        choices=["vensim", "xmile"],
+        default=["vensim"],
+        help="vensim: the .mdl with the calibration written in, and the .cin changes file; "
+        "xmile: hatinh_calibrated.xmile for Stella and other XMILE tools (written by pysimlin)",
     )
     p.add_argument(
-        "--out", default="outputs/export", help="output folder (default: outputs/export)"
+        "--out",
+        default="outputs",
+        help="output folder; the files go to OUT/export (default: outputs)",
     )
     p.set_defaults(func=cmd_export)
