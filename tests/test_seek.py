@@ -88,3 +88,51 @@ def test_seek_rejects_unknown_target_and_switch_lever(tmp_path, capsys):
     )
     assert "not a lever goal seeking may move" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+@pytest.fixture(scope="module")
+def t07_halfway(model, baseline):
+    """A T07 threshold half-way between the baseline and what LEVERS reach at their bounds."""
+    base = float(baseline["employment_share_agriculture"].sel(time=2030))
+    far = seek(["T07"], levers=LEVERS, thresholds={"T07": 1.0}, model=model)
+    return 0.5 * (base + far.reached["T07"])
+
+
+def test_cost_objective_finds_a_cheaper_mix_within_the_envelope(tmp_path, model, t07_halfway):
+    from hatinh_sd.compare import public_cost, state_share
+
+    kw = dict(levers=LEVERS, thresholds={"T07": t07_halfway}, model=model)
+    near = seek(["T07"], **kw)
+    cheap = seek(["T07"], objective="cost", **kw)
+    assert near.reachable and cheap.reachable and cheap.limited_by == ""
+    assert is_met(cheap.reached["T07"], "<", t07_halfway)
+    # cheaper than the smallest change (by at least 0.1 trillion VND over 2026-2030) ...
+    assert cheap.cost < near.cost - 0.1
+    assert cheap.state_share <= cheap.envelope == 15.0
+    # ... and the written scenario, run, has that cost, share and indicator value
+    path = tmp_path / "cheap.yaml"
+    path.write_text(cheap.scenario_yaml(), encoding="utf-8")
+    ds = model.run(resolve_scenario(load_scenario(str(path), model=model), model))
+    assert public_cost(ds, 2026, 2030) == pytest.approx(cheap.cost, rel=1e-6)
+    assert state_share(ds, 2026, 2030) == pytest.approx(cheap.state_share, rel=1e-6)
+    value = float(ds["employment_share_agriculture"].sel(time=2030))
+    assert is_met(value, "<", t07_halfway)
+
+
+def test_cost_objective_says_when_the_budget_makes_a_target_unreachable(
+    tmp_path, capsys, t07_halfway
+):
+    out = tmp_path / "s.yaml"
+    argv = ["seek", "--target", "T07", "--threshold", f"T07={t07_halfway:.6f}"]
+    argv += ["--levers", ",".join(LEVERS), "--objective", "cost", "--maxiter", "2"]
+    assert main([*argv, "--envelope", "1", "--out", str(out)]) == 3
+    printed = capsys.readouterr().out
+    assert "Not reachable within the fiscal envelope of 1 % of GRDP" in printed
+    assert "Public cost 2026-2030" in printed and out.exists()
+    # bad input stays exit 2, nothing written
+    bad = tmp_path / "bad.yaml"
+    assert main([*argv, "--envelope", "0", "--out", str(bad)]) == 2
+    assert "envelope 0 % of GRDP is not in (0, 100)" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main([*argv[:-4], "--objective", "cheapest", "--out", str(bad)])
+    assert exc.value.code == 2 and not bad.exists()

@@ -33,6 +33,8 @@ __all__ = [
     "investment_table",
     "load_envelope",
     "localise",
+    "public_cost",
+    "state_share",
     "target_table",
     "write_comparison",
 ]
@@ -50,6 +52,38 @@ SOURCES = {
     "fdi": "investment_fdi_current",
     "total": "total_investment_current",
 }
+
+
+#: The province's public spending (bnVND/Year, current prices) that :func:`public_cost`
+#: sums: state investment (budget, the state's PPP share, state enterprises), the lever
+#: programmes the budget pays (their need times the share it can fund) and FDI incentives.
+PUBLIC_COST_VARIABLES = (
+    "investment_state_current",
+    "programme_spending_need",
+    "programme_funding_ratio",
+    "fdi_incentives_cost",
+    "grdp_current",
+)
+
+
+def public_cost(ds: xr.Dataset, start: int, end: int) -> float:
+    """Public cost over calendar years ``start``-``end`` (trillion VND, current prices): state
+    investment plus funded lever programmes plus FDI incentives, summed over the years."""
+    years = slice(start, end)
+    spend = (
+        ds["investment_state_current"]
+        + ds["programme_spending_need"] * ds["programme_funding_ratio"]
+        + ds["fdi_incentives_cost"]
+    )
+    return float(spend.sel(time=years).sum()) / 1000.0
+
+
+def state_share(ds: xr.Dataset, start: int, end: int) -> float:
+    """State investment over GRDP (both at current prices, summed over ``start``-``end``), %:
+    the figure the fiscal envelope limits."""
+    years = slice(start, end)
+    state = float(ds[SOURCES["state"]].sel(time=years).sum())
+    return 100.0 * state / float(ds["grdp_current"].sel(time=years).sum())
 
 
 def load_envelope(path: Path | str | None = None) -> dict[str, object]:
@@ -124,8 +158,7 @@ def investment_table(
             row: dict[str, object] = {"scenario": name, "period": f"{start}-{end}"}
             for key, var in SOURCES.items():
                 row[key] = float(ds[var].sel(time=years).sum()) / 1000.0
-            gdp = float(ds["grdp_current"].sel(time=years).sum()) / 1000.0
-            share = 100.0 * float(row["state"]) / gdp  # type: ignore[arg-type]
+            share = state_share(ds, start, end)
             invest_real = float(ds["total_investment"].sel(time=years).sum())
             growth = float(ds["grdp"].sel(time=end) - ds["grdp"].sel(time=start - 1))
             row.update(

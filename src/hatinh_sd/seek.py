@@ -18,6 +18,15 @@ Method:
    (SLSQP, small iteration budget) shortens the change from there; every
    answer is checked by a full run before it is returned.
 
+With ``objective="cost"`` the answer is instead the cheapest setting: the public
+cost of 2026-2030 (state investment, the lever programmes the budget pays and FDI
+incentives, :func:`hatinh_sd.compare.public_cost`) is minimised subject to the
+targets and to the fiscal envelope on state investment
+(:func:`hatinh_sd.compare.state_share` at most the envelope's share of GRDP), from
+the first setting on the segment to the corner that meets the targets. When no
+setting found meets the targets within the envelope, the answer says the budget
+is what makes them unreachable (``limited_by == "budget"``; the CLI exits 3).
+
 The result converts to a scenario file the planner can run and edit.
 """
 
@@ -48,7 +57,12 @@ from hatinh_sd.scenarios import (
 )
 from hatinh_sd.targets import INDICATOR_VARIABLES, PLAN_TARGETS, is_met
 
-__all__ = ["SeekResult", "seek"]
+__all__ = ["OBJECTIVES", "SeekResult", "seek"]
+
+#: What goal seeking minimises: the range-normalised change, or the public cost.
+OBJECTIVES = ("distance", "cost")
+#: The years whose public cost ``objective="cost"`` minimises and the envelope limits.
+COST_PERIOD = (2026, 2030)
 
 #: Required margin of a met target, relative to the target value (keeps strict
 #: comparisons met after rounding the lever values written to the scenario file).
@@ -76,6 +90,18 @@ class SeekResult:
         The answer as a runnable scenario.
     runs : int
         Model runs used.
+    objective : str
+        What was minimised (:data:`OBJECTIVES`).
+    cost, base_cost : float
+        Public cost of :data:`COST_PERIOD` at the answer and in the scenario (trillion
+        VND, current prices).
+    state_share, envelope : float
+        State investment over GRDP in :data:`COST_PERIOD` at the answer, and the fiscal
+        envelope (both % of GRDP).
+    limited_by : str
+        Why the targets are not reachable: ``"ranges"`` (not even every lever at its
+        favourable bound meets them) or ``"budget"`` (settings that meet them exceed the
+        envelope); empty when reachable.
     """
 
     reachable: bool
@@ -86,6 +112,12 @@ class SeekResult:
     distance: float
     scenario: Scenario
     runs: int
+    objective: str = "distance"
+    cost: float = float("nan")
+    base_cost: float = float("nan")
+    state_share: float = float("nan")
+    envelope: float = float("nan")
+    limited_by: str = ""
 
     def changed(self) -> dict[str, tuple[float, float]]:
         """Levers whose value changed: name -> (old, new)."""
@@ -145,6 +177,8 @@ def seek(
     model: Model | None = None,
     catalogue: Catalogue | None = None,
     targets: pd.DataFrame | None = None,
+    objective: str = "distance",
+    envelope: float | None = None,
 ) -> SeekResult:
     """Find the smallest lever change from ``scenario`` that meets ``target_ids``.
 
@@ -160,15 +194,32 @@ def seek(
         Target id -> threshold replacing the plan's value (same comparator).
     maxiter : int
         Iteration budget of the optimiser.
+    objective : {"distance", "cost"}
+        Minimise the range-normalised change, or the public cost of 2026-2030 within
+        the fiscal envelope.
+    envelope : float, optional
+        The envelope's share of GRDP (%), instead of ``scenarios/fiscal_envelope.yaml``'s.
 
     Raises
     ------
     HatinhInputError
-        Unknown target or lever, or a lever that goal seeking may not move.
+        Unknown target, lever or objective, a lever that goal seeking may not move, or
+        an envelope outside (0, 100).
     """
-    from scipy.optimize import minimize
-
+    from hatinh_sd.compare import PUBLIC_COST_VARIABLES, load_envelope, public_cost, state_share
     from hatinh_sd.data import load_targets
+
+    if objective not in OBJECTIVES:
+        raise HatinhInputError(
+            f"unknown objective '{objective}'; choose from {', '.join(OBJECTIVES)}",
+            path="--objective",
+        )
+    if envelope is None:
+        envelope = float(load_envelope()["share_of_grdp"])  # type: ignore[arg-type]
+    elif not 0 < envelope < 100:
+        raise HatinhInputError(
+            f"envelope {envelope:g} % of GRDP is not in (0, 100)", path="--envelope"
+        )
 
     model = model or load_model()
     cat = catalogue or load_catalogue(model=model)
@@ -196,11 +247,12 @@ def seek(
     span = np.array([p.high - p.low for p in pars])
     base_values = {n: float(params.get(n, model.defaults[n])) for n in names}
     u0 = (np.array([base_values[n] for n in names]) - low) / span
-    outputs = sorted({s[3] for s in specs.values()})
+    outputs = sorted({s[3] for s in specs.values()} | set(PUBLIC_COST_VARIABLES))
     count = 0
-    memo: dict[bytes, tuple[np.ndarray, dict[str, float]]] = {}
+    memo: dict[bytes, tuple[np.ndarray, dict[str, float], float, float]] = {}
 
-    def evaluate(u: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+    def run_at(u: np.ndarray) -> tuple[np.ndarray, dict[str, float], float, float]:
+        """Target margins, indicator values, public cost and state share at ``u``."""
         nonlocal count
         u = np.clip(u, 0.0, 1.0)
         key = u.round(12).tobytes()
@@ -214,8 +266,17 @@ def seek(
             margins = np.array(
                 [_margin(reached[tid], comp, thr) for tid, (comp, thr, _, _) in specs.items()]
             )
-            memo[key] = (margins, reached)
+            memo[key] = (
+                margins,
+                reached,
+                public_cost(ds, *COST_PERIOD),
+                state_share(ds, *COST_PERIOD),
+            )
         return memo[key]
+
+    def evaluate(u: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
+        margins, reached, _, _ = run_at(u)
+        return margins, reached
 
     def ok(u: np.ndarray) -> bool:
         margins, reached = evaluate(u)
@@ -223,32 +284,49 @@ def seek(
             is_met(reached[t], c, v) for t, (c, v, _, _) in specs.items()
         )
 
+    if objective == "cost":
+        values, limited_by = _cheapest(
+            run_at, ok, evaluate, u0, names, low, span, envelope, maxiter
+        )
+        best_u = (np.array([values[n] for n in names]) - low) / span
+        reachable = not limited_by
+    else:
+        values, reachable = _closest(ok, evaluate, u0, names, low, span, maxiter)
+        best_u = (np.array([values[n] for n in names]) - low) / span
+        limited_by = "" if reachable else "ranges"
+    _, reached, cost, share = run_at(best_u)
+    return SeekResult(
+        reachable=reachable,
+        targets={t: (c, v, y) for t, (c, v, y, _) in specs.items()},
+        base_values=base_values,
+        values=values,
+        reached=reached,
+        distance=float(np.linalg.norm(best_u - u0)),
+        scenario=_answer_scenario(scn, values, base_values, list(specs)),
+        runs=count,
+        objective=objective,
+        cost=cost,
+        base_cost=run_at(u0)[2],
+        state_share=share,
+        envelope=envelope,
+        limited_by=limited_by,
+    )
+
+
+def _closest(ok, evaluate, u0, names, low, span, maxiter) -> tuple[dict[str, float], bool]:
+    """``seek(objective="distance")``: the smallest range-normalised change meeting the
+    targets (lever values rounded for the scenario file), and whether it meets them."""
+    from scipy.optimize import minimize
+
     best_u = u0.copy()
     reachable = ok(u0)
     if not reachable:
         # 1. favourable direction of each lever: a step toward the interior
-        m0 = evaluate(u0)[0]
-        corner = u0.copy()
-        for i in range(len(names)):
-            step = 0.1 if u0[i] <= 0.9 else -0.1
-            u = u0.copy()
-            u[i] += step
-            gain = float(np.sum(np.minimum(evaluate(u)[0], 0.0) - np.minimum(m0, 0.0))) / step
-            if gain == 0.0:
-                gain = float(np.sum(evaluate(u)[0] - m0)) / step
-            if gain != 0.0:
-                corner[i] = 1.0 if gain > 0 else 0.0
+        corner = _corner(evaluate, u0)
         # 2. the corner decides reachability
         if ok(corner):
             reachable = True
-            lo_t, hi_t = 0.0, 1.0
-            for _ in range(14):
-                mid = 0.5 * (lo_t + hi_t)
-                if ok(u0 + mid * (corner - u0)):
-                    hi_t = mid
-                else:
-                    lo_t = mid
-            best_u = u0 + hi_t * (corner - u0)
+            best_u = _first_meeting(ok, u0, corner)
             res = minimize(
                 lambda u: float(np.sum((u - u0) ** 2)),
                 best_u,
@@ -275,19 +353,81 @@ def seek(
     best_u = (np.array([values[n] for n in names]) - low) / span
     if reachable and not ok(best_u):  # pragma: no cover - rounding guard
         values = {n: float(v) for n, v in zip(names, low + best_u * span)}
-    _, reached = evaluate(best_u)
-    distance = float(np.linalg.norm(best_u - u0))
-    out_scn = _answer_scenario(scn, values, base_values, list(specs))
-    return SeekResult(
-        reachable=reachable,
-        targets={t: (c, v, y) for t, (c, v, y, _) in specs.items()},
-        base_values=base_values,
-        values=values,
-        reached=reached,
-        distance=distance,
-        scenario=out_scn,
-        runs=count,
-    )
+    return values, reachable
+
+
+def _corner(evaluate, u0: np.ndarray) -> np.ndarray:
+    """Every lever at the bound toward which the targets' margins improve (one run each)."""
+    m0 = evaluate(u0)[0]
+    corner = u0.copy()
+    for i in range(len(u0)):
+        step = 0.1 if u0[i] <= 0.9 else -0.1
+        u = u0.copy()
+        u[i] += step
+        gain = float(np.sum(np.minimum(evaluate(u)[0], 0.0) - np.minimum(m0, 0.0))) / step
+        if gain == 0.0:
+            gain = float(np.sum(evaluate(u)[0] - m0)) / step
+        if gain != 0.0:
+            corner[i] = 1.0 if gain > 0 else 0.0
+    return corner
+
+
+def _first_meeting(ok, u0: np.ndarray, corner: np.ndarray) -> np.ndarray:
+    """The first setting on the segment from ``u0`` to ``corner`` that meets the targets
+    (bisection, 14 steps; ``corner`` meets them)."""
+    lo_t, hi_t = 0.0, 1.0
+    for _ in range(14):
+        mid = 0.5 * (lo_t + hi_t)
+        if ok(u0 + mid * (corner - u0)):
+            hi_t = mid
+        else:
+            lo_t = mid
+    return u0 + hi_t * (corner - u0)
+
+
+def _cheapest(
+    run_at, ok, evaluate, u0, names, low, span, envelope, maxiter
+) -> tuple[dict[str, float], str]:
+    """``seek(objective="cost")``: the cheapest setting meeting the targets within the
+    envelope (lever values rounded for the scenario file), and why it is not reachable
+    (``"ranges"``, ``"budget"``, or ``""``)."""
+    from scipy.optimize import minimize
+
+    def fits(u: np.ndarray) -> bool:
+        return ok(u) and run_at(u)[3] <= envelope
+
+    start = u0.copy()
+    limited_by = ""
+    if not ok(u0):
+        corner = _corner(evaluate, u0)
+        if not ok(corner):
+            start, limited_by = corner, "ranges"
+        else:
+            start = _first_meeting(ok, u0, corner)
+    best = start
+    if not limited_by:
+        scale = max(abs(run_at(start)[2]), 1e-9)
+        res = minimize(
+            lambda u: run_at(u)[2] / scale,
+            start,
+            method="SLSQP",
+            bounds=[(0.0, 1.0)] * len(names),
+            constraints=[
+                {"type": "ineq", "fun": lambda u: run_at(u)[0] - 2 * MARGIN},
+                {"type": "ineq", "fun": lambda u: (envelope - run_at(u)[3]) / envelope},
+            ],
+            options={"maxiter": maxiter, "ftol": 1e-6, "eps": 1e-3},
+        )
+        cand = np.clip(res.x, 0.0, 1.0)
+        if fits(cand) and (not fits(best) or run_at(cand)[2] < run_at(best)[2]):
+            best = cand
+        if not fits(best):
+            limited_by = "budget"
+    best = np.where(best < 1e-9, 0.0, np.where(best > 1 - 1e-9, 1.0, best))  # at a bound
+    rounded = np.array([float(f"{v:.6g}") for v in low + best * span])
+    if not limited_by and not fits((rounded - low) / span):  # pragma: no cover - rounding guard
+        rounded = low + best * span
+    return dict(zip(names, rounded.tolist())), limited_by
 
 
 def _answer_scenario(

@@ -8,6 +8,9 @@ from pathlib import Path
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import number, text
 
+#: Exit status when only the fiscal envelope keeps the targets out of reach (bad input: 2).
+EXIT_OVER_BUDGET = 3
+
 
 def _split(items: list[str] | None) -> list[str]:
     return [x.strip() for item in items or [] for x in item.split(",") if x.strip()]
@@ -36,24 +39,48 @@ def cmd_seek(args: argparse.Namespace) -> int:
         thresholds=thresholds,
         maxiter=args.maxiter,
         targets=data.targets,
+        objective=args.objective,
+        envelope=args.envelope,
     )
     lang = args.lang
     reached = ", ".join(
         f"{t} = {number(result.reached[t], lang)} ({c} {number(v, lang)})"
         for t, (c, v, _) in result.targets.items()
     )
-    if result.reachable:
+    if result.limited_by == "budget":
+        print(
+            text(
+                "seek.budget",
+                lang,
+                envelope=number(result.envelope, lang),
+                share=number(result.state_share, lang, digits=1),
+                targets=reached,
+            )
+        )
+    elif not result.reachable:
+        print(text("seek.unreachable", lang, closest=reached))
+    elif result.objective == "cost":
+        print(text("seek.found_cost", lang, targets=reached, count=len(result.changed())))
+    else:
         print(
             text(
                 "seek.found",
-                args.lang,
+                lang,
                 targets=reached,
                 count=len(result.changed()),
                 distance=number(result.distance, lang, digits=3),
             )
         )
-    else:
-        print(text("seek.unreachable", args.lang, closest=reached))
+    print(
+        text(
+            "seek.cost",
+            lang,
+            cost=number(result.cost, lang, digits=1),
+            base=number(result.base_cost, lang, digits=1),
+            share=number(result.state_share, lang, digits=1),
+            envelope=number(result.envelope, lang),
+        )
+    )
     from hatinh_sd.model import load_model
     from hatinh_sd.vocabulary import label, unit
 
@@ -72,11 +99,15 @@ def cmd_seek(args: argparse.Namespace) -> int:
     path = Path(args.out) if args.out else Path("outputs") / "seek" / f"{result.scenario.name}.yaml"
     write_answer(result, path)
     print(text("seek.wrote", args.lang, path=path))
-    return 0
+    return EXIT_OVER_BUDGET if result.limited_by == "budget" else 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("seek", help="find the smallest lever change that meets target(s)")
+    p = sub.add_parser(
+        "seek",
+        help="find the smallest (or, with --objective cost, the cheapest) lever change that "
+        "meets target(s); exit 3 when the fiscal envelope makes them unreachable",
+    )
     p.add_argument(
         "--target",
         action="append",
@@ -98,5 +129,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="replace a target's threshold (same comparator)",
     )
     p.add_argument("--maxiter", type=int, default=15, help="optimiser iterations (default: 15)")
+    p.add_argument(
+        "--objective",
+        choices=["distance", "cost"],
+        default="distance",
+        help="distance: the smallest range-normalised change (default); cost: the lowest public "
+        "cost of 2026-2030 (state investment, budget programmes, FDI incentives) with state "
+        "investment within the fiscal envelope",
+    )
+    p.add_argument(
+        "--envelope",
+        type=float,
+        metavar="PERCENT",
+        help="fiscal envelope, state investment in %% of GRDP over 2026-2030 "
+        "(default: scenarios/fiscal_envelope.yaml)",
+    )
     p.add_argument("--out", help="scenario file to write (default: outputs/seek/<name>.yaml)")
     p.set_defaults(func=cmd_seek)
