@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -33,6 +35,7 @@ __all__ = [
     "investment_table",
     "load_envelope",
     "localise",
+    "budget_shortfall",
     "public_cost",
     "state_share",
     "target_table",
@@ -59,6 +62,8 @@ SOURCES = {
 #: programmes the budget pays (their need times the share it can fund) and FDI incentives.
 PUBLIC_COST_VARIABLES = (
     "investment_state_current",
+    "desired_public_investment",
+    "public_investment",
     "programme_spending_need",
     "programme_funding_ratio",
     "fdi_incentives_cost",
@@ -66,24 +71,41 @@ PUBLIC_COST_VARIABLES = (
 )
 
 
-def public_cost(ds: xr.Dataset, start: int, end: int) -> float:
+def _total(da: xr.DataArray, start: int, end: int) -> Any:
+    """Sum over calendar years ``start``-``end``: a float, or an array over runs."""
+    total = da.sel(time=slice(start, end)).sum("time").values
+    return float(total) if np.ndim(total) == 0 else total
+
+
+def public_cost(ds: xr.Dataset, start: int, end: int) -> Any:
     """Public cost over calendar years ``start``-``end`` (trillion VND, current prices): state
-    investment plus funded lever programmes plus FDI incentives, summed over the years."""
-    years = slice(start, end)
+    investment plus funded lever programmes plus FDI incentives, summed over the years (per
+    run for an ensemble)."""
     spend = (
         ds["investment_state_current"]
         + ds["programme_spending_need"] * ds["programme_funding_ratio"]
         + ds["fdi_incentives_cost"]
     )
-    return float(spend.sel(time=years).sum()) / 1000.0
+    return _total(spend, start, end) / 1000.0
 
 
-def state_share(ds: xr.Dataset, start: int, end: int) -> float:
+def state_share(ds: xr.Dataset, start: int, end: int) -> Any:
     """State investment over GRDP (both at current prices, summed over ``start``-``end``), %:
-    the figure the fiscal envelope limits."""
-    years = slice(start, end)
-    state = float(ds[SOURCES["state"]].sel(time=years).sum())
-    return 100.0 * state / float(ds["grdp_current"].sel(time=years).sum())
+    the figure the fiscal envelope limits (per run for an ensemble)."""
+    state = _total(ds[SOURCES["state"]], start, end)
+    return 100.0 * state / _total(ds["grdp_current"], start, end)
+
+
+def budget_shortfall(ds: xr.Dataset, start: int, end: int) -> Any:
+    """Share of what the plan and the levers ask of the budget over ``start``-``end`` that the
+    model's budget (revenue, transfers and borrowing within the debt limit) cannot pay:
+    public investment asked but not made plus lever programmes not funded, over what was
+    asked (0 when everything is paid; per run for an ensemble)."""
+    asked = ds["desired_public_investment"] + ds["programme_spending_need"]
+    unpaid = (ds["desired_public_investment"] - ds["public_investment"]) + ds[
+        "programme_spending_need"
+    ] * (1 - ds["programme_funding_ratio"])
+    return _total(unpaid, start, end) / _total(asked, start, end)
 
 
 def load_envelope(path: Path | str | None = None) -> dict[str, object]:
