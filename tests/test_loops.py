@@ -83,6 +83,7 @@ def test_loops_command_checks_the_engine_and_writes_scores(ran):
     assert worst <= 1e-9
     folder = out / "en" / "loops"
     assert sorted(p.name for p in folder.iterdir()) == [
+        "about.json",
         "dominant.csv",
         "loops.csv",
         "loops.png",

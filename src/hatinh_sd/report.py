@@ -866,6 +866,131 @@ def _sensitivity(evidence: list[Evidence], lang: str, model: Model) -> str:
     return "".join(parts)
 
 
+def _current(model: Model, about: Path) -> bool | None:
+    """Whether results described by ``about`` (``about.json`` or a netCDF file's attributes)
+    were computed with the current model; ``None`` when there are none."""
+    import json
+
+    if not about.exists():
+        return None
+    if about.suffix == ".json":
+        meta = json.loads(about.read_text(encoding="utf-8"))
+    else:
+        with xr.open_dataset(about) as ds:
+            meta = dict(ds.attrs)
+    return str(meta.get("model_sha256", "")) == model.hash
+
+
+def _drivers(model: Model, names: list[str], outputs: Path, lang: str) -> str:
+    """Lever effects, loop dominance and robust lever mixes, from the results of
+    ``hatinh-sd effects``, ``loops`` and ``robust`` under ``outputs/`` computed with the
+    current model (older ones are named, not shown)."""
+    e = html.escape
+    parts: list[str] = []
+    stale: list[str] = []
+    # lever effects under uncertainty (the first scenario that has them)
+    for name in names:
+        folder = outputs / "effects" / name
+        current = _current(model, folder / "effects.nc")
+        if current is None:
+            continue
+        if not current:
+            stale.append(str(folder))
+            break
+        table = pd.read_csv(folder / "effects.csv", encoding="utf-8-sig")
+        table = table[(table["year"] == table["year"].min()) & (table["rank"] <= 3)]
+        rows = []
+        for tid, group in table.groupby("target", sort=True):
+            cells = [
+                f"{e(label(str(r.lever), lang))}: {_num(r.median_effect, lang)} "
+                f"[{_num(r.p05_effect, lang)}; {_num(r.p95_effect, lang)}], "
+                f"{_percent(r.share_helps, lang)}"
+                for r in group.sort_values("rank").itertuples()
+            ]
+            rows.append(
+                [e(f"{tid} {text(f'target.{tid}', lang)}")] + cells + [""] * (3 - len(cells))
+            )
+        parts.append(
+            f"<h3>{e(text('report.drivers.effects', lang))}</h3>"
+            f"<p>{e(text('report.drivers.effects_intro', lang, n=int(group['draws'].iloc[0]), year=int(table['year'].min())))}</p>"
+            + _table(
+                [e(text("report.sensitivity.col.output", lang))]
+                + [e(text("report.sensitivity.col.rank", lang, rank=i + 1)) for i in range(3)],
+                rows,
+                "t small",
+            )
+        )
+        break
+    # loop dominance
+    folder = outputs / "loops"
+    current = _current(model, folder / "about.json")
+    if current:
+        top = pd.read_csv(folder / "top.csv", keep_default_na=False)
+        rows = []
+        for focus, group in top.groupby("focus", sort=False):
+            cells = []
+            for r in group.sort_values("rank").itertuples():
+                shown = (
+                    f"{r.named} {text('loops.name.' + r.named, lang)}"
+                    if r.named
+                    else f"{r.loop} ({r.polarity})"
+                )
+                cells.append(f"{e(shown)} ({_num(r.mean_abs_score, lang)})")
+            rows.append([e(text(f"loops.focus.{focus}", lang)), "; ".join(cells)])
+        parts.append(
+            f"<h3>{e(text('report.drivers.loops', lang))}</h3>"
+            f"<p>{e(text('report.drivers.loops_intro', lang))}</p>"
+            + _table(
+                [
+                    e(text("report.drivers.col.outcome", lang)),
+                    e(text("report.drivers.col.loops", lang)),
+                ],
+                rows,
+                "t small",
+            )
+            + _img(
+                base64.b64encode((folder / "loops.png").read_bytes()).decode("ascii"),
+                text("report.drivers.loops", lang),
+            )
+        )
+    elif current is False:
+        stale.append(str(folder))
+    # robust lever mixes (Pareto fronts)
+    for folder in sorted((outputs / "robust").glob("*")):
+        current = _current(model, folder / "about.json")
+        if current is None:
+            continue
+        if not current:
+            stale.append(str(folder))
+            continue
+        front = pd.read_csv(folder / "front.csv")
+        ids = [c[2:] for c in front.columns if c.startswith("p_")]
+        rows = [
+            [e(str(r["point"]))]
+            + [_percent(float(r[f"p_{t}"]), lang) for t in ids]
+            + [number(float(r["cost"]), lang, digits=1)]
+            for _, r in front.iterrows()
+        ]
+        parts.append(
+            f"<h3>{e(text('report.drivers.robust', lang, targets=', '.join(ids)))}</h3>"
+            f"<p>{e(text('report.drivers.robust_intro', lang))}</p>"
+            + _table(
+                [e(text("report.drivers.col.mix", lang))]
+                + [e(text("report.drivers.col.probability", lang, target=t)) for t in ids]
+                + [e(text("robust.cost_axis", lang))],
+                rows,
+                "t small",
+            )
+        )
+    if stale:
+        parts.append(
+            f"<p class='na'>{e(text('report.drivers.stale', lang, folders=', '.join(stale)))}</p>"
+        )
+    if not parts:
+        parts.append(f"<p class='na'>{e(text('report.drivers.none', lang))}</p>")
+    return "".join(parts)
+
+
 def _diagram(model: Model, lang: str) -> str:
     from hatinh_sd import diagram
 
@@ -1146,7 +1271,9 @@ def build_report(
         + f"<h3>{e(text('report.fit.charts', lang))}</h3>"
         + fit_charts
     )
-    sections["sensitivity"] = _sensitivity(sens, lang, model)
+    sections["sensitivity"] = _sensitivity(sens, lang, model) + _drivers(
+        model, names, Path(outputs), lang
+    )
     sections["levers"] = _levers(model, scenarios, lang)
     sections["assumptions"] = _assumptions(model, lang)
     sections["diagram"] = _diagram(model, lang)

@@ -53,12 +53,13 @@ def pareto(
     evaluations: int = 480,
     seed: int = 1,
     seconds: float | None = None,
+    start: Sequence[Sequence[float]] = (),
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """NSGA-II over the box ``low``-``high``; the feasible non-dominated candidates found.
 
     Returns the front's variables, its objectives (as ``evaluate`` gives them) and the
     number of candidates evaluated. ``seconds`` stops the search after the generation
-    that passes it.
+    that passes it; ``start`` candidates join the first population (the rest is random).
     """
     import platypus
 
@@ -100,7 +101,20 @@ def pareto(
     state = random.getstate()
     random.seed(seed)
     try:
-        algorithm = platypus.NSGAII(problem, population_size=population, evaluator=Batch())
+        injected = []
+        for values in start:
+            solution = platypus.Solution(problem)
+            solution.variables[:] = [
+                t.encode(float(np.clip(v, lo, hi)))
+                for t, v, lo, hi in zip(problem.types, values, low, high)
+            ]
+            injected.append(solution)
+        algorithm = platypus.NSGAII(
+            problem,
+            population_size=population,
+            evaluator=Batch(),
+            generator=platypus.InjectedPopulation(injected),
+        )
         start = time.perf_counter()
         while algorithm.nfe < evaluations:
             algorithm.step()
@@ -138,6 +152,8 @@ class LeverMix:
         Their values, draws x constants.
     fixed : dict
         The scenario's other settings (PySD names).
+    base : ndarray, optional
+        The scenario's values of the levers searched (a first candidate of the search).
     chunk_size : int
     runs : int
         Model runs made so far.
@@ -151,6 +167,7 @@ class LeverMix:
     draw_names: list[str]
     draws: np.ndarray
     fixed: dict[str, float]
+    base: np.ndarray | None = None
     chunk_size: int = 256
     runs: int = 0
 

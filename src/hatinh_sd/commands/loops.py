@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 
 def _label(row, lang: str) -> str:
@@ -140,6 +141,19 @@ def cmd_loops(args: argparse.Namespace) -> int:
             float_format="%.6g",
         )
         fig.savefig(tmp / "loops.png", dpi=110)
+        (tmp / "about.json").write_text(
+            json.dumps(
+                {
+                    "model_sha256": model.hash,
+                    "calibration_sha256": model.calibration_hash or "none",
+                    "pysimlin": version("pysimlin"),
+                    "agreement": worst,
+                    "loops_scored": scores.retained,
+                    "complete": scores.complete,
+                }
+            ),
+            encoding="utf-8",
+        )
     plt.close(fig)
     print(text("loops.wrote", lang, path=out))
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import json
 import time
 
 from hatinh_sd.commands.discover import _target
@@ -77,6 +78,7 @@ def problem(args: argparse.Namespace, model):
         draw_names=draw_names,
         draws=draws,
         fixed={k: v for k, v in settings.items() if k not in searched},
+        base=np.array([settings.get(model.py_name(n), float(model.defaults[n])) for n in levers]),
     )
     return mix, scn
 
@@ -133,6 +135,7 @@ def cmd_robust(args: argparse.Namespace) -> int:
         evaluations=args.evaluations,
         seed=args.seed,
         seconds=None if args.minutes is None else 60 * args.minutes,
+        start=[mix.base] if mix.base is not None else (),
     )
     seconds = time.perf_counter() - t0
     if not len(x):
@@ -188,6 +191,22 @@ def cmd_robust(args: argparse.Namespace) -> int:
     with atomic_dir(out) as tmp:
         write_csv(front, tmp / "front.csv", index=False, float_format="%.17g")  # exact
         fig.savefig(tmp / "front.png", dpi=110)
+        (tmp / "about.json").write_text(
+            json.dumps(
+                {
+                    "model_sha256": model.hash,
+                    "calibration_sha256": model.calibration_hash or "none",
+                    "scenario": scn.name,
+                    "targets": ids,
+                    "levers": mix.levers,
+                    "draws": len(mix.draws),
+                    "seed": args.seed,
+                    "evaluated": nfe,
+                    "shortfall_limit": SHORTFALL,
+                }
+            ),
+            encoding="utf-8",
+        )
         for i, values in enumerate(x):
             scn_i = scenario_for(
                 scn, mix, values, i + 1, {"targets": ", ".join(ids), "count": len(mix.levers)}
