@@ -181,6 +181,30 @@ def test_groups_follow_a_changed_catalogue(model):
     assert cfg.groups_left_out == ()
 
 
+def test_lever_configuration_ranks_each_lever_with_the_uncertainties_drawn(model, tmp_path):
+    from hatinh_sd.scenarios import load_catalogue
+
+    cat = load_catalogue(model=model)
+    cfg = load_config(CONFIG.parent / "sobol_levers.yaml", model)
+    levers = [f for f in cfg.factors if f.variable in cat.parameters]
+    by_kind = {}
+    for g in cfg.groups:
+        by_kind.setdefault(g.kind, []).append(g)
+    # one group per lever (or timing parameter), numbered by its task group ...
+    assert [g.members for g in by_kind["levers"]] == [(f.name,) for f in levers]
+    for g, f in zip(by_kind["levers"], levers):
+        assert g.number == cat.parameters[f.variable].group
+    # ... against the posterior draw and the outside world, drawn (not fixed)
+    assert [g.name for g in by_kind["calibrated_parameters"]] == [CALIBRATED_GROUP]
+    assert len(by_kind["outside_world"]) == 1 and len(cfg.groups) == len(levers) + 2
+    label = group_labels(cfg.groups, "vi")[levers[0].name]
+    assert "nhóm nhiệm vụ" in label
+    both = _config(tmp_path, "method: sobol\nn: 64\nposterior: true\nfactors: all\n"
+                   "groups: [task_groups, levers, outside_world]\noutputs: [{target: T01}]\n")  # fmt: skip
+    with pytest.raises(HatinhInputError, match="both group the levers"):
+        load_config(both, model)
+
+
 def test_shipped_grouped_configuration(model):
     cfg = load_config(CONFIG, model)
     assert cfg.method == "sobol" and cfg.every_year_step == 5

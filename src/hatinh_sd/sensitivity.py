@@ -66,7 +66,7 @@ __all__ = [
 METHODS = ("morris", "sobol")
 
 #: Kinds of factor groups a Sobol configuration may name (``groups:``).
-GROUP_KINDS = ("task_groups", "calibrated_parameters", "outside_world")
+GROUP_KINDS = ("task_groups", "levers", "calibrated_parameters", "outside_world")
 #: Names of the two groups that are not task groups.
 CALIBRATED_GROUP = "calibrated parameters"
 OUTSIDE_GROUP = "outside world"
@@ -260,12 +260,17 @@ def factor_groups(
     twice = sorted({k for k in kinds if kinds.count(k) > 1})
     if twice:
         raise HatinhInputError(f"group kind(s) {', '.join(twice)} listed twice")
+    if {"task_groups", "levers"} <= set(kinds):
+        raise HatinhInputError(
+            "group kinds 'task_groups' and 'levers' both group the levers; name one"
+        )
     levers = catalogue.parameters
+    lever_kind = "levers" if "levers" in kinds else "task_groups"
 
     def kind_of(f: Any) -> str:
         if f.name == POSTERIOR_FACTOR:
             return "calibrated_parameters"
-        return "task_groups" if f.variable in levers else "outside_world"
+        return lever_kind if f.variable in levers else "outside_world"
 
     groups: list[FactorGroup] = []
     left_out: list[tuple[int, str, str, str]] = []
@@ -287,6 +292,21 @@ def factor_groups(
             if not members:
                 raise HatinhInputError(f"group kind '{kind}' has no member: {why}")
             groups.append(FactorGroup(name, kind, tuple(f.name for f in members)))
+        elif kind == "levers":  # each lever (or timing parameter) on its own
+            if not members:
+                raise HatinhInputError("group kind 'levers' has no member: no factor is a lever")
+            for f in members:
+                tg = catalogue.task_groups.get(levers[f.variable].group)
+                groups.append(
+                    FactorGroup(
+                        f.name,
+                        kind,
+                        (f.name,),
+                        number=levers[f.variable].group,
+                        title_vi=tg.title.vi if tg else "",
+                        title_en=tg.title.en if tg else "",
+                    )
+                )
         else:
             if not members:
                 raise HatinhInputError(
@@ -865,8 +885,14 @@ def group_labels(groups: tuple[FactorGroup, ...] | list[FactorGroup], lang: str)
     from hatinh_sd.i18n import text
 
     out = {}
+    from hatinh_sd.vocabulary import label
+
     for g in groups:
-        if g.number is not None:
+        if g.kind == "levers":  # the lever's label, coloured by its task group
+            out[g.name] = text(
+                "sensitivity.group_lever", lang, number=g.number, lever=label(g.name, lang)
+            )
+        elif g.number is not None:
             title = g.title_vi if lang == "vi" else g.title_en
             out[g.name] = text("sensitivity.group_task", lang, number=g.number, title=title)
         elif g.kind == "calibrated_parameters":
