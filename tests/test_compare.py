@@ -1,4 +1,4 @@
-"""Scenario comparison: tables, investment arithmetic, Excel, charts, envelope."""
+"""Scenario comparison: tables, investment arithmetic, Excel, charts, the budget check."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import pytest
 from openpyxl import load_workbook
 
 from hatinh_sd.cli import main
-from hatinh_sd.compare import investment_table, load_envelope, target_table
+from hatinh_sd.compare import BUDGET_SHORTFALL, budget_shortfall, investment_table, target_table
 from hatinh_sd.data import load_observed
-from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.scenarios import run_scenario
 from hatinh_sd.targets import observed_series
 
@@ -40,7 +39,7 @@ def test_target_table_has_every_target_per_scenario(runs):
 
 
 def test_investment_sums_sources_and_icor(runs):
-    inv = investment_table(runs, {"share_of_grdp": 99.0, "source": "test"})
+    inv = investment_table(runs)
     assert list(inv["period"].unique()) == ["2026-2030", "2031-2050"]
     ds = runs["formosa_phase2"]
     r = inv.query("scenario == 'formosa_phase2' and period == '2026-2030'").iloc[0]
@@ -55,8 +54,11 @@ def test_investment_sums_sources_and_icor(runs):
     # Formosa phase 2 is built with FDI in 2026-2030
     b = inv.query("scenario == 'baseline' and period == '2026-2030'").iloc[0]
     assert r["fdi"] > 3 * b["fdi"]
-    low = investment_table(runs, {"share_of_grdp": 5.0, "source": "test"})
-    assert low["over_envelope"].all() and not inv["over_envelope"].any()
+    # the budget check is the model's own: what the plan and the levers ask, unpaid; the
+    # action programme's levers ask more than revenue, transfers and the debt limit pay
+    over = inv.groupby("scenario")["over_budget"].all()
+    assert not over["baseline"] and not over["formosa_phase2"] and over["action_programme"]
+    assert r["budget_unpaid"] == pytest.approx(100 * budget_shortfall(ds, 2026, 2030))
 
 
 def test_compare_writes_csv_excel_and_charts_in_vietnamese(compared):
@@ -83,10 +85,14 @@ def test_observed_urbanisation_is_derived():
     assert observed_series(load_observed(), "digital_economy_share_grdp").empty
 
 
-def test_envelope_states_a_source(tmp_path):
-    env = load_envelope()
-    assert 0 < env["share_of_grdp"] < 100 and "assumption" in env["source"]
-    bad = tmp_path / "e.yaml"
-    bad.write_text("share_of_grdp: 15\n", encoding="utf-8")
-    with pytest.raises(HatinhInputError, match="source"):
-        load_envelope(bad)
+def test_a_plan_the_budget_cannot_pay_is_over_budget(model):
+    """Public investment at the top of its range asks more than revenue, transfers and
+    borrowing within the debt limit pay: the model invests less and the check says so."""
+    ds = model.run({"public investment rate": model.parameters["public investment rate"].high})
+    unpaid = budget_shortfall(ds, 2026, 2030)
+    assert unpaid > 10 * BUDGET_SHORTFALL
+    asked = float(ds["desired_public_investment"].sel(time=slice(2026, 2030)).sum())
+    paid = float(ds["public_investment"].sel(time=slice(2026, 2030)).sum())
+    assert paid < asked
+    row = investment_table({"over": ds}).iloc[0]
+    assert row["over_budget"] and row["budget_unpaid"] == pytest.approx(100 * unpaid)

@@ -98,8 +98,8 @@ def t07_halfway(model, baseline):
     return 0.5 * (base + far.reached["T07"])
 
 
-def test_cost_objective_finds_a_cheaper_mix_within_the_envelope(tmp_path, model, t07_halfway):
-    from hatinh_sd.compare import public_cost, state_share
+def test_cost_objective_finds_a_cheaper_mix_within_the_budget(tmp_path, model, t07_halfway):
+    from hatinh_sd.compare import BUDGET_SHORTFALL, budget_shortfall, public_cost, state_share
 
     kw = dict(levers=LEVERS, thresholds={"T07": t07_halfway}, model=model)
     near = seek(["T07"], **kw)
@@ -108,13 +108,14 @@ def test_cost_objective_finds_a_cheaper_mix_within_the_envelope(tmp_path, model,
     assert is_met(cheap.reached["T07"], "<", t07_halfway)
     # cheaper than the smallest change (by at least 0.1 trillion VND over 2026-2030) ...
     assert cheap.cost < near.cost - 0.1
-    assert cheap.state_share <= cheap.envelope == 15.0
+    assert cheap.budget_unpaid <= BUDGET_SHORTFALL
     # ... and the written scenario, run, has that cost, share and indicator value
     path = tmp_path / "cheap.yaml"
     path.write_text(cheap.scenario_yaml(), encoding="utf-8")
     ds = model.run(resolve_scenario(load_scenario(str(path), model=model), model))
     assert public_cost(ds, 2026, 2030) == pytest.approx(cheap.cost, rel=1e-6)
     assert state_share(ds, 2026, 2030) == pytest.approx(cheap.state_share, rel=1e-6)
+    assert budget_shortfall(ds, 2026, 2030) == pytest.approx(cheap.budget_unpaid, abs=1e-9)
     value = float(ds["employment_share_agriculture"].sel(time=2030))
     assert is_met(value, "<", t07_halfway)
 
@@ -122,17 +123,25 @@ def test_cost_objective_finds_a_cheaper_mix_within_the_envelope(tmp_path, model,
 def test_cost_objective_says_when_the_budget_makes_a_target_unreachable(
     tmp_path, capsys, t07_halfway
 ):
+    # a scenario whose plan asks more of the budget than it pays, and levers that cannot
+    # lower that ask: every setting that meets the target is over the model's budget
+    scn = tmp_path / "overspend.yaml"
+    scn.write_text(
+        "title: {vi: Chi vượt ngân sách, en: Overspending}\n"
+        "description: {vi: Đầu tư công ở mức cao nhất, en: Public investment at its highest}\n"
+        "cites: test\nlevers:\n  public investment rate: 0.25\nexpected: []\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "s.yaml"
     argv = ["seek", "--target", "T07", "--threshold", f"T07={t07_halfway:.6f}"]
-    argv += ["--levers", ",".join(LEVERS), "--objective", "cost", "--maxiter", "2"]
-    assert main([*argv, "--envelope", "1", "--out", str(out)]) == 3
+    argv += ["--scenario", str(scn), "--levers", ",".join(LEVERS)]
+    argv += ["--objective", "cost", "--maxiter", "2"]
+    assert main([*argv, "--out", str(out)]) == 3
     printed = capsys.readouterr().out
-    assert "Not reachable within the fiscal envelope of 1 % of GRDP" in printed
+    assert "Not reachable within the model's budget" in printed
     assert "Public cost 2026-2030" in printed and out.exists()
     # bad input stays exit 2, nothing written
     bad = tmp_path / "bad.yaml"
-    assert main([*argv, "--envelope", "0", "--out", str(bad)]) == 2
-    assert "envelope 0 % of GRDP is not in (0, 100)" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main([*argv[:-4], "--objective", "cheapest", "--out", str(bad)])
     assert exc.value.code == 2 and not bad.exists()

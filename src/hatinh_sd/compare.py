@@ -7,8 +7,8 @@ Two tables, from result Datasets of :func:`hatinh_sd.scenarios.run_scenario`:
 * :func:`investment_table`: total social investment per period by source
   (state budget and ODA, domestic private, FDI; trillion VND at current
   prices), the incremental capital-output ratio (ICOR) and a flag when the
-  state's investment exceeds the fiscal envelope stated in
-  ``scenarios/fiscal_envelope.yaml`` (with its source or reason).
+  model's budget cannot pay what the plan and the levers ask of it (:func:`budget_shortfall`:
+  revenue, central transfers and borrowing within the debt limit of the State Budget Law).
 
 :func:`write_comparison` writes both as CSV and as one Excel workbook (one sheet
 per table, headers in Vietnamese or English), plus the charts, atomically.
@@ -24,16 +24,14 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from hatinh_sd.errors import HatinhInputError, read_yaml
-from hatinh_sd.i18n import text
+from hatinh_sd.i18n import number, text
 from hatinh_sd.results import atomic_dir, write_csv, write_xlsx
 from hatinh_sd.targets import scorecard
 
 __all__ = [
-    "ENVELOPE_PATH",
+    "BUDGET_SHORTFALL",
     "PERIODS",
     "investment_table",
-    "load_envelope",
     "localise",
     "budget_shortfall",
     "public_cost",
@@ -45,8 +43,10 @@ __all__ = [
 #: Investment periods reported (calendar years, inclusive).
 PERIODS: tuple[tuple[int, int], ...] = ((2026, 2030), (2031, 2050))
 
-#: The stated fiscal envelope of state investment.
-ENVELOPE_PATH = Path(__file__).resolve().parents[2] / "scenarios" / "fiscal_envelope.yaml"
+#: Largest share of what the plan and the levers ask of the budget over a period that it may
+#: leave unpaid before a scenario counts as over the budget (the model's own budget and debt
+#: limit is the one fiscal constraint: compare, report, seek and robust use it).
+BUDGET_SHORTFALL = 0.01
 
 #: Investment variables by source (bnVND/Year, current prices).
 SOURCES = {
@@ -91,7 +91,7 @@ def public_cost(ds: xr.Dataset, start: int, end: int) -> Any:
 
 def state_share(ds: xr.Dataset, start: int, end: int) -> Any:
     """State investment over GRDP (both at current prices, summed over ``start``-``end``), %:
-    the figure the fiscal envelope limits (per run for an ensemble)."""
+    (per run for an ensemble)."""
     state = _total(ds[SOURCES["state"]], start, end)
     return 100.0 * state / _total(ds["grdp_current"], start, end)
 
@@ -106,38 +106,6 @@ def budget_shortfall(ds: xr.Dataset, start: int, end: int) -> Any:
         "programme_spending_need"
     ] * (1 - ds["programme_funding_ratio"])
     return _total(unpaid, start, end) / _total(asked, start, end)
-
-
-def load_envelope(path: Path | str | None = None) -> dict[str, object]:
-    """The fiscal envelope: ``share_of_grdp`` (% of GRDP, period average), ``source`` and
-    ``source_vi`` (its source or reason in English and Vietnamese; the English when the file
-    has no ``source_vi``).
-
-    Raises
-    ------
-    HatinhInputError
-        Missing file, malformed YAML, or a missing/non-numeric share or source.
-    """
-    path = Path(path) if path else ENVELOPE_PATH
-    doc = read_yaml(path) or {}
-    share = doc.get("share_of_grdp") if isinstance(doc, dict) else None
-    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share < 100:
-        raise HatinhInputError(
-            "expected a number in (0, 100) (% of GRDP)", path=path, key="share_of_grdp"
-        )
-    source = doc.get("source")
-    if not isinstance(source, str) or not source.strip():
-        raise HatinhInputError("state the envelope's source or reason", path=path, key="source")
-    source_vi = doc.get("source_vi", source)
-    if not isinstance(source_vi, str) or not source_vi.strip():
-        raise HatinhInputError(
-            "state the envelope's source or reason in Vietnamese", path=path, key="source_vi"
-        )
-    return {
-        "share_of_grdp": float(share),
-        "source": " ".join(source.split()),
-        "source_vi": " ".join(source_vi.split()),
-    }
 
 
 def target_table(
@@ -156,10 +124,8 @@ def target_table(
     return pd.concat(frames, ignore_index=True)
 
 
-def investment_table(
-    runs: Mapping[str, xr.Dataset], envelope: Mapping[str, object] | None = None
-) -> pd.DataFrame:
-    """Investment by source per period, ICOR and the fiscal-envelope flag.
+def investment_table(runs: Mapping[str, xr.Dataset]) -> pd.DataFrame:
+    """Investment by source per period, ICOR and the budget check.
 
     Returns
     -------
@@ -169,10 +135,10 @@ def investment_table(
         years), ``state_share_grdp`` (state investment over GRDP, both summed,
         %), ``icor`` (investment at constant 2010 prices over the period over
         the GRDP increase from the year before it to its last year, a ratio),
-        ``envelope`` (% of GRDP) and ``over_envelope``.
+        ``budget_unpaid`` (% of what the plan and the levers ask of the budget that it
+        cannot pay, :func:`budget_shortfall`) and ``over_budget`` (more than
+        :data:`BUDGET_SHORTFALL`).
     """
-    envelope = envelope or load_envelope()
-    limit = float(envelope["share_of_grdp"])  # type: ignore[arg-type]
     rows = []
     for name, ds in runs.items():
         for start, end in PERIODS:
@@ -180,14 +146,14 @@ def investment_table(
             row: dict[str, object] = {"scenario": name, "period": f"{start}-{end}"}
             for key, var in SOURCES.items():
                 row[key] = float(ds[var].sel(time=years).sum()) / 1000.0
-            share = state_share(ds, start, end)
             invest_real = float(ds["total_investment"].sel(time=years).sum())
             growth = float(ds["grdp"].sel(time=end) - ds["grdp"].sel(time=start - 1))
+            unpaid = budget_shortfall(ds, start, end)
             row.update(
-                state_share_grdp=share,
+                state_share_grdp=state_share(ds, start, end),
                 icor=invest_real / growth if growth > 0 else float("nan"),
-                envelope=limit,
-                over_envelope=share > limit,
+                budget_unpaid=100.0 * unpaid,
+                over_budget=unpaid > BUDGET_SHORTFALL,
             )
             rows.append(row)
     return pd.DataFrame(rows)
@@ -201,9 +167,9 @@ def localise(df: pd.DataFrame, lang: str) -> pd.DataFrame:
             out.pop("status") if "status" in out else ["met" if m else "missed" for m in out["met"]]
         )
         out["met"] = [text(f"scorecard.{s}", lang) for s in states]
-    if "over_envelope" in out:
-        out["over_envelope"] = [
-            text("compare.over" if m else "compare.within", lang) for m in out["over_envelope"]
+    if "over_budget" in out:
+        out["over_budget"] = [
+            text("compare.over" if m else "compare.within", lang) for m in out["over_budget"]
         ]
     if "id" in out:
         out.insert(2, "label", [text(f"target.{i}", lang) for i in out["id"]])
@@ -237,7 +203,6 @@ def write_comparison(
     lang: str = "en",
     targets: pd.DataFrame | None = None,
     observed: pd.DataFrame | None = None,
-    envelope: Mapping[str, object] | None = None,
     charts: bool = True,
     titles: Mapping[str, str] | None = None,
 ) -> dict[str, pd.DataFrame]:
@@ -253,10 +218,9 @@ def write_comparison(
     dict
         ``targets`` and ``investment`` tables (unlocalised).
     """
-    envelope = envelope or load_envelope()
     tables = {
         "targets": target_table(runs, targets),
-        "investment": investment_table(runs, envelope),
+        "investment": investment_table(runs),
     }
     with atomic_dir(Path(folder)) as tmp:
         sheets = {}
@@ -267,8 +231,7 @@ def write_comparison(
         note = pd.DataFrame(
             {
                 text("compare.col.note", lang): [
-                    text("compare.envelope_note", lang, share=envelope["share_of_grdp"]),
-                    str(envelope["source_vi" if lang == "vi" else "source"]),
+                    text("compare.budget_note", lang, share=number(100 * BUDGET_SHORTFALL, lang)),
                     text("scorecard.disclaimer", lang),
                 ]
             }

@@ -10,7 +10,7 @@ notes from :mod:`hatinh_sd.vocabulary`, scenario titles from their YAML):
 3. the probability of meeting each target, where ``hatinh-sd uncertainty``
    results for the current model exist (its ``probabilities.csv``: the same
    figures the command prints);
-4. costs and financing: investment by source, ICOR and the fiscal envelope
+4. costs and financing: investment by source, ICOR and the model's budget check
    (:func:`hatinh_sd.compare.investment_table`, as ``hatinh-sd compare``);
 5. one chart per target indicator (scenarios, observed history, the 2030
    target and percentile bands where they exist);
@@ -541,44 +541,32 @@ def _costs_table(
     e = html.escape
     header = [e(text("compare.col.scenario", lang)), e(text("compare.col.period", lang))]
     header += [e(text(f"compare.col.{c}", lang)) for c in COST_COLUMNS]
-    header.append(e(text("compare.col.over_envelope", lang)))
+    header.append(e(text("compare.col.over_budget", lang)))
     rows = []
     for _, r in invest.iterrows():
         if periods and r["period"] not in periods:
             continue
-        flag = text("compare.over" if r["over_envelope"] else "compare.within", lang)
+        flag = text("compare.over" if r["over_budget"] else "compare.within", lang)
         rows.append(
             [e(titles[str(r["scenario"])]), e(str(r["period"]))]
             + [_cost_cell(r, c, lang) for c in COST_COLUMNS]
             + [
-                f"<td class='{'missed' if r['over_envelope'] else 'met'}'>{e(flag)} "
-                f"({number(float(r['envelope']), lang)} %)</td>"
+                f"<td class='{'missed' if r['over_budget'] else 'met'}'>{e(flag)} "
+                f"({number(float(r['budget_unpaid']), lang, digits=1)} %)</td>"
             ]
         )
     return _table(header, rows, "t costs")
 
 
-def _costs(
-    invest: pd.DataFrame, envelope: Mapping[str, object], titles: Mapping[str, str], lang: str
-) -> str:
+def _costs(invest: pd.DataFrame, titles: Mapping[str, str], lang: str) -> str:
+    from hatinh_sd.compare import BUDGET_SHORTFALL
+
     e = html.escape
     return (
         f"<p>{e(text('report.costs.intro', lang))}</p>"
         + _costs_table(invest, titles, lang)
         + "<p class='note'>"
-        + e(
-            text(
-                "compare.envelope_note", lang, share=number(float(envelope["share_of_grdp"]), lang)
-            )
-        )  # type: ignore[arg-type]
-        + " "
-        + e(
-            text(
-                "report.costs.envelope_source",
-                lang,
-                source=envelope["source_vi" if lang == "vi" else "source"],
-            )
-        )
+        + e(text("compare.budget_note", lang, share=number(100 * BUDGET_SHORTFALL, lang)))
         + "</p>"
     )
 
@@ -631,10 +619,8 @@ def key_messages(
         state=number(float(r["state"]), lang, digits=1),
         icor=number(float(r["icor"]), lang, digits=2),
         share=number(float(r["state_share_grdp"]), lang, digits=1),
-        envelope=number(float(r["envelope"]), lang),
-        verdict=text(
-            "report.summary.over" if r["over_envelope"] else "report.summary.within", lang
-        ),
+        unpaid=number(float(r["budget_unpaid"]), lang, digits=1),
+        verdict=text("report.summary.over" if r["over_budget"] else "report.summary.within", lang),
     )
     if len(names) > 1:
         diff = float(r["total"]) - float(first.loc[names[0], "total"])
@@ -1143,7 +1129,7 @@ def build_report(
         load_setup,
         model_fit,
     )
-    from hatinh_sd.compare import investment_table, load_envelope, target_table
+    from hatinh_sd.compare import investment_table, target_table
     from hatinh_sd.data import load_observed, load_targets
     from hatinh_sd.scenarios import load_catalogue, load_scenario, run_scenario
     from hatinh_sd.targets import PLAN_TARGETS
@@ -1160,14 +1146,13 @@ def build_report(
     outputs = Path(outputs)
     cat = load_catalogue(model=model)
     scenarios = [load_scenario(n, model=model, catalogue=cat) for n in scenario_names]
-    envelope = load_envelope()
     setup = load_setup(model)
     targets, observed = load_targets(), comparable_observed(load_observed(), setup)
     runs = {s.name: run_scenario(s, model) for s in scenarios}
     names = list(runs)
     titles = {s.name: str(getattr(s.title, lang)) for s in scenarios}
     card = target_table(runs, targets)
-    invest = investment_table(runs, envelope)
+    invest = investment_table(runs)
     bands = find_bands(model, names, outputs)
     probs = find_probabilities(bands)
 
@@ -1190,7 +1175,7 @@ def build_report(
     sections: dict[str, str] = {}
     sections["scorecard"] = _scorecard(card, names, titles, lang)
     sections["probability"] = _probability(card, names, titles, probs, bands, model, outputs, lang)
-    sections["costs"] = _costs(invest, envelope, titles, lang)
+    sections["costs"] = _costs(invest, titles, lang)
 
     shown = [titles[n] for n, ev in bands.items() if ev.current]
     notes = []

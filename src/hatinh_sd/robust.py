@@ -28,12 +28,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hatinh_sd.compare import BUDGET_SHORTFALL
 from hatinh_sd.errors import HatinhInputError
 
 __all__ = ["SHORTFALL", "LeverMix", "pareto"]
 
-#: Largest mean share of the budget's asks in 2026-2030 it may leave unpaid.
-SHORTFALL = 0.01
+#: Largest mean share of the budget's asks in 2026-2030 it may leave unpaid (the one fiscal
+#: constraint of the project, :data:`hatinh_sd.compare.BUDGET_SHORTFALL`).
+SHORTFALL = BUDGET_SHORTFALL
 #: Years of the public cost and the budget constraint.
 COST_PERIOD = (2026, 2030)
 

@@ -68,7 +68,7 @@ __all__ = [
 SCENARIO_DIR = repo_root() / "scenarios"
 
 #: Files in the scenario folder that are not scenarios.
-RESERVED = {"levers", "fiscal_envelope"}
+RESERVED = {"levers"}
 
 #: Task groups that are economic and must map to levers (issue 4).
 ECONOMIC_GROUPS = (2, 3, 4, 5, 6, 8)

@@ -21,11 +21,12 @@ Method:
 With ``objective="cost"`` the answer is instead the cheapest setting: the public
 cost of 2026-2030 (state investment, the lever programmes the budget pays and FDI
 incentives, :func:`hatinh_sd.compare.public_cost`) is minimised subject to the
-targets and to the fiscal envelope on state investment
-(:func:`hatinh_sd.compare.state_share` at most the envelope's share of GRDP), from
-the first setting on the segment to the corner that meets the targets. When no
-setting found meets the targets within the envelope, the answer says the budget
-is what makes them unreachable (``limited_by == "budget"``; the CLI exits 3).
+targets and to the model's own budget (at most
+:data:`hatinh_sd.compare.BUDGET_SHORTFALL` of what the plan and the levers ask of it
+in 2026-2030 left unpaid, :func:`hatinh_sd.compare.budget_shortfall`), from the first
+setting on the segment to the corner that meets the targets. When no setting found
+meets the targets within the budget, the answer says the budget is what makes them
+unreachable (``limited_by == "budget"``; the CLI exits 3).
 
 The result converts to a scenario file the planner can run and edit.
 """
@@ -61,7 +62,7 @@ __all__ = ["OBJECTIVES", "SeekResult", "seek"]
 
 #: What goal seeking minimises: the range-normalised change, or the public cost.
 OBJECTIVES = ("distance", "cost")
-#: The years whose public cost ``objective="cost"`` minimises and the envelope limits.
+#: The years whose public cost ``objective="cost"`` minimises and whose budget it respects.
 COST_PERIOD = (2026, 2030)
 
 #: Required margin of a met target, relative to the target value (keeps strict
@@ -95,13 +96,15 @@ class SeekResult:
     cost, base_cost : float
         Public cost of :data:`COST_PERIOD` at the answer and in the scenario (trillion
         VND, current prices).
-    state_share, envelope : float
-        State investment over GRDP in :data:`COST_PERIOD` at the answer, and the fiscal
-        envelope (both % of GRDP).
+    state_share : float
+        State investment over GRDP in :data:`COST_PERIOD` at the answer (%).
+    budget_unpaid : float
+        Share of what the answer asks of the budget in :data:`COST_PERIOD` that the
+        model's budget cannot pay (0-1).
     limited_by : str
         Why the targets are not reachable: ``"ranges"`` (not even every lever at its
-        favourable bound meets them) or ``"budget"`` (settings that meet them exceed the
-        envelope); empty when reachable.
+        favourable bound meets them) or ``"budget"`` (settings that meet them ask more
+        than the model's budget pays); empty when reachable.
     """
 
     reachable: bool
@@ -116,7 +119,7 @@ class SeekResult:
     cost: float = float("nan")
     base_cost: float = float("nan")
     state_share: float = float("nan")
-    envelope: float = float("nan")
+    budget_unpaid: float = float("nan")
     limited_by: str = ""
 
     def changed(self) -> dict[str, tuple[float, float]]:
@@ -178,7 +181,6 @@ def seek(
     catalogue: Catalogue | None = None,
     targets: pd.DataFrame | None = None,
     objective: str = "distance",
-    envelope: float | None = None,
 ) -> SeekResult:
     """Find the smallest lever change from ``scenario`` that meets ``target_ids``.
 
@@ -196,29 +198,26 @@ def seek(
         Iteration budget of the optimiser.
     objective : {"distance", "cost"}
         Minimise the range-normalised change, or the public cost of 2026-2030 within
-        the fiscal envelope.
-    envelope : float, optional
-        The envelope's share of GRDP (%), instead of ``scenarios/fiscal_envelope.yaml``'s.
+        the model's budget.
 
     Raises
     ------
     HatinhInputError
-        Unknown target, lever or objective, a lever that goal seeking may not move, or
-        an envelope outside (0, 100).
+        Unknown target, lever or objective, or a lever that goal seeking may not move.
     """
-    from hatinh_sd.compare import PUBLIC_COST_VARIABLES, load_envelope, public_cost, state_share
+    from hatinh_sd.compare import (
+        BUDGET_SHORTFALL,
+        PUBLIC_COST_VARIABLES,
+        budget_shortfall,
+        public_cost,
+        state_share,
+    )
     from hatinh_sd.data import load_targets
 
     if objective not in OBJECTIVES:
         raise HatinhInputError(
             f"unknown objective '{objective}'; choose from {', '.join(OBJECTIVES)}",
             path="--objective",
-        )
-    if envelope is None:
-        envelope = float(load_envelope()["share_of_grdp"])  # type: ignore[arg-type]
-    elif not 0 < envelope < 100:
-        raise HatinhInputError(
-            f"envelope {envelope:g} % of GRDP is not in (0, 100)", path="--envelope"
         )
 
     model = model or load_model()
@@ -249,10 +248,11 @@ def seek(
     u0 = (np.array([base_values[n] for n in names]) - low) / span
     outputs = sorted({s[3] for s in specs.values()} | set(PUBLIC_COST_VARIABLES))
     count = 0
-    memo: dict[bytes, tuple[np.ndarray, dict[str, float], float, float]] = {}
+    memo: dict[bytes, tuple[np.ndarray, dict[str, float], float, float, float]] = {}
 
-    def run_at(u: np.ndarray) -> tuple[np.ndarray, dict[str, float], float, float]:
-        """Target margins, indicator values, public cost and state share at ``u``."""
+    def run_at(u: np.ndarray) -> tuple[np.ndarray, dict[str, float], float, float, float]:
+        """Target margins, indicator values, public cost, state share and the share of the
+        budget's asks unpaid at ``u``."""
         nonlocal count
         u = np.clip(u, 0.0, 1.0)
         key = u.round(12).tobytes()
@@ -271,11 +271,12 @@ def seek(
                 reached,
                 public_cost(ds, *COST_PERIOD),
                 state_share(ds, *COST_PERIOD),
+                budget_shortfall(ds, *COST_PERIOD),
             )
         return memo[key]
 
     def evaluate(u: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
-        margins, reached, _, _ = run_at(u)
+        margins, reached, *_ = run_at(u)
         return margins, reached
 
     def ok(u: np.ndarray) -> bool:
@@ -286,7 +287,7 @@ def seek(
 
     if objective == "cost":
         values, limited_by = _cheapest(
-            run_at, ok, evaluate, u0, names, low, span, envelope, maxiter
+            run_at, ok, evaluate, u0, names, low, span, BUDGET_SHORTFALL, maxiter
         )
         best_u = (np.array([values[n] for n in names]) - low) / span
         reachable = not limited_by
@@ -294,7 +295,7 @@ def seek(
         values, reachable = _closest(ok, evaluate, u0, names, low, span, maxiter)
         best_u = (np.array([values[n] for n in names]) - low) / span
         limited_by = "" if reachable else "ranges"
-    _, reached, cost, share = run_at(best_u)
+    _, reached, cost, share, unpaid = run_at(best_u)
     return SeekResult(
         reachable=reachable,
         targets={t: (c, v, y) for t, (c, v, y, _) in specs.items()},
@@ -308,7 +309,7 @@ def seek(
         cost=cost,
         base_cost=run_at(u0)[2],
         state_share=share,
-        envelope=envelope,
+        budget_unpaid=unpaid,
         limited_by=limited_by,
     )
 
@@ -386,15 +387,15 @@ def _first_meeting(ok, u0: np.ndarray, corner: np.ndarray) -> np.ndarray:
 
 
 def _cheapest(
-    run_at, ok, evaluate, u0, names, low, span, envelope, maxiter
+    run_at, ok, evaluate, u0, names, low, span, unpaid, maxiter
 ) -> tuple[dict[str, float], str]:
-    """``seek(objective="cost")``: the cheapest setting meeting the targets within the
-    envelope (lever values rounded for the scenario file), and why it is not reachable
-    (``"ranges"``, ``"budget"``, or ``""``)."""
+    """``seek(objective="cost")``: the cheapest setting meeting the targets that leaves at
+    most ``unpaid`` of the budget's asks unpaid (lever values rounded for the scenario
+    file), and why it is not reachable (``"ranges"``, ``"budget"``, or ``""``)."""
     from scipy.optimize import minimize
 
     def fits(u: np.ndarray) -> bool:
-        return ok(u) and run_at(u)[3] <= envelope
+        return ok(u) and run_at(u)[4] <= unpaid
 
     start = u0.copy()
     limited_by = ""
@@ -414,7 +415,7 @@ def _cheapest(
             bounds=[(0.0, 1.0)] * len(names),
             constraints=[
                 {"type": "ineq", "fun": lambda u: run_at(u)[0] - 2 * MARGIN},
-                {"type": "ineq", "fun": lambda u: (envelope - run_at(u)[3]) / envelope},
+                {"type": "ineq", "fun": lambda u: (unpaid - run_at(u)[4]) / unpaid},
             ],
             options={"maxiter": maxiter, "ftol": 1e-6, "eps": 1e-3},
         )

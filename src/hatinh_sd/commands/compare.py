@@ -9,7 +9,7 @@ from hatinh_sd.i18n import number, text
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from hatinh_sd.calibration import comparable_observed, load_setup
-    from hatinh_sd.compare import load_envelope, write_comparison
+    from hatinh_sd.compare import write_comparison
     from hatinh_sd.data import load_all
     from hatinh_sd.model import load_model
     from hatinh_sd.results import joined_name, output_folder
@@ -18,7 +18,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     data = load_all()
     model = load_model()
     cat = load_catalogue(model=model)
-    envelope = load_envelope()
     scenarios = [
         load_scenario(n, model=model, catalogue=cat) for n in args.names
     ]  # all checked first
@@ -32,7 +31,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
         lang=args.lang,
         targets=data.targets,
         observed=comparable_observed(data.observed, load_setup(model)),
-        envelope=envelope,
         titles=titles,
     )
     t = tables["targets"]
@@ -44,7 +42,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(text("compare.investment_header", args.lang))
     inv = tables["investment"]
     for _, r in inv.iterrows():
-        flag = text("compare.over" if r["over_envelope"] else "compare.within", args.lang)
+        flag = text("compare.over" if r["over_budget"] else "compare.within", args.lang)
         print(
             "  "
             + text(
@@ -58,6 +56,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 fdi=number(r["fdi"], args.lang, digits=0),
                 icor=number(r["icor"], args.lang, digits=2),
                 share=number(r["state_share_grdp"], args.lang, digits=1),
+                unpaid=number(r["budget_unpaid"], args.lang, digits=1),
                 flag=flag,
             )
         )

@@ -8,7 +8,7 @@ from pathlib import Path
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import number, text
 
-#: Exit status when only the fiscal envelope keeps the targets out of reach (bad input: 2).
+#: Exit status when only the model's budget keeps the targets out of reach (bad input: 2).
 EXIT_OVER_BUDGET = 3
 
 
@@ -40,7 +40,6 @@ def cmd_seek(args: argparse.Namespace) -> int:
         maxiter=args.maxiter,
         targets=data.targets,
         objective=args.objective,
-        envelope=args.envelope,
     )
     lang = args.lang
     reached = ", ".join(
@@ -52,8 +51,7 @@ def cmd_seek(args: argparse.Namespace) -> int:
             text(
                 "seek.budget",
                 lang,
-                envelope=number(result.envelope, lang),
-                share=number(result.state_share, lang, digits=1),
+                unpaid=number(100 * result.budget_unpaid, lang, digits=1),
                 targets=reached,
             )
         )
@@ -78,7 +76,7 @@ def cmd_seek(args: argparse.Namespace) -> int:
             cost=number(result.cost, lang, digits=1),
             base=number(result.base_cost, lang, digits=1),
             share=number(result.state_share, lang, digits=1),
-            envelope=number(result.envelope, lang),
+            unpaid=number(100 * result.budget_unpaid, lang, digits=1),
         )
     )
     from hatinh_sd.model import load_model
@@ -106,7 +104,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "seek",
         help="find the smallest (or, with --objective cost, the cheapest) lever change that "
-        "meets target(s); exit 3 when the fiscal envelope makes them unreachable",
+        "meets target(s); exit 3 when the model's budget makes them unreachable",
     )
     p.add_argument(
         "--target",
@@ -134,15 +132,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=["distance", "cost"],
         default="distance",
         help="distance: the smallest range-normalised change (default); cost: the lowest public "
-        "cost of 2026-2030 (state investment, budget programmes, FDI incentives) with state "
-        "investment within the fiscal envelope",
-    )
-    p.add_argument(
-        "--envelope",
-        type=float,
-        metavar="PERCENT",
-        help="fiscal envelope, state investment in %% of GRDP over 2026-2030 "
-        "(default: scenarios/fiscal_envelope.yaml)",
+        "cost of 2026-2030 (state investment, budget programmes, FDI incentives) that the "
+        "model's budget pays (at most 1 %% of its asks unpaid)",
     )
     p.add_argument("--out", help="scenario file to write (default: outputs/seek/<name>.yaml)")
     p.set_defaults(func=cmd_seek)
