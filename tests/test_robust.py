@@ -8,6 +8,7 @@ import argparse
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 from hatinh_sd.cli import main
 from hatinh_sd.commands.robust import problem
@@ -72,6 +73,12 @@ def test_front_points_rerun_from_their_scenario_files(front, model):
         settings = resolve_scenario(load_scenario(str(front / f"{point}.yaml"), model=model), model)
         x.append([settings[model.py_name(n)] for n in mix.levers])
     again = mix.scores(np.array(x))
+    # every run of the front is kept with its lever and drawn values
+    with xr.open_dataset(front / "runs.nc") as runs:
+        assert runs.sizes["sample"] == len(table) * 20
+        first = runs.isel(sample=runs["point"].values == table["point"][0])
+        np.testing.assert_array_equal(first[model.py_name(mix.levers[0])].values, x[0][0])
+        np.testing.assert_array_equal(first["draw"].values, np.arange(20))
     np.testing.assert_array_equal(again["p_T05"], table["p_T05"])
     np.testing.assert_array_equal(again["p_T12"], table["p_T12"])
     np.testing.assert_allclose(again["cost"], table["cost"], rtol=1e-9)

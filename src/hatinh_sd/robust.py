@@ -181,6 +181,12 @@ class LeverMix:
     def scores(self, x: np.ndarray) -> pd.DataFrame:
         """Per candidate (rows of ``x``): the share of draws meeting each target, the mean
         public cost, budget shortfall and state share of 2026-2030."""
+        return self.runs_and_scores(x)[0]
+
+    def runs_and_scores(self, x: np.ndarray) -> tuple[pd.DataFrame, Any]:
+        """:meth:`scores` and the ensemble they come from (candidate-major ``sample``: run
+        ``i * draws + j`` is candidate ``i`` with draw ``j``; every run's lever and drawn
+        values as coordinates)."""
         from hatinh_sd.compare import budget_shortfall, public_cost, state_share
         from hatinh_sd.ensemble import run_ensemble
         from hatinh_sd.targets import is_met
@@ -208,7 +214,7 @@ class LeverMix:
         out["cost"] = np.asarray(public_cost(ds, *COST_PERIOD)).reshape(k, n).mean(axis=1)
         out["shortfall"] = np.asarray(budget_shortfall(ds, *COST_PERIOD)).reshape(k, n).mean(1)
         out["state_share"] = np.asarray(state_share(ds, *COST_PERIOD)).reshape(k, n).mean(1)
-        return pd.DataFrame(out)
+        return pd.DataFrame(out), ds
 
     def evaluate(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:func:`pareto`'s evaluation: objectives (P(met) per target, cost) and the

@@ -113,7 +113,7 @@ def cmd_robust(args: argparse.Namespace) -> int:
     import numpy as np
 
     from hatinh_sd.model import load_model
-    from hatinh_sd.results import atomic_dir, output_folder, write_csv
+    from hatinh_sd.results import atomic_dir, output_folder, write_csv, write_netcdf
     from hatinh_sd.robust import SHORTFALL, pareto
     from hatinh_sd.scenarios import dump_scenario
 
@@ -145,7 +145,7 @@ def cmd_robust(args: argparse.Namespace) -> int:
         return EXIT_INFEASIBLE
     order = np.argsort(y[:, -1])  # cheapest first
     x, y = x[order], y[order]
-    scores = mix.scores(x) if len(x) else None
+    scores, runs = mix.runs_and_scores(x)  # the front's runs, kept with their inputs
     print(
         text(
             "robust.done",
@@ -165,9 +165,8 @@ def cmd_robust(args: argparse.Namespace) -> int:
     for j, tid in enumerate(ids):
         front[f"p_{tid}"] = y[:, j]
     front["cost"] = y[:, -1]
-    if scores is not None:
-        front["shortfall"] = scores["shortfall"].to_numpy()
-        front["state_share"] = scores["state_share"].to_numpy()
+    front["shortfall"] = scores["shortfall"].to_numpy()
+    front["state_share"] = scores["state_share"].to_numpy()
     front.insert(0, "point", [f"{scn.name}_robust_{i + 1}" for i in range(len(front))])
     for i, row in front.iterrows():
         print(
@@ -190,6 +189,14 @@ def cmd_robust(args: argparse.Namespace) -> int:
     fig.tight_layout()
     with atomic_dir(out) as tmp:
         write_csv(front, tmp / "front.csv", index=False, float_format="%.17g")  # exact
+        n = len(mix.draws)
+        write_netcdf(
+            runs.assign_coords(
+                point=("sample", np.repeat(front["point"].to_numpy(dtype=str), n)),
+                draw=("sample", np.tile(np.arange(n), len(front))),
+            ),
+            tmp / "runs.nc",
+        )
         fig.savefig(tmp / "front.png", dpi=110)
         (tmp / "about.json").write_text(
             json.dumps(
