@@ -110,14 +110,8 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, chang
     assert not (tmp_path / "o").exists()
 
 
-def test_a_budget_no_mix_fits_exits_3_and_writes_nothing(tmp_path, capsys):
-    scn = tmp_path / "overspend.yaml"
-    scn.write_text(
-        "title: {vi: Chi vượt ngân sách, en: Overspending}\n"
-        "description: {vi: Đầu tư công ở mức cao nhất, en: Public investment at its highest}\n"
-        "cites: test\nlevers:\n  public investment rate: 0.25\nexpected: []\n",
-        encoding="utf-8",
-    )
+def test_a_budget_no_mix_fits_exits_3_and_writes_nothing(tmp_path, capsys, overspend):
+    scn = overspend
     argv = ["robust", "--targets", "T12", "--scenario", str(scn), "--levers", "labour export"]
     argv += ["--n", "4", "--population", "4", "--evaluations", "8", "--out", str(tmp_path / "o")]
     assert main(argv) == 3

@@ -121,17 +121,11 @@ def test_cost_objective_finds_a_cheaper_mix_within_the_budget(tmp_path, model, t
 
 
 def test_cost_objective_says_when_the_budget_makes_a_target_unreachable(
-    tmp_path, capsys, t07_halfway
+    tmp_path, capsys, t07_halfway, overspend
 ):
     # a scenario whose plan asks more of the budget than it pays, and levers that cannot
     # lower that ask: every setting that meets the target is over the model's budget
-    scn = tmp_path / "overspend.yaml"
-    scn.write_text(
-        "title: {vi: Chi vượt ngân sách, en: Overspending}\n"
-        "description: {vi: Đầu tư công ở mức cao nhất, en: Public investment at its highest}\n"
-        "cites: test\nlevers:\n  public investment rate: 0.25\nexpected: []\n",
-        encoding="utf-8",
-    )
+    scn = overspend
     out = tmp_path / "s.yaml"
     argv = ["seek", "--target", "T07", "--threshold", f"T07={t07_halfway:.6f}"]
     argv += ["--scenario", str(scn), "--levers", ",".join(LEVERS)]

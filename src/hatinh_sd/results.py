@@ -17,6 +17,7 @@ import tempfile
 import warnings
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import xarray as xr
@@ -24,6 +25,7 @@ import xarray as xr
 from hatinh_sd.errors import HatinhInputError, check_name
 
 __all__ = [
+    "write_about",
     "atomic_dir",
     "atomic_file",
     "CF_CONVENTIONS",
@@ -404,6 +406,19 @@ def write_run(
         for name, writer in (extra or {}).items():
             writer(tmp / name)
     return folder
+
+
+def write_about(path: Path, model: Any, **fields: object) -> None:
+    """``about.json`` of a result folder: the model and calibration it was computed with (the
+    report shows only results of the current model) and ``fields``."""
+    import json
+
+    about = {
+        "model_sha256": model.hash,
+        "calibration_sha256": model.calibration_hash or "none",
+        **fields,
+    }
+    Path(path).write_text(json.dumps(about, ensure_ascii=False), encoding="utf-8")
 
 
 def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path | str) -> Path:

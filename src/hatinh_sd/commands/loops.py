@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 
 def _label(row, lang: str) -> str:
@@ -68,7 +67,7 @@ def cmd_loops(args: argparse.Namespace) -> int:
     from hatinh_sd.i18n import number, text
     from hatinh_sd.loops import FOCUS, dominance, model_loops
     from hatinh_sd.model import load_model
-    from hatinh_sd.results import atomic_dir, output_folder, write_csv
+    from hatinh_sd.results import atomic_dir, output_folder, write_about, write_csv
 
     lang = args.lang
     if args.top < 1:
@@ -141,18 +140,13 @@ def cmd_loops(args: argparse.Namespace) -> int:
             float_format="%.6g",
         )
         fig.savefig(tmp / "loops.png", dpi=110)
-        (tmp / "about.json").write_text(
-            json.dumps(
-                {
-                    "model_sha256": model.hash,
-                    "calibration_sha256": model.calibration_hash or "none",
-                    "pysimlin": version("pysimlin"),
-                    "agreement": worst,
-                    "loops_scored": scores.retained,
-                    "complete": scores.complete,
-                }
-            ),
-            encoding="utf-8",
+        write_about(
+            tmp / "about.json",
+            model,
+            pysimlin=version("pysimlin"),
+            agreement=worst,
+            loops_scored=scores.retained,
+            complete=scores.complete,
         )
     plt.close(fig)
     print(text("loops.wrote", lang, path=out))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import json
 import time
 
 from hatinh_sd.commands.discover import _target
@@ -113,7 +112,7 @@ def cmd_robust(args: argparse.Namespace) -> int:
     import numpy as np
 
     from hatinh_sd.model import load_model
-    from hatinh_sd.results import atomic_dir, output_folder, write_csv, write_netcdf
+    from hatinh_sd.results import atomic_dir, output_folder, write_about, write_csv, write_netcdf
     from hatinh_sd.robust import SHORTFALL, pareto
     from hatinh_sd.scenarios import dump_scenario
 
@@ -198,21 +197,16 @@ def cmd_robust(args: argparse.Namespace) -> int:
             tmp / "runs.nc",
         )
         fig.savefig(tmp / "front.png", dpi=110)
-        (tmp / "about.json").write_text(
-            json.dumps(
-                {
-                    "model_sha256": model.hash,
-                    "calibration_sha256": model.calibration_hash or "none",
-                    "scenario": scn.name,
-                    "targets": ids,
-                    "levers": mix.levers,
-                    "draws": len(mix.draws),
-                    "seed": args.seed,
-                    "evaluated": nfe,
-                    "shortfall_limit": SHORTFALL,
-                }
-            ),
-            encoding="utf-8",
+        write_about(
+            tmp / "about.json",
+            model,
+            scenario=scn.name,
+            targets=ids,
+            levers=mix.levers,
+            draws=len(mix.draws),
+            seed=args.seed,
+            evaluated=nfe,
+            shortfall_limit=SHORTFALL,
         )
         for i, values in enumerate(x):
             scn_i = scenario_for(
