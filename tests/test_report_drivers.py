@@ -49,6 +49,26 @@ def _outputs(tmp_path, model_hash: str, robust_hash: str):
     fig = plt.figure()
     fig.savefig(loops / "loops.png")
     plt.close(fig)
+    disc = tmp_path / "discover" / "baseline_T12"
+    disc.mkdir(parents=True)
+    xr.Dataset(attrs={"model_sha256": model_hash, "target": "T12"}).to_netcdf(disc / "runs.nc")
+    pd.DataFrame(
+        {
+            "box": [1, 1],
+            "coverage": [0.55814, 0.55814],
+            "density": [0.837209, 0.837209],
+            "mass": [0.286667, 0.286667],
+            "runs": [86, 86],
+            "runs_meeting": [72, 72],
+            "dense_enough": [True, True],
+            "dimension": ["nominal growth 20th province", "inflation rate"],
+            "low": [0.0502864, 0.0312467],
+            "high": [0.0831496, 0.058671],
+            "restricted_low": [False, True],
+            "restricted_high": [True, False],
+            "unit": ["1/Year", "1/Year"],
+        }
+    ).to_csv(disc / "boxes.csv", index=False)
     rob = tmp_path / "robust" / "baseline_T05_T12"
     rob.mkdir(parents=True)
     (rob / "about.json").write_text(json.dumps({"model_sha256": robust_hash}))
@@ -66,6 +86,8 @@ def test_drivers_show_current_results(tmp_path, model):
     assert "b18 (B) (0.038)" in html and "data:image/png;base64," in html
     assert "Lever mixes that hold up under uncertainty: T05, T12" in html
     assert "baseline_robust_1" in html and "70.0 %" in html and "59.3" in html
+    assert "Box 1: T12 is met in 84 % of the runs where" in html
+    assert "inflation rate is above 0.0312" in html and "coverage 56 %" in html
     vi = _drivers(model, ["baseline"], tmp_path, "vi")
     assert "Các vòng phản hồi chi phối" in vi and english_left(visible_text(vi)) == []
 

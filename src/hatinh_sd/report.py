@@ -867,10 +867,45 @@ def _current(model: Model, about: Path) -> bool | None:
     return str(meta.get("model_sha256", "")) == model.hash
 
 
+def _boxes(model: Model, folder: Path, lang: str) -> list[str]:
+    """The sentences of ``hatinh-sd discover``'s boxes in ``folder`` (``boxes.csv``), in
+    ``lang``."""
+    from hatinh_sd.discover import Box, describe_box
+
+    with xr.open_dataset(folder / "runs.nc") as runs:
+        target = str(runs.attrs.get("target", ""))
+    table = pd.read_csv(folder / "boxes.csv", encoding="utf-8-sig")
+    out = []
+    for number_, rows in table.groupby("box", sort=True):
+        first = rows.iloc[0]
+        box = Box(
+            number=int(number_),
+            trajectory_id=-1,
+            coverage=float(first["coverage"]),
+            density=float(first["density"]),
+            mass=float(first["mass"]),
+            runs=int(first["runs"]),
+            runs_meeting=int(first["runs_meeting"]),
+            dense_enough=bool(first["dense_enough"]),
+            limits=rows[
+                ["dimension", "low", "high", "restricted_low", "restricted_high"]
+            ].reset_index(drop=True),
+        )
+        dims = [str(d) for d in rows["dimension"]]
+        labels = {d: label(d, lang) for d in dims}
+        units = {
+            d: unit(str(u), lang) if str(u) not in ("nan", "Dmnl") else ""
+            for d, u in zip(dims, rows["unit"])
+        }
+        years = {d for d, u in zip(dims, rows["unit"]) if str(u) == "Year"}
+        out.append(describe_box(box, target, lang, labels=labels, units=units, years=years).strip())
+    return out
+
+
 def _drivers(model: Model, names: list[str], outputs: Path, lang: str) -> str:
-    """Lever effects, loop dominance and robust lever mixes, from the results of
-    ``hatinh-sd effects``, ``loops`` and ``robust`` under ``outputs/`` computed with the
-    current model (older ones are named, not shown)."""
+    """Lever effects, loop dominance, discovery boxes and robust lever mixes, from the
+    results of ``hatinh-sd effects``, ``loops``, ``discover`` and ``robust`` under
+    ``outputs/`` computed with the current model (older ones are named, not shown)."""
     e = html.escape
     parts: list[str] = []
     stale: list[str] = []
@@ -941,6 +976,23 @@ def _drivers(model: Model, names: list[str], outputs: Path, lang: str) -> str:
         )
     elif current is False:
         stale.append(str(folder))
+    # scenario discovery: PRIM's boxes, in plain language
+    sentences = []
+    for folder in sorted((outputs / "discover").glob("*")):
+        current = _current(model, folder / "runs.nc")
+        if current is None or not (folder / "boxes.csv").exists():
+            continue
+        if not current:
+            stale.append(str(folder))
+            continue
+        sentences += _boxes(model, folder, lang)
+    if sentences:
+        parts.append(
+            f"<h3>{e(text('report.drivers.discover', lang))}</h3>"
+            f"<p>{e(text('report.drivers.discover_intro', lang))}</p><ul>"
+            + "".join(f"<li>{e(x)}</li>" for x in sentences)
+            + "</ul>"
+        )
     # robust lever mixes (Pareto fronts)
     for folder in sorted((outputs / "robust").glob("*")):
         current = _current(model, folder / "about.json")
