@@ -4,8 +4,9 @@ The app is served from a background thread on a free port. The tests move
 levers and check that the charts and the scorecard show what a direct model
 run gives for those settings, switch the language (no English left in the
 Vietnamese page), load a shipped scenario, upload a malformed one, download
-the CSV, the Excel workbook (both languages) and a saved scenario, and write
-screenshots under ``outputs/``. The median time from a slider change to the
+the CSV, the Excel workbook (both languages) and a saved scenario, check that
+the live uncertainty band follows the scenario loaded, and write screenshots
+under ``outputs/``. The median time from a slider change to the
 updated chart is printed (``pytest -s``), not asserted.
 """
 
@@ -22,8 +23,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hatinh_sd.app.bands import LIVE_RUNS, LIVE_SEED
 from hatinh_sd.app.logic import format_number
-from hatinh_sd.i18n import catalogue, text
+from hatinh_sd.i18n import text
 from hatinh_sd.model import repo_root
 from hatinh_sd.results import atomic_file
 from hatinh_sd.targets import indicator_series, scorecard
@@ -44,6 +46,7 @@ def app_url(model):
     yield f"http://127.0.0.1:{server.server_port}/"
     server.shutdown()
     thread.join(timeout=10)
+    app.explorer.live.close()  # the live bands' worker process
 
 
 def open_page(page, url):
@@ -65,6 +68,26 @@ def chart_data(page, tid: str) -> list[dict]:
         """(tid) => document.querySelector(`[id*='"target":"${tid}"'] .js-plotly-plot`).data
             .map(t => ({name: t.name, x: Array.from(t.x), y: Array.from(t.y)}))""",
         tid,
+    )
+
+
+def band_of(page, tid: str) -> tuple[dict, dict]:
+    """The lower and upper edge of chart ``tid``'s uncertainty band, as drawn."""
+    data = chart_data(page, tid)
+    return data[4], data[5]
+
+
+def wait_for_band(page, tid: str, other_than: list | None = None, timeout: float = 60_000):
+    """Wait until chart ``tid`` shows a band (one whose upper edge is not ``other_than``)."""
+    page.wait_for_function(
+        """([tid, other]) => {
+            const gd = document.querySelector(`[id*='"target":"${tid}"'] .js-plotly-plot`);
+            if (!gd || !gd.data || gd.data.length < 6 || gd.data[5].y.length === 0) return false;
+            return other === null || JSON.stringify(Array.from(gd.data[5].y)) !== JSON.stringify(other);
+        }""",
+        arg=[tid, other_than],
+        polling="raf",
+        timeout=timeout,
     )
 
 
@@ -330,26 +353,19 @@ def test_language_scenarios_bad_upload_excel_and_screenshots(page, app_url, mode
     assert "Policy levers" not in body
     assert_no_english(page, "loaded")
 
-    # Uncertainty toggle: the baseline's band or a note saying why there is none.
+    # Uncertainty toggle: the live band of the settings on screen, labelled in Vietnamese.
     page.locator("#uncertainty input").check()
     note = page.locator("#bands-note")
-    vi = catalogue("vi")
-    shown = vi["app.uncertainty.shown"].split("{")[0].strip()
-    none = [vi[f"app.uncertainty.{k}"].split("{")[0].strip() for k in ("unavailable", "stale")]
-    note.filter(has_text=shown).or_(note.filter(has_text=none[0])).or_(
-        note.filter(has_text=none[1])
-    ).wait_for(timeout=30_000)
+    live = text("app.uncertainty.live", "vi", low="5", high="95", runs=LIVE_RUNS, seed=LIVE_SEED)
+    note.filter(has_text=live).wait_for(timeout=60_000)
+    wait_for_band(page, "T11")
 
-    # A shipped scenario loaded in Vietnamese, every lever group open: still no English;
-    # a band only if this scenario's own ensemble exists (never the baseline's).
+    # A shipped scenario loaded in Vietnamese, every lever group open: still no English.
     choose_scenario(page, title["vi"])
     wait_for_params(page, expected)
     message.filter(has_text=title["vi"]).wait_for(timeout=30_000)
-    note.filter(has_text=title["vi"]).wait_for(timeout=30_000)
     open_all_groups(page)
     assert_no_english(page, "scenario loaded, all lever groups open")
-    banded = note.inner_text().startswith(shown)
-    assert (len(chart_data(page, "T11")) == 6) == banded
 
     out = repo_root() / "outputs"
     out.mkdir(exist_ok=True)
@@ -377,7 +393,44 @@ def test_language_scenarios_bad_upload_excel_and_screenshots(page, app_url, mode
 
     page.locator("#uncertainty input").uncheck()
     wait_for_params(page, expected)  # the screenshot shows a scenario against the baseline
-    page.locator("#bands-note").filter(has_text=title["en"]).wait_for(state="detached")
+    page.wait_for_function(
+        """() => { const gd = document.querySelector(`[id*='"target":"T11"'] .js-plotly-plot`);
+                   return gd && gd.data[5].y.length === 0 }""",
+        timeout=30_000,
+    )
+    assert note.inner_text() == ""
     with atomic_file(out / "app_screenshot.png") as tmp:
         page.screenshot(path=str(tmp), full_page=True, type="png")
     assert (out / "app_screenshot.png").stat().st_size > 20_000
+
+
+def test_live_band_follows_the_loaded_scenario(page, app_url, model):
+    """With bands on, the band follows the scenario loaded: the baseline's, then
+    another scenario's own band, around that scenario's own line."""
+    from hatinh_sd.scenarios import load_scenario, resolve_scenario
+
+    open_page(page, app_url)
+    page.locator("#uncertainty input").check()
+    note = page.locator("#bands-note")
+    live = text("app.uncertainty.live", "en", low="5", high="95", runs=LIVE_RUNS, seed=LIVE_SEED)
+    note.filter(has_text=live).wait_for(timeout=60_000)
+    wait_for_band(page, "T11")
+    before = band_of(page, "T11")
+
+    for name in ("formosa_phase2",):
+        scn = load_scenario(name, model=model)
+        resolved = {model.real_name(k): v for k, v in resolve_scenario(scn, model).items()}
+        expected = {k: v for k, v in resolved.items() if v != model.parameters[k].default}
+        choose_scenario(page, scn.title.model_dump()["en"])
+        wait_for_params(page, expected)
+        wait_for_band(page, "T11", other_than=before[1]["y"])
+        low, high = band_of(page, "T11")
+        assert low["y"] != before[0]["y"] and high["y"] != before[1]["y"], name
+        assert note.inner_text() == live
+        # the band brackets this scenario's own line (a direct model run) in 2030
+        direct = model.run(expected)
+        line = float(indicator_series(direct, "urbanisation_rate").sel(time=2030))
+        i = high["x"].index(2030)
+        assert low["y"][i] < line < high["y"][i], (name, low["y"][i], line, high["y"][i])
+        assert chart_data(page, "T11")[1]["y"][2030 - 2010] == pytest.approx(line, rel=1e-6)
+        before = (low, high)

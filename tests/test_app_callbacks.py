@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 
 import numpy as np
@@ -10,7 +11,13 @@ import pytest
 from dash import Patch, no_update
 
 from hatinh_sd.app import logic
-from hatinh_sd.app.callbacks import load_outputs, message_of, message_view, update_outputs
+from hatinh_sd.app.callbacks import (
+    band_outputs,
+    load_outputs,
+    message_of,
+    message_view,
+    update_outputs,
+)
 from hatinh_sd.app.explorer import Explorer, find_bands
 from hatinh_sd.commands.app import check_host
 from hatinh_sd.data import load_observed
@@ -64,7 +71,7 @@ def test_update_runs_the_model_for_exact_settings(model, explorer):
     values["vocational training"] = 21.3
     values["thach khe mine"] = [1]
     values["thach khe year"] = 2034
-    figures, cells, classes, summary_line, summary, status, message, note = update_outputs(
+    figures, cells, classes, summary_line, summary, status, message = update_outputs(
         explorer, values, "en", False
     )
     params = {"vocational training": 21.3, "thach khe mine": 1.0, "thach khe year": 2034.0}
@@ -90,7 +97,7 @@ def test_update_runs_the_model_for_exact_settings(model, explorer):
         assert classes[r["id"]] == ("hsd-met" if r["met"] else "hsd-missed")
         assert cells[(r["id"], "status")] == text(f"scorecard.{r['status']}", "en")
     assert cells[("head", "value")] == text("scorecard.value", "en", year=2030)
-    assert message == "" and note == ""
+    assert message == ""
     assert f"{int(card['met'].sum())} of 12" in summary_line
     assert "3 lever(s)" in status
     # The same settings again come from the cache: no new model run.
@@ -266,10 +273,24 @@ def test_charts_show_only_observations_comparable_with_the_model(explorer):
     )
 
 
-def test_uncertainty_toggle_without_results_says_not_available(explorer):
-    *_, note = update_outputs(explorer, explorer.default_values(), "en", True)
-    assert note == text(
-        "app.uncertainty.unavailable", "en", scenario=explorer.scenario_title("baseline", "en")
+def _band_shown(ex, values, lang="en", target="T11"):
+    """(whether chart ``target`` gets a band, the note) from the band callback's outputs."""
+    figures, note = band_outputs(ex, values, lang, True)
+    ops = {
+        tuple(o["location"]): o["params"]["value"]
+        for o in figures[PLAN_TARGETS.index(target)].to_plotly_json()["operations"]
+    }
+    return bool(ops[("data", 5, "y")]), note
+
+
+def test_uncertainty_toggle_without_live_bands_or_results_says_not_available(model, tmp_path):
+    ex = Explorer(model, outputs=tmp_path, posterior=tmp_path / "missing.nc")
+    offline = text("app.uncertainty.offline", "en", why=text("app.uncertainty.why.posterior", "en"))
+    assert _band_shown(ex, ex.default_values()) == (
+        False,
+        offline
+        + " "
+        + text("app.uncertainty.unavailable", "en", scenario=ex.scenario_title("baseline", "en")),
     )
 
 
@@ -303,56 +324,107 @@ def test_bands_from_a_precomputed_uncertainty_result(model, tmp_path):
     assert float(band.sel(percentile=95.0, time=2030)) == pytest.approx(
         np.percentile(data[:, 20], 95)
     )
-    ex = Explorer(model, outputs=tmp_path)
-    figures, *_, note = update_outputs(ex, ex.default_values(), "vi", True)
+    ex = Explorer(model, outputs=tmp_path, posterior=False)  # live bands off: the fallback
+    # whole figures hold the precomputed band
+    figures, *_ = update_outputs(ex, ex.default_values(), "vi", True)
     t11 = figures[PLAN_TARGETS.index("T11")]
     assert len(t11["data"]) == 6 and t11["data"][5]["fill"] == "tonexty"
     assert t11["data"][4]["y"][20] == pytest.approx(np.percentile(data[:, 20], 5))
+    # the band callback draws it, labelled as precomputed, with its file and date
+    shown, note = _band_shown(ex, ex.default_values(), "vi")
+    assert shown
+    path = tmp_path / "uncertainty" / "baseline" / "bands.nc"
+    date = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.UTC).date()
     assert note == text(
-        "app.uncertainty.shown",
+        "app.uncertainty.precomputed",
         "vi",
+        why=text("app.uncertainty.why.off", "vi"),
         low="5",
         high="95",
-        runs=20,
+        runs="20",
         scenario=ex.scenario_title("baseline", "vi"),
+        path=path.as_posix(),
+        date=date.isoformat(),
     )
+    assert not english_left(note)
     # without the toggle, no band
     figures, *_ = update_outputs(ex, ex.default_values(), "vi", False)
-    assert len(figures[PLAN_TARGETS.index("T11")]["data"]) == 4
+    assert figures[PLAN_TARGETS.index("T11")]["data"][5]["y"] == []
+    figures, note = band_outputs(ex, ex.default_values(), "vi", False)
+    ops = figures[PLAN_TARGETS.index("T11")].to_plotly_json()["operations"]
+    assert note == "" and all(o["params"]["value"] in ([], "") for o in ops)
 
 
 def test_band_only_for_the_scenario_it_was_computed_for(model, tmp_path):
     """The baseline's band is not drawn around another scenario or other settings."""
     _write_bands(tmp_path, "baseline", model.hash)
     _write_bands(tmp_path, "green_industry", "0" * 64)  # computed with another model
-    ex = Explorer(model, outputs=tmp_path)
-    t11 = PLAN_TARGETS.index("T11")
+    ex = Explorer(model, outputs=tmp_path, posterior=False)  # live bands off: the fallback
 
     def shown(values, lang="en"):
-        figures, *_, note = update_outputs(ex, values, lang, True)
-        return len(figures[t11]["data"]) == 6, note
+        return _band_shown(ex, values, lang)
+
+    def offline(lang):
+        why = text("app.uncertainty.why.off", lang)
+        return text("app.uncertainty.offline", lang, why=why) + " "
 
     # a shipped scenario without its own ensemble: no band, and the note says so
     formosa = ex.scenario_values("formosa_phase2")
     assert shown(formosa) == (
         False,
-        text(
+        offline("en")
+        + text(
             "app.uncertainty.unavailable", "en", scenario=ex.scenario_title("formosa_phase2", "en")
         ),
     )
     # an ensemble computed with another version of the model: no band
     assert shown(ex.scenario_values("green_industry"), "vi") == (
         False,
-        text("app.uncertainty.stale", "vi", scenario=ex.scenario_title("green_industry", "vi")),
+        offline("vi")
+        + text("app.uncertainty.stale", "vi", scenario=ex.scenario_title("green_industry", "vi")),
     )
     # settings of no shipped scenario: no band
     custom = ex.default_values()
     custom["vocational training"] = 21.3
-    assert shown(custom) == (False, text("app.uncertainty.not_scenario", "en"))
-    # the baseline's own settings: its band; a lever moved away redraws whole figures
+    assert shown(custom) == (False, offline("en") + text("app.uncertainty.not_scenario", "en"))
+    # the baseline's own settings: its band; a lever moved away empties it
     assert shown(ex.default_values())[0]
     figures, *_ = update_outputs(ex, custom, "en", True, patch=True)
-    assert not isinstance(figures[t11], Patch) and len(figures[t11]["data"]) == 4
+    assert isinstance(figures[PLAN_TARGETS.index("T11")], Patch)
+
+
+def test_failed_live_band_falls_back_to_the_precomputed_one(model, tmp_path, monkeypatch):
+    _write_bands(tmp_path, "baseline", model.hash)
+    ex = Explorer(model, outputs=tmp_path, live_engine="inline")
+
+    def broken(*_args):
+        raise RuntimeError("engine down")
+
+    monkeypatch.setattr(ex.live, "_run", broken)
+    shown, note = _band_shown(ex, ex.default_values())
+    assert shown, note
+    precomputed = text(
+        "app.uncertainty.precomputed",
+        "en",
+        why="-",
+        low=5,
+        high=95,
+        runs=20,
+        scenario="-",
+        path="-",
+        date="-",
+    )
+    assert note.startswith(precomputed.split("(")[0])
+    assert text("app.uncertainty.why.failed", "en") in note and "bands.nc" in note
+    # the explorer keeps serving: other settings have no band and say why
+    custom = ex.default_values()
+    custom["vocational training"] = 21.3
+    assert _band_shown(ex, custom) == (
+        False,
+        text("app.uncertainty.offline", "en", why=text("app.uncertainty.why.failed", "en"))
+        + " "
+        + text("app.uncertainty.not_scenario", "en"),
+    )
 
 
 def test_excel_tables_in_the_language(model, explorer):
@@ -411,3 +483,66 @@ def test_cli_refuses_remote_host_without_flag(capsys):
 
     assert main(["app", "--host", "0.0.0.0"]) == 2
     assert "--allow-remote" in capsys.readouterr().err
+
+
+def test_live_band_is_the_ensemble_of_the_same_draws(model, explorer):
+    """The live band is the 5-95 % of ``hatinh-sd uncertainty``'s draws (n=200, its seed)
+    with the settings fixed, run through ``run_ensemble``, to 1e-9."""
+    from hatinh_sd.app.bands import LIVE_RUNS, LIVE_SEED
+    from hatinh_sd.ensemble import run_ensemble
+    from hatinh_sd.factors import DEFAULT_FACTORS_PATH, load_factors
+    from hatinh_sd.posterior import posterior_draws
+    from hatinh_sd.targets import indicator_series
+    from hatinh_sd.uncertainty import draw_with_posterior, percentile_bands
+
+    values = explorer.scenario_values("formosa_phase2")
+    params = explorer.params(values)
+    figures, note = band_outputs(explorer, values, "vi", True)
+    assert note == text(
+        "app.uncertainty.live", "vi", low="5", high="95", runs=LIVE_RUNS, seed=LIVE_SEED
+    )
+    assert not english_left(note)
+    # the draws are the uncertainty command's
+    factors = [f for f in load_factors(DEFAULT_FACTORS_PATH, model) if f.group == "uncertainty"]
+    names, draws = draw_with_posterior(factors, posterior_draws(model), LIVE_RUNS, LIVE_SEED)
+    live_names, live_draws = explorer.live.draws()
+    assert live_names == names and np.array_equal(live_draws, draws) and len(draws) >= 200
+    ds = run_ensemble(
+        draws,
+        names,
+        outputs=explorer.page_outputs,
+        model=model,
+        fixed=params,
+        backend="inline",
+        progress=False,
+    )
+    expected = percentile_bands(ds, explorer.page_outputs)
+    live = explorer.live.cached(params)
+    assert live is not None
+    for var in explorer.page_outputs:
+        np.testing.assert_allclose(
+            live.variables[var].values,
+            expected[var].sel(percentile=[5.0, 95.0]).values,
+            rtol=1e-9,
+            atol=0,
+        )
+    # and the charts' band traces are those values
+    for tid in ("T01", "T11"):
+        indicator = explorer.targets.loc[tid, "indicator"]
+        ops = {
+            tuple(o["location"]): o["params"]["value"]
+            for o in figures[PLAN_TARGETS.index(tid)].to_plotly_json()["operations"]
+        }
+        x = ops[("data", 5, "x")]
+        band = indicator_series(expected, indicator).sel(time=x)
+        np.testing.assert_allclose(ops[("data", 4, "y")], band.sel(percentile=5.0), rtol=1e-9)
+        np.testing.assert_allclose(ops[("data", 5, "y")], band.sel(percentile=95.0), rtol=1e-9)
+        assert ops[("data", 5, "name")] == text("app.uncertainty.band", "vi", low=5, high=95)
+    # the same settings again: from the cache, not run again
+    computed = explorer.live.computed
+    band_outputs(explorer, values, "en", True)
+    assert explorer.live.computed == computed
+    # whole figures (a language switch) hold the same band
+    figures, *_ = update_outputs(explorer, values, "en", True)
+    t11 = figures[PLAN_TARGETS.index("T11")]["data"]
+    assert t11[5]["y"] == ops[("data", 5, "y")] and t11[5]["x"] == ops[("data", 5, "x")]

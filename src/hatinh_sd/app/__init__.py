@@ -8,6 +8,7 @@ scorecard of T01-T12 follows the levers. See :func:`create_app`.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from hatinh_sd.app.explorer import MAX_UPLOAD_BYTES, Explorer
@@ -62,4 +63,6 @@ def create_app(
     app.layout = build_layout(explorer, lang, descriptions)
     register_callbacks(app, explorer)
     app.explorer = explorer  # type: ignore[attr-defined]
+    # draw the live bands' runs and load their engine while the page loads
+    threading.Thread(target=explorer.live.warm, name="live-bands-warm", daemon=True).start()
     return app

@@ -13,11 +13,19 @@ from typing import Any
 from dash import ALL, Dash, Input, Output, Patch, State, ctx, dcc, html, no_update
 
 from hatinh_sd.app.explorer import Explorer, summary_json
-from hatinh_sd.app.logic import scorecard_cells
+from hatinh_sd.app.logic import BAND_TRACES, CHART_YEARS, band_values, scorecard_cells
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import text
+from hatinh_sd.targets import PLAN_TARGETS
 
-__all__ = ["load_outputs", "message_of", "message_view", "register_callbacks", "update_outputs"]
+__all__ = [
+    "band_outputs",
+    "load_outputs",
+    "message_of",
+    "message_view",
+    "register_callbacks",
+    "update_outputs",
+]
 
 LEVERS = {"type": "lever", "kind": ALL, "name": ALL}
 #: The levers shown as sliders (their marks are numbers written in the language).
@@ -75,10 +83,9 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
         Output("run-summary", "children"),
         Output("run-status", "children"),
         Output("run-message", "children"),
-        Output("bands-note", "children"),
         Input(LEVERS, "value"),
         Input("lang", "value"),
-        Input("uncertainty", "value"),
+        State("uncertainty", "value"),
     )
     def update(_values_list, lang, uncertainty):
         levers_only = bool(ctx.triggered_prop_ids) and all(
@@ -97,6 +104,21 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
             [cells[(i["row"], i["col"])] for i in cell_ids],
             [status.get(i["row"]) for i in status_ids],
             *rest,
+        )
+
+    @app.callback(
+        Output({"type": "chart", "target": ALL}, "figure", allow_duplicate=True),
+        Output("bands-note", "children"),
+        Input(LEVERS, "value"),
+        Input("lang", "value"),
+        Input("uncertainty", "value"),
+        prevent_initial_call=True,
+    )
+    def update_bands(_values_list, lang, uncertainty):
+        # runs beside `update` (its own request): the scalar charts are not held up
+        toggled = any(i == "uncertainty" for i in ctx.triggered_prop_ids.values())
+        return band_outputs(
+            explorer, _values(ctx.inputs_list[0]), lang, bool(uncertainty), toggled=toggled
         )
 
     @app.callback(
@@ -174,16 +196,18 @@ def update_outputs(
 
     Returns the 12 figures, the scorecard's cell texts and status classes
     (:func:`logic.scorecard_cells`), summary line, hidden run summary (JSON),
-    status line, error message and uncertainty note. Only texts change in
-    the page: re-rendering the scorecard as new components took about 0.1 s
-    of the browser's update. Settings that the
-    model rejects leave figures and scorecard as they are and show the error.
-    With ``patch`` (only levers changed), each figure is a :class:`dash.Patch`
-    replacing just the current-settings line, which keeps the update lean;
-    not while uncertainty bands are asked for, as the band drawn depends on
-    the settings (a band only for the scenario whose ensemble it is).
+    status line and error message. Only texts change in the page:
+    re-rendering the scorecard as new components took about 0.1 s of the
+    browser's update. Settings that the model rejects leave figures and
+    scorecard as they are and show the error. With ``patch`` (only levers
+    changed), each figure is a :class:`dash.Patch` replacing just the
+    current-settings line, which keeps the update lean; the band is the
+    band callback's (:func:`band_outputs`), which patches only the band's
+    traces. Whole figures (``patch`` false: a language switch, the first
+    page) hold the band of these settings with ``show_bands`` if it is at
+    hand, so that they agree with the band callback in whichever order the
+    two answers arrive.
     """
-    patch = patch and not show_bands
     try:
         view = explorer.view(values, lang, show_bands, figures=not patch)
     except HatinhInputError as exc:
@@ -196,7 +220,6 @@ def update_outputs(
             no_update,
             no_update,
             message,
-            no_update,
         )
     met = int(view.card["met"].sum())
     summary = text(
@@ -223,8 +246,55 @@ def update_outputs(
         summary_json(view.summary),
         status,
         "",
-        view.bands_note,
     )
+
+
+def band_outputs(
+    explorer: Explorer,
+    values: dict[str, object],
+    lang: str,
+    show_bands: bool,
+    *,
+    toggled: bool = True,
+):
+    """Outputs of the band callback: 12 figure patches (the band's traces) and the note.
+
+    With ``show_bands`` the band of the settings ``values`` is computed
+    (:meth:`Explorer.band_view`: live, else a precomputed band of the same
+    scenario, else none) and each chart's band traces
+    (:data:`logic.BAND_TRACES`) are set to it; without, they are emptied if
+    the toggle was just switched off (``toggled``) and left alone otherwise.
+    Settings the model rejects change nothing (the main callback says why).
+    """
+    if not show_bands:
+        if not toggled:
+            return [no_update] * 12, no_update
+        bands, note = None, ""
+    else:
+        try:
+            params = explorer.params(values)
+        except HatinhInputError:
+            return [no_update] * 12, no_update
+        bands, note = explorer.band_view(params, lang)
+    years = list(range(CHART_YEARS[0], CHART_YEARS[1] + 1))
+    label = (
+        text("app.uncertainty.band", lang, low=f"{bands.low:g}", high=f"{bands.high:g}")
+        if bands
+        else ""
+    )
+    figures = []
+    for tid in PLAN_TARGETS:
+        low, high = band_values(
+            explorer.targets.loc[tid, "indicator"], years, bands.variables if bands else None
+        )
+        p = Patch()
+        p["data"][BAND_TRACES[0]]["x"] = low["x"]
+        p["data"][BAND_TRACES[0]]["y"] = low["y"]
+        p["data"][BAND_TRACES[1]]["x"] = high["x"]
+        p["data"][BAND_TRACES[1]]["y"] = high["y"]
+        p["data"][BAND_TRACES[1]]["name"] = label if high["x"] else ""
+        figures.append(p)
+    return figures, note
 
 
 def load_outputs(

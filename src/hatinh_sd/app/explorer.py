@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import datetime as _dt
 import json
 import tempfile
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ import yaml
 
 from hatinh_sd import vocabulary
 from hatinh_sd.app import logic
+from hatinh_sd.app.bands import LiveBands, LiveBandsUnavailable
 from hatinh_sd.calibration import comparable_observed, load_setup
 from hatinh_sd.data import load_observed, load_targets
 from hatinh_sd.errors import MAX_YAML_BYTES, HatinhInputError
@@ -39,15 +41,22 @@ MAX_UPLOAD_BYTES = MAX_YAML_BYTES
 
 @dataclasses.dataclass
 class Bands:
-    """Percentile bands of a precomputed ensemble: variable -> DataArray (percentile, time)."""
+    """Percentile bands of an ensemble: variable -> DataArray (percentile, time).
+
+    ``source`` is ``live`` for a band computed for the settings on screen
+    (:class:`hatinh_sd.app.bands.LiveBands`; ``scenario`` and ``path`` then
+    ``None`` / unused), ``file`` for a precomputed ``bands.nc``.
+    """
 
     variables: dict[str, xr.DataArray]
     low: float
     high: float
     runs: int
-    scenario: str
-    path: Path
+    scenario: str | None
+    path: Path | None
     current: bool = True  # computed with the current model (its .mdl's SHA-256)
+    source: str = "file"
+    seed: int | None = None
 
 
 @dataclasses.dataclass
@@ -73,6 +82,11 @@ class Explorer:
         Folder searched for precomputed uncertainty results (``outputs/``).
     cache_size : int
         Number of runs kept by the run cache.
+    posterior : path or False, optional
+        Posterior draws of the live bands (``model/posterior.nc`` by default);
+        ``False`` switches live bands off (only precomputed bands are shown).
+    live_engine : {"process", "inline"}
+        Where the live bands' ensembles run (:class:`hatinh_sd.app.bands.LiveBands`).
     """
 
     def __init__(
@@ -80,6 +94,8 @@ class Explorer:
         model: Model | None = None,
         outputs: Path | str | None = None,
         cache_size: int = 64,
+        posterior: Path | str | bool | None = None,
+        live_engine: str = "process",
     ):
         self.model = model or load_model()
         self.outputs = Path(outputs) if outputs else repo_root() / "outputs"
@@ -99,6 +115,10 @@ class Explorer:
             )["value"]
             for tid in PLAN_TARGETS
         }
+        #: Live bands of the settings on screen (:mod:`hatinh_sd.app.bands`).
+        self.live = LiveBands(
+            self.model, self.page_outputs, posterior=posterior, engine=live_engine
+        )
         #: Bands read, by scenario: (modification time of bands.nc, bands or None).
         self._bands: dict[str, tuple[float, Bands | None]] = {}
         self._titles: dict[str, dict[str, str]] | None = None
@@ -124,7 +144,11 @@ class Explorer:
         """Run the model for the settings (or take the cached run) and build what the page shows.
 
         With ``figures=False`` only the current-settings line of each chart is
-        computed (enough for an update that replaces just that line).
+        computed (enough for an update that replaces just that line). With
+        ``show_bands`` the figures hold the band of these settings if it is
+        at hand (computed already, or precomputed); the band callback
+        (:meth:`band_view`) computes it otherwise. ``bands_note`` is then the
+        note of the band drawn (empty when none is at hand yet).
 
         Raises
         ------
@@ -133,7 +157,7 @@ class Explorer:
         """
         params = self.params(raw_values)
         run = self.cache.get(params, self.page_outputs)
-        bands, note = self.band_view(params, lang) if show_bands else (None, "")
+        bands, note = self.band_view(params, lang, compute=False) if show_bands else (None, "")
         current = [
             logic.chart_values(run, self.targets.loc[tid, "indicator"]) for tid in PLAN_TARGETS
         ]
@@ -346,28 +370,77 @@ class Explorer:
             self._bands[scenario] = cached
         return cached[1]
 
-    def band_view(self, params: Mapping[str, float], lang: str) -> tuple[Bands | None, str]:
+    def band_view(
+        self, params: Mapping[str, float], lang: str, *, compute: bool = True
+    ) -> tuple[Bands | None, str]:
         """The band to draw for settings ``params`` and the note saying which, in ``lang``.
 
-        A band is drawn only for the shipped scenario it was computed for,
-        with the current model; for any other settings there is none.
+        The live band of these settings (:class:`hatinh_sd.app.bands.LiveBands`,
+        computed now unless ``compute`` is false: then only if computed before).
+        Without live bands (no posterior draws of this model, or the run failed),
+        the precomputed band of the shipped scenario with exactly these settings
+        and the current model, labelled as such; otherwise none, and the note
+        says why.
         """
+        why = ""
+        if self.live.available:
+            try:
+                live = self.live.band(params) if compute else self.live.cached(params)
+            except LiveBandsUnavailable as exc:
+                why = exc.why
+            else:
+                if live is None:
+                    return None, ""
+                low, high = (float(p) for p in next(iter(live.variables.values()))["percentile"])
+                bands = Bands(
+                    live.variables,
+                    low,
+                    high,
+                    live.runs,
+                    None,  # the settings on screen, a shipped scenario's or not
+                    None,
+                    source="live",
+                    seed=live.seed,
+                )
+                return bands, text(
+                    "app.uncertainty.live",
+                    lang,
+                    low=number(low, lang),
+                    high=number(high, lang),
+                    runs=number(live.runs, lang),
+                    seed=live.seed,
+                )
+        else:
+            why = self.live.why()
+        offline = text(
+            "app.uncertainty.offline", lang, why=text(f"app.uncertainty.why.{why}", lang)
+        )
         scenario = self.scenario_of(params)
         if scenario is None:
-            return None, text("app.uncertainty.not_scenario", lang)
+            return None, offline + " " + text("app.uncertainty.not_scenario", lang)
         title = self.scenario_title(scenario, lang)
         bands = self.bands(scenario)
         if bands is None:
-            return None, text("app.uncertainty.unavailable", lang, scenario=title)
+            return None, offline + " " + text("app.uncertainty.unavailable", lang, scenario=title)
         if not bands.current:
-            return None, text("app.uncertainty.stale", lang, scenario=title)
+            return None, offline + " " + text("app.uncertainty.stale", lang, scenario=title)
+        path = bands.path
+        try:
+            path = path.resolve().relative_to(repo_root())
+        except ValueError:
+            pass
+        mtime = self._bands[scenario][0]  # when the file read was written
+        date = _dt.datetime.fromtimestamp(mtime, _dt.UTC).date().isoformat()
         return bands, text(
-            "app.uncertainty.shown",
+            "app.uncertainty.precomputed",
             lang,
+            why=text(f"app.uncertainty.why.{why}", lang),
             low=number(bands.low, lang),
             high=number(bands.high, lang),
             runs=number(bands.runs, lang),
             scenario=title,
+            path=path.as_posix(),
+            date=date,
         )
 
 

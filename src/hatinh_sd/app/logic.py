@@ -263,8 +263,8 @@ def chart_figure(
     """Plotly figure (a plain dict) of one target indicator, 2010-2050.
 
     Traces, in this order: baseline, current settings, observed history,
-    the 2030 target, then (when ``bands`` holds the variable) the uncertainty
-    band's lower and upper edges.
+    the 2030 target, then the uncertainty band's lower and upper edges (empty
+    unless ``bands`` holds the variable; :data:`BAND_TRACES`).
 
     Parameters
     ----------
@@ -330,36 +330,31 @@ def chart_figure(
             },
         },
     ]
-    if bands is not None and var in bands:
-        band = indicator_series(bands, t["indicator"])
-        band = band.sel(time=[y for y in years if y in band["time"]]).dropna("time")
-        bx = [int(y) for y in band["time"].values]
-        label = (
-            text("app.uncertainty.band", lang, low=f"{band_label[0]:g}", high=f"{band_label[1]:g}")
-            if band_label
-            else ""
-        )
-        data += [
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "x": bx,
-                "y": [float(v) for v in band.isel(percentile=0).values],
-                "line": {"width": 0},
-                "showlegend": False,
-                "hoverinfo": "skip",
-            },
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": label,
-                "x": bx,
-                "y": [float(v) for v in band.isel(percentile=-1).values],
-                "line": {"width": 0},
-                "fill": "tonexty",
-                "fillcolor": COLOURS["band"],
-            },
-        ]
+    low, high = band_values(indicator=t["indicator"], years=years, bands=bands)
+    label = (
+        text("app.uncertainty.band", lang, low=f"{band_label[0]:g}", high=f"{band_label[1]:g}")
+        if band_label and low["x"]
+        else ""
+    )
+    data += [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            **low,
+            "line": {"width": 0},
+            "showlegend": False,
+            "hoverinfo": "skip",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": label,
+            **high,
+            "line": {"width": 0},
+            "fill": "tonexty",
+            "fillcolor": COLOURS["band"],
+        },
+    ]
     return {
         "data": data,
         "layout": {
@@ -380,6 +375,30 @@ def chart_figure(
             "uirevision": target_id,
         },
     }
+
+
+#: Indices of the band's lower and upper edge in a chart (:func:`chart_figure`).
+BAND_TRACES = (4, 5)
+
+
+def band_values(
+    indicator: str, years: Sequence[int], bands: Mapping[str, xr.DataArray] | None
+) -> tuple[dict, dict]:
+    """``{"x": ..., "y": ...}`` of the lower and upper edge of a target indicator's band.
+
+    Over ``years`` where the band is defined; empty lists without a band of the
+    indicator's variable. ``bands`` maps variables to DataArrays with a
+    ``percentile`` dimension of two values (low, high) over ``time``.
+    """
+    var = INDICATOR_VARIABLES[indicator]
+    if bands is None or var not in bands:
+        return {"x": [], "y": []}, {"x": [], "y": []}
+    band = indicator_series(bands, indicator)
+    band = band.sel(time=[y for y in years if y in band["time"]]).dropna("time")
+    x = [int(y) for y in band["time"].values]
+    low = [float(v) for v in band.isel(percentile=0).values]
+    high = [float(v) for v in band.isel(percentile=-1).values]
+    return {"x": x, "y": low}, {"x": x, "y": high}
 
 
 def _wrap(title: str, width: int = 46) -> str:
