@@ -52,9 +52,7 @@ def _forbidden() -> tuple[list[str], list[str]]:
     names = [str(n) for n in model.doc["Real Name"] if len(str(n).split()) >= 2]
     phrases.update(n for n in names if n not in ALLOWED)
     scenario_ids = [
-        p.stem
-        for p in (repo_root() / "scenarios").glob("*.yaml")
-        if p.stem != "levers"
+        p.stem for p in (repo_root() / "scenarios").glob("*.yaml") if p.stem != "levers"
     ]
     phrases.update(scenario_ids)
     units = [
