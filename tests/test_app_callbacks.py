@@ -546,3 +546,31 @@ def test_live_band_is_the_ensemble_of_the_same_draws(model, explorer):
     figures, *_ = update_outputs(explorer, values, "en", True)
     t11 = figures[PLAN_TARGETS.index("T11")]["data"]
     assert t11[5]["y"] == ops[("data", 5, "y")] and t11[5]["x"] == ops[("data", 5, "x")]
+
+
+def test_costs_are_those_of_compare_for_the_settings_on_screen(model, explorer):
+    """The costs panel: compare's investment table (2026-2030) and public cost of the run on
+    screen; the action programme's settings are over the model's budget, the baseline not."""
+    from hatinh_sd.app.explorer import COST_COLUMNS
+    from hatinh_sd.app.layout import costs_table
+    from hatinh_sd.compare import investment_table, public_cost
+    from hatinh_sd.scenarios import load_scenario, resolve_scenario
+    from vietnamese import english_left, visible_text
+
+    base = explorer.costs({})
+    row = investment_table({"b": model.run()}).iloc[0]
+    for c in COST_COLUMNS:
+        assert base[c] == pytest.approx(float(row[c]), rel=1e-9, abs=1e-12)
+    assert base["public_cost"] == pytest.approx(public_cost(model.run(), 2026, 2030), rel=1e-9)
+    assert base["over_budget"] is False
+    names = [c.name for c in explorer.controls]
+    values, _ = load_outputs(explorer, "scenario-load", names, "action_programme", None, None, "en")
+    programme = explorer.costs(dict(zip(names, values)))
+    resolved = resolve_scenario(load_scenario("action_programme"), model)
+    expected = investment_table(
+        {"a": model.run({model.real_name(k): v for k, v in resolved.items()})}
+    )
+    assert programme["budget_unpaid"] == pytest.approx(float(expected.iloc[0]["budget_unpaid"]))
+    assert programme["over_budget"] is True and programme["total"] > base["total"]
+    panel = str(costs_table(programme, "vi"))
+    assert "VƯỢT NGÂN SÁCH" in panel and english_left(visible_text(panel)) == []

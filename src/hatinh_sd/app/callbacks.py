@@ -107,6 +107,20 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
         )
 
     @app.callback(
+        Output("costs", "children"),
+        Input(LEVERS, "value"),
+        Input("lang", "value"),
+    )
+    def update_costs(_values_list, lang):
+        # the same (cached) run as the charts: costs live with every change
+        from hatinh_sd.app.layout import costs_table
+
+        try:
+            return costs_table(explorer.costs(_values(ctx.inputs_list[0])), lang)
+        except HatinhInputError:
+            return no_update  # the main callback shows the error
+
+    @app.callback(
         Output({"type": "chart", "target": ALL}, "figure", allow_duplicate=True),
         Output("bands-note", "children"),
         Input(LEVERS, "value"),

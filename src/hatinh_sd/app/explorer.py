@@ -59,6 +59,25 @@ class Bands:
     seed: int | None = None
 
 
+#: What the costs panel needs of a run (:meth:`Explorer.costs`).
+COST_OUTPUTS = (
+    "investment_state_current",
+    "investment_private_current",
+    "investment_fdi_current",
+    "total_investment_current",
+    "total_investment",
+    "grdp",
+    "grdp_current",
+    "desired_public_investment",
+    "public_investment",
+    "programme_spending_need",
+    "programme_funding_ratio",
+    "fdi_incentives_cost",
+)
+#: Columns of the costs panel, as ``compare`` names them.
+COST_COLUMNS = ("total", "state", "private", "fdi", "icor", "state_share_grdp", "budget_unpaid")
+
+
 @dataclasses.dataclass
 class RunView:
     """What the page shows for one set of lever settings."""
@@ -109,6 +128,8 @@ class Explorer:
         self.baseline_card = scorecard(self.baseline, targets=self.targets_raw)
         #: Variables the page shows (charts and scorecard); the CSV has all.
         self.page_outputs = list(dict.fromkeys(self.targets["variable"]))
+        #: Variables a run of the page returns: the charts' and what the costs need.
+        self.run_outputs = list(dict.fromkeys([*self.page_outputs, *COST_OUTPUTS]))
         self.observed_by_target = {
             tid: observed_series(self.observed, self.targets.loc[tid, "indicator"]).set_index(
                 "time"
@@ -156,7 +177,7 @@ class Explorer:
             For settings outside the model's ranges; nothing is run.
         """
         params = self.params(raw_values)
-        run = self.cache.get(params, self.page_outputs)
+        run = self.cache.get(params, self.run_outputs)
         bands, note = self.band_view(params, lang, compute=False) if show_bands else (None, "")
         current = [
             logic.chart_values(run, self.targets.loc[tid, "indicator"]) for tid in PLAN_TARGETS
@@ -177,6 +198,22 @@ class Explorer:
         ]
         card = logic.scorecard_rows(run, self.baseline_card, self.targets_raw)
         return RunView(params, charts, current, card, logic.run_summary(params, card), note)
+
+    def costs(self, raw_values: Mapping[str, object]) -> dict[str, float | bool]:
+        """Investment and budget of 2026-2030 for the settings, as ``hatinh-sd compare``
+        computes them (:func:`hatinh_sd.compare.investment_table`): by source, ICOR, state
+        share of GRDP, the budget check, and the public cost
+        (:func:`hatinh_sd.compare.public_cost`); the same run as the charts."""
+        from hatinh_sd.compare import PERIODS, investment_table, public_cost
+
+        run = self.cache.get(self.params(raw_values), self.run_outputs)
+        start, end = PERIODS[0]
+        row = investment_table({"page": run}).iloc[0]
+        return {
+            **{k: row[k] for k in COST_COLUMNS},
+            "over_budget": bool(row["over_budget"]),
+            "public_cost": public_cost(run, start, end),
+        }
 
     # ------------------------------------------------------------ scenarios
     def titles(self) -> dict[str, dict[str, str]]:

@@ -73,6 +73,44 @@ def t(key: str, lang: str, tag=html.Span, slot: str = "", **kwargs):
     return tag(text(key, lang), id={"type": "i18n", "key": key, "slot": slot}, **kwargs)
 
 
+def costs_table(costs: dict, lang: str) -> html.Div:
+    """The costs panel: investment of 2026-2030 by source, ICOR, the budget check and the
+    public cost, with the labels and rounding of ``hatinh-sd compare``."""
+    from hatinh_sd.app.explorer import COST_COLUMNS
+    from hatinh_sd.i18n import number
+
+    digits = {"icor": 2, "state_share_grdp": 1, "budget_unpaid": 1}
+    rows = [
+        html.Tr(
+            [
+                html.Td(text(f"compare.col.{c}", lang)),
+                html.Td(number(float(costs[c]), lang, digits=digits.get(c, 1)), className="num"),
+            ]
+        )
+        for c in COST_COLUMNS
+    ]
+    rows.append(
+        html.Tr(
+            [
+                html.Td(text("app.costs.public", lang)),
+                html.Td(number(float(costs["public_cost"]), lang, digits=1), className="num"),
+            ]
+        )
+    )
+    flag = text("compare.over" if costs["over_budget"] else "compare.within", lang)
+    return html.Div(
+        [
+            html.P(text("app.costs.intro", lang)),
+            html.Table(html.Tbody(rows), className="hsd-scorecard", id="costs-table"),
+            html.P(
+                [html.B(text("compare.col.over_budget", lang) + ": "), flag],
+                className="missed" if costs["over_budget"] else "met",
+                id="costs-budget",
+            ),
+        ]
+    )
+
+
 def scorecard_table(explorer: Explorer, lang: str) -> html.Table:
     """The scorecard T01-T12 (baseline values): every cell has an id, the update fills in texts."""
     card = scorecard_rows(explorer.baseline, explorer.baseline_card, explorer.targets_raw)
@@ -295,6 +333,10 @@ def build_layout(
                     html.Div(id="scorecard-summary"),
                     html.Div(scorecard_table(explorer, lang), id="scorecard"),
                 ],
+                className="hsd-card",
+            ),
+            html.Div(
+                [t("app.costs.title", lang, tag=html.H2), html.Div(id="costs")],
                 className="hsd-card",
             ),
             legend(lang),
