@@ -336,8 +336,11 @@ def test_language_scenarios_bad_upload_excel_and_screenshots(page, app_url, mode
         "scorecard.title",
         "app.scenario.save",
         "app.download_xlsx",
+        "app.effects.title",
     ):
         assert text(key, "vi") in body, key
+    # the lever-effects card: stored effects (or how to compute them), in Vietnamese
+    page.locator("#effects-note").wait_for(timeout=30_000)
     label = page.locator('[data-lever="vocational training"] .hsd-lever-label')
     assert label.text_content() == text("app.lever.vocational training", "vi")
     # numbers as Vietnamese writes them: slider marks and ranges (0,02), calendar years (2045)

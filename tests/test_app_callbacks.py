@@ -574,3 +574,75 @@ def test_costs_are_those_of_compare_for_the_settings_on_screen(model, explorer):
     assert programme["over_budget"] is True and programme["total"] > base["total"]
     panel = str(costs_table(programme, "vi"))
     assert "VƯỢT NGÂN SÁCH" in panel and english_left(visible_text(panel)) == []
+
+
+def test_lever_effects_table_shows_the_stored_effects_of_the_settings_on_screen(model, tmp_path):
+    """The lever-effects table reads what `hatinh-sd effects` stored: the effects computed
+    with every lever as on screen (the loaded scenario's), else the baseline's, said so;
+    effects of another model are named, not shown; an unknown choice is a clear error."""
+    import pandas as pd
+    import xarray as xr
+
+    from hatinh_sd.app.layout import effects_table
+    from hatinh_sd.cli import main
+    from vietnamese import visible_text
+
+    levers = "labour export,mechanisation rate"
+    common = ["--n", "4", "--levers", levers, "--year", "2030", "2050"]
+    for scenario in ("baseline", "action_programme"):
+        argv = ["effects", "--scenario", scenario, *common, "--out", str(tmp_path)]
+        assert main([*argv, "--workers", "0", "--no-progress"]) == 0
+    explorer = Explorer(model, outputs=tmp_path, posterior=False)
+    names = [c.name for c in explorer.controls]
+    assert ("T07", 2050) in explorer.effect_choices() and (
+        "T01",
+        2050,
+    ) not in explorer.effect_choices()
+
+    # the baseline on screen: the baseline's effects, in the order and with the figures stored
+    view = explorer.effects(explorer.default_values(), "T07 2030")
+    assert view.scenario == "baseline" and view.matches and view.stale == []
+    stored = pd.read_csv(tmp_path / "effects" / "baseline" / "effects.csv")
+    rows = stored[(stored["target"] == "T07") & (stored["year"] == 2030)].sort_values("rank")
+    assert list(view.table["lever"]) == list(rows["lever"])
+    assert len(view.table) == 2
+    panel = visible_text(str(effects_table(view, explorer, "en")))
+    top = rows.iloc[0]
+    assert explorer.scenario_title("baseline", "en") in panel
+    assert f"{top['median_effect']:+.4g}".rstrip("0") in panel.replace(",", "")
+    assert "These are the settings on screen" in panel
+
+    # the action programme loaded: its own effects, in 2050 too
+    values, _ = load_outputs(explorer, "scenario-load", names, "action_programme", None, None, "en")
+    on_screen = dict(zip(names, values))
+    view = explorer.effects(on_screen, "T07 2050")
+    assert (view.scenario, view.matches, view.year) == ("action_programme", True, 2050)
+    assert set(view.table["year"]) == {2050}
+
+    # one lever moved from the baseline: the baseline's effects, said not to be these settings
+    moved = {**explorer.default_values(), "labour export": 3.0}
+    view = explorer.effects(moved, "T07 2030")
+    assert view.scenario == "baseline" and not view.matches
+    assert "not the settings on screen" in visible_text(str(effects_table(view, explorer, "en")))
+    vi = visible_text(str(effects_table(view, explorer, "vi")))
+    assert "Tác động trung vị" in vi and english_left(vi) == []
+
+    # effects of another model: named, never shown
+    nc = tmp_path / "effects" / "baseline" / "effects.nc"
+    with xr.open_dataset(nc) as ds:
+        old = ds.load()
+    old.attrs["model_sha256"] = "0" * 64
+    old.to_netcdf(nc)
+    view = explorer.effects(explorer.default_values(), "T07 2030")
+    assert view.scenario == "action_programme" and not view.matches
+    assert view.stale == [nc.parent]
+    assert str(nc.parent) in visible_text(str(effects_table(view, explorer, "en")))
+
+    # no effects stored at all
+    empty = Explorer(model, outputs=tmp_path / "none", posterior=False)
+    view = empty.effects(empty.default_values(), "T01 2030")
+    assert view.folder is None and view.table.empty
+    assert "hatinh-sd effects" in visible_text(str(effects_table(view, empty, "vi")))
+
+    with pytest.raises(HatinhInputError, match=r"'T01 2050'.*allowed: T01 2030, T02 2030"):
+        explorer.effects(explorer.default_values(), "T01 2050")

@@ -46,7 +46,7 @@ import xarray as xr
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import LANGUAGES, number, text
 from hatinh_sd.model import Model
-from hatinh_sd.results import atomic_file, joined_name
+from hatinh_sd.results import atomic_file, is_current, joined_name
 from hatinh_sd.vocabulary import label, note, unit
 
 __all__ = [
@@ -852,21 +852,6 @@ def _sensitivity(evidence: list[Evidence], lang: str, model: Model) -> str:
     return "".join(parts)
 
 
-def _current(model: Model, about: Path) -> bool | None:
-    """Whether results described by ``about`` (``about.json`` or a netCDF file's attributes)
-    were computed with the current model; ``None`` when there are none."""
-    import json
-
-    if not about.exists():
-        return None
-    if about.suffix == ".json":
-        meta = json.loads(about.read_text(encoding="utf-8"))
-    else:
-        with xr.open_dataset(about) as ds:
-            meta = dict(ds.attrs)
-    return str(meta.get("model_sha256", "")) == model.hash
-
-
 def _boxes(model: Model, folder: Path, lang: str) -> list[str]:
     """The sentences of ``hatinh-sd discover``'s boxes in ``folder`` (``boxes.csv``), in
     ``lang``."""
@@ -912,7 +897,7 @@ def _drivers(model: Model, names: list[str], outputs: Path, lang: str) -> str:
     # lever effects under uncertainty (the first scenario that has them)
     for name in names:
         folder = outputs / "effects" / name
-        current = _current(model, folder / "effects.nc")
+        current = is_current(model, folder / "effects.nc")
         if current is None:
             continue
         if not current:
@@ -944,7 +929,7 @@ def _drivers(model: Model, names: list[str], outputs: Path, lang: str) -> str:
         break
     # loop dominance
     folder = outputs / "loops"
-    current = _current(model, folder / "about.json")
+    current = is_current(model, folder / "about.json")
     if current:
         top = pd.read_csv(folder / "top.csv", keep_default_na=False)
         rows = []
@@ -979,7 +964,7 @@ def _drivers(model: Model, names: list[str], outputs: Path, lang: str) -> str:
     # scenario discovery: PRIM's boxes, in plain language
     sentences = []
     for folder in sorted((outputs / "discover").glob("*")):
-        current = _current(model, folder / "runs.nc")
+        current = is_current(model, folder / "runs.nc")
         if current is None or not (folder / "boxes.csv").exists():
             continue
         if not current:
@@ -995,7 +980,7 @@ def _drivers(model: Model, names: list[str], outputs: Path, lang: str) -> str:
         )
     # robust lever mixes (Pareto fronts)
     for folder in sorted((outputs / "robust").glob("*")):
-        current = _current(model, folder / "about.json")
+        current = is_current(model, folder / "about.json")
         if current is None:
             continue
         if not current:

@@ -33,6 +33,7 @@ __all__ = [
     "CF_TIME_ORIGIN",
     "csv_text",
     "from_cf",
+    "is_current",
     "joined_name",
     "output_folder",
     "read_results",
@@ -419,6 +420,24 @@ def write_about(path: Path, model: Any, **fields: object) -> None:
         **fields,
     }
     Path(path).write_text(json.dumps(about, ensure_ascii=False), encoding="utf-8")
+
+
+def is_current(model: Any, about: Path) -> bool | None:
+    """Whether the results described by ``about`` (an ``about.json`` of :func:`write_about`, or
+    a netCDF file whose attributes carry ``model_sha256``) were computed with ``model`` (its
+    .mdl's hash); ``None`` when there are none. The one staleness rule of the report and the
+    explorer: results of another model are named, never shown."""
+    import json
+
+    about = Path(about)
+    if not about.exists():
+        return None
+    if about.suffix == ".json":
+        meta = json.loads(about.read_text(encoding="utf-8"))
+    else:
+        with xr.open_dataset(about) as ds:
+            meta = dict(ds.attrs)
+    return str(meta.get("model_sha256", "")) == model.hash
 
 
 def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path | str) -> Path:

@@ -121,6 +121,24 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
             return no_update  # the main callback shows the error
 
     @app.callback(
+        Output("effects", "children"),
+        Input(LEVERS, "value"),
+        Input("lang", "value"),
+        Input("effects-target", "value"),
+    )
+    def update_effects(_values_list, lang, choice):
+        # stored results of `hatinh-sd effects`: those computed for the settings on screen
+        from hatinh_sd.app.layout import effects_table
+
+        try:
+            view = explorer.effects(_values(ctx.inputs_list[0]), choice)
+        except HatinhInputError as exc:
+            if exc.key == "effects":
+                return html.P(str(exc), className="hsd-error")
+            return no_update  # the main callback shows the error
+        return effects_table(view, explorer, lang)
+
+    @app.callback(
         Output({"type": "chart", "target": ALL}, "figure", allow_duplicate=True),
         Output("bands-note", "children"),
         Input(LEVERS, "value"),

@@ -13,6 +13,7 @@ import binascii
 import dataclasses
 import datetime as _dt
 import json
+import math
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,7 +33,7 @@ from hatinh_sd.model import Model, load_model, repo_root
 from hatinh_sd.results import csv_text, tidy, write_xlsx
 from hatinh_sd.targets import PLAN_TARGETS, observed_series, scorecard
 
-__all__ = ["Bands", "Explorer", "RunView"]
+__all__ = ["Bands", "EffectsView", "Explorer", "RunView"]
 
 
 #: Largest scenario file the explorer accepts (bytes; the YAML loader's limit).
@@ -76,6 +77,31 @@ COST_OUTPUTS = (
 )
 #: Columns of the costs panel, as ``compare`` names them.
 COST_COLUMNS = ("total", "state", "private", "fdi", "icor", "state_share_grdp", "budget_unpaid")
+
+
+@dataclasses.dataclass
+class EffectsView:
+    """Lever effects under uncertainty on one target in one year, as ``hatinh-sd effects``
+    stored them (``outputs/effects/<scenario>/``), for the lever-effects table.
+
+    ``folder`` is ``None`` when no effects of the current model are stored; ``matches``
+    says whether they were computed with every lever as on screen (each lever's effect
+    depends on where the others stand); ``table`` holds the rows of ``effects.csv`` for
+    the target and year, ranked (empty when that target and year were not computed);
+    ``stale`` names folders computed with another model (named, never shown).
+    """
+
+    target: str
+    year: int
+    folder: Path | None
+    matches: bool
+    table: pd.DataFrame
+    stale: list[Path]
+
+    @property
+    def scenario(self) -> str | None:
+        """The scenario the effects were computed for (their folder's name)."""
+        return self.folder.name if self.folder else None
 
 
 @dataclasses.dataclass
@@ -144,6 +170,10 @@ class Explorer:
         self._bands: dict[str, tuple[float, Bands | None]] = {}
         self._titles: dict[str, dict[str, str]] | None = None
         self._scenario_keys: dict[tuple, str] | None = None
+        #: Stored lever effects read, by folder: (modification times, current, settings, table).
+        self._effects: dict[
+            Path, tuple[tuple[float, float], bool, dict[str, float], pd.DataFrame]
+        ] = {}
 
     # ------------------------------------------------------------ settings
     def default_values(self) -> dict[str, object]:
@@ -214,6 +244,90 @@ class Explorer:
             "over_budget": bool(row["over_budget"]),
             "public_cost": public_cost(run, start, end),
         }
+
+    # ------------------------------------------------------------ lever effects
+    def effect_choices(self) -> list[tuple[str, int]]:
+        """The (target, year) rows the lever-effects table can show: every target in its
+        own year, and in 2050 where its indicator has a value then (as ``hatinh-sd effects
+        --year 2030 2050`` reads them)."""
+        from hatinh_sd.effects import LATER_YEAR, target_rows
+
+        years = sorted({*self.targets_raw["year"].astype(int), LATER_YEAR})
+        rows = target_rows(self.targets_raw, PLAN_TARGETS, years)
+        return [(str(r.id), int(r.year)) for r in rows.itertuples()]
+
+    def _stored_effects(self, folder: Path):
+        """(current, lever settings, table) of the effects stored in ``folder`` (cached by the
+        files' modification times), or ``None`` when there are none."""
+        from hatinh_sd.results import is_current
+
+        csv, nc = folder / "effects.csv", folder / "effects.nc"
+        try:
+            stamp = (csv.stat().st_mtime, nc.stat().st_mtime)
+        except OSError:
+            return None
+        cached = self._effects.get(folder)
+        if cached is None or cached[0] != stamp:
+            current = bool(is_current(self.model, nc))
+            with xr.open_dataset(nc) as ds:
+                settings = {
+                    str(k): float(v)
+                    for k, v in zip(ds["lever"].values, ds["lever_scenario_value"].values)
+                }
+            table = pd.read_csv(csv, encoding="utf-8-sig")
+            cached = self._effects[folder] = (stamp, current, settings, table)
+        return cached[1:]
+
+    def effects(self, raw_values: Mapping[str, object], choice: str) -> EffectsView:
+        """The stored lever effects on target and year ``choice`` (``"T07 2030"``, one of
+        :meth:`effect_choices`) that fit the settings on screen best: those computed with
+        every lever exactly as on screen (any scenario, a saved file included), else the
+        baseline's, else any of the current model; effects of another model are named in
+        ``stale``, never used.
+
+        Raises
+        ------
+        HatinhInputError
+            For an unknown target and year, or settings outside the model's ranges.
+        """
+        import difflib
+
+        choices = {f"{t} {y}": (t, y) for t, y in self.effect_choices()}
+        if choice not in choices:
+            close = difflib.get_close_matches(str(choice), list(choices), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise HatinhInputError(
+                f"'{choice}' is not a target and year of the lever-effects table{hint} "
+                f"(allowed: {', '.join(choices)})",
+                path="app",
+                key="effects",
+            )
+        target, year = choices[choice]
+        params = self.params(raw_values)
+        on_screen = {c.name: float(params.get(c.name, c.default)) for c in self.controls}
+        root = self.outputs / "effects"
+        folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+        stale, current = [], []
+        for folder in folders:
+            stored = self._stored_effects(folder)
+            if stored is None:
+                continue
+            if not stored[0]:
+                stale.append(folder)
+                continue
+            settings = stored[1]
+            same = all(
+                math.isclose(settings.get(name, value), value, rel_tol=1e-9, abs_tol=1e-12)
+                for name, value in on_screen.items()
+            )
+            current.append((not same, folder.name != "baseline", folder, same, stored[2]))
+        if not current:
+            return EffectsView(target, year, None, False, pd.DataFrame(), stale)
+        *_, folder, same, table = min(current, key=lambda c: c[:3])
+        rows = table[(table["target"] == target) & (table["year"] == year)]
+        return EffectsView(
+            target, year, folder, same, rows.sort_values("rank").reset_index(drop=True), stale
+        )
 
     # ------------------------------------------------------------ scenarios
     def titles(self) -> dict[str, dict[str, str]]:

@@ -10,12 +10,20 @@ from __future__ import annotations
 from dash import dcc, html
 
 from hatinh_sd import vocabulary
-from hatinh_sd.app.explorer import Explorer
+from hatinh_sd.app.explorer import EffectsView, Explorer
 from hatinh_sd.app.logic import SCORE_COLUMNS, LeverControl, scorecard_cells, scorecard_rows
 from hatinh_sd.i18n import LANGUAGES, number, text
 from hatinh_sd.targets import PLAN_TARGETS
 
-__all__ = ["CSS", "build_layout", "lever_id", "range_text", "slider_marks"]
+__all__ = [
+    "CSS",
+    "build_layout",
+    "costs_table",
+    "effects_table",
+    "lever_id",
+    "range_text",
+    "slider_marks",
+]
 
 #: Page style (embedded in the page: the app serves no external files).
 CSS = """
@@ -56,6 +64,9 @@ body { font-family: "Segoe UI", "Noto Sans", "DejaVu Sans", sans-serif; margin: 
 .hsd-legend { font-size: 12px; display: flex; gap: 16px; flex-wrap: wrap; margin: 2px 0 8px 0; }
 .hsd-key { display: inline-block; width: 22px; height: 0; vertical-align: middle; margin-right: 5px; }
 .hsd-summary { display: none; }
+.hsd-effects-scroll { max-height: 360px; overflow-y: auto; }
+.hsd-effects-scroll td.num { white-space: nowrap; }
+.hsd-effects-choice { width: 160px; display: inline-block; vertical-align: middle; margin-left: 8px; }
 #uncertainty label { color: #1d2733; }
 """
 
@@ -109,6 +120,90 @@ def costs_table(costs: dict, lang: str) -> html.Div:
             ),
         ]
     )
+
+
+def _signed(value: float, lang: str) -> str:
+    return ("+" if value > 0 else "") + number(value, lang)
+
+
+def effects_table(view: EffectsView, explorer: Explorer, lang: str) -> html.Div:
+    """The lever-effects table of one target and year: each lever that moves it, ranked by
+    its median effect over the draws, with the 90 % interval, the share of draws in which
+    it helps and the share meeting the target at the bottom and top of its range (as
+    ``hatinh-sd effects`` stored them), and where the figures come from."""
+    if view.folder is None:
+        notes = [text("app.effects.missing", lang)]
+    else:
+        draws = int(view.table["draws"].max()) if len(view.table) else 0
+        title = explorer.scenario_title(str(view.scenario), lang)
+        notes = [
+            text("app.effects.source", lang, scenario=title, draws=draws),
+            text("app.effects.matches" if view.matches else "app.effects.differs", lang),
+        ]
+    if view.stale:
+        notes.append(text("app.effects.stale", lang, folders=", ".join(str(p) for p in view.stale)))
+    parts: list = [html.P(" ".join(notes), id="effects-note", className="hsd-hint")]
+    if view.folder is not None and view.table.empty:
+        parts.append(html.P(text("app.effects.not_computed", lang, year=view.year)))
+    elif view.folder is not None:
+        first = view.table.iloc[0]
+        u = str(first["unit"])
+        target_unit = "" if u == "Dmnl" else vocabulary.unit(u, lang)
+        effect_unit = text("effects.points", lang) if u == "percent" else target_unit
+        heading = text(
+            "effects.target",
+            lang,
+            target=f"{view.target} {text(f'target.{view.target}', lang)}",
+            year=view.year,
+            comparator=first["comparator"],
+            value=number(float(first["target_value"]), lang),
+            unit=f" {target_unit}" if target_unit else "",
+        )
+        moving = view.table[(view.table["share_helps"] + view.table["share_hurts"]) > 0]
+        head = [
+            "#",
+            text("app.effects.col.lever", lang),
+            text("app.effects.col.range", lang),
+            text("app.effects.col.median", lang, unit=effect_unit or "–"),
+            text("app.effects.col.interval", lang),
+            text("app.effects.col.helps", lang),
+            text("app.effects.col.met", lang),
+        ]
+        rows = []
+        for r in moving.itertuples():
+            control = explorer.by_name[str(r.lever)]
+            met = (
+                f"{number(100 * r.share_met_low, lang, digits=0)} → "
+                f"{number(100 * r.share_met_high, lang, digits=0)}"
+            )
+            cells = [
+                (str(int(r.rank)), "num"),
+                (text(f"app.lever.{r.lever}", lang), ""),
+                (range_text(control, lang), ""),
+                (_signed(float(r.median_effect), lang), "num"),
+                (
+                    f"{_signed(float(r.p05_effect), lang)}; {_signed(float(r.p95_effect), lang)}",
+                    "num",
+                ),
+                (number(100 * r.share_helps, lang, digits=0), "num"),
+                (met, "num"),
+            ]
+            rows.append(html.Tr([html.Td(c, className=k) for c, k in cells]))
+        parts += [
+            html.P(html.B(heading)),
+            html.Div(
+                html.Table(
+                    [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
+                    className="hsd-scorecard",
+                    id="effects-table",
+                ),
+                className="hsd-effects-scroll",
+            ),
+        ]
+        idle = len(view.table) - len(moving)
+        if idle:
+            parts.append(html.P(text("app.effects.idle", lang, n=idle), className="hsd-hint"))
+    return html.Div(parts)
 
 
 def scorecard_table(explorer: Explorer, lang: str) -> html.Table:
@@ -337,6 +432,26 @@ def build_layout(
             ),
             html.Div(
                 [t("app.costs.title", lang, tag=html.H2), html.Div(id="costs")],
+                className="hsd-card",
+            ),
+            html.Div(
+                [
+                    html.H2(
+                        [
+                            t("app.effects.title", lang),
+                            dcc.Dropdown(
+                                id="effects-target",
+                                options=[
+                                    f"{tid} {year}" for tid, year in explorer.effect_choices()
+                                ],
+                                value=" ".join(map(str, explorer.effect_choices()[0])),
+                                clearable=False,
+                                className="hsd-effects-choice",
+                            ),
+                        ]
+                    ),
+                    html.Div(id="effects"),
+                ],
                 className="hsd-card",
             ),
             legend(lang),
