@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.fastengine import import_simlin, simlin_name
 from hatinh_sd.model import Model
 
 __all__ = [
@@ -110,22 +111,6 @@ class _EngineRuns:
     seconds: float
     generate_seconds: float | None = None
     run_seconds: float | None = None
-
-
-def _simlin() -> Any:
-    try:
-        import simlin
-    except ImportError as exc:
-        raise HatinhInputError(
-            f"the cross-check needs pysimlin ({exc}); install it: pip install pysimlin",
-            key="crosscheck",
-        ) from None
-    return simlin
-
-
-def _simlin_name(name: str) -> str:
-    """Simlin's name of a Vensim variable (lower case, spaces as underscores)."""
-    return "_".join(name.lower().replace("_", " ").split())
 
 
 def sdeverywhere_modules() -> tuple[str, Path]:
@@ -249,16 +234,16 @@ def _run_sdeverywhere(
 def _run_simlin(model: Model, text: str, parameter_sets: list[dict[str, float]]) -> _EngineRuns:
     from importlib.metadata import version
 
-    simlin = _simlin()
+    simlin = import_simlin()
     with tempfile.TemporaryDirectory(prefix="hatinh-crosscheck-") as tmp:
         path = Path(tmp) / "hatinh_simlin.mdl"
         path.write_text(text, encoding="utf-8")
         other = simlin.load(path)
     settable = set(other.simulate().get_var_names())
-    names = {_simlin_name(real): real for real in model.doc["Real Name"]}
+    names = {simlin_name(real): real for real in model.doc["Real Name"]}
     frames, seconds = [], 0.0
     for params in parameter_sets:
-        overrides = {_simlin_name(k): v for k, v in params.items()}
+        overrides = {simlin_name(k): v for k, v in params.items()}
         unknown = sorted(k for k in overrides if k not in settable)
         if unknown:
             raise HatinhInputError(
@@ -273,7 +258,10 @@ def _run_simlin(model: Model, text: str, parameter_sets: list[dict[str, float]])
 
 
 #: How each engine is checked for (raises when missing) and run.
-_CHECKS: dict[str, Callable[[], Any]] = {"simlin": _simlin, "sdeverywhere": sdeverywhere_modules}
+_CHECKS: dict[str, Callable[[], Any]] = {
+    "simlin": import_simlin,
+    "sdeverywhere": sdeverywhere_modules,
+}
 _RUNNERS: dict[str, Callable[[Model, str, list[dict[str, float]]], _EngineRuns]] = {
     "simlin": _run_simlin,
     "sdeverywhere": _run_sdeverywhere,

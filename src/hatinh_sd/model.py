@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import difflib
+import functools
 import hashlib
 import json
 import math
@@ -118,7 +119,13 @@ SCIENTIFIC_LIBRARIES = (
 
 
 def library_versions() -> dict[str, str]:
-    """Installed versions of :data:`SCIENTIFIC_LIBRARIES` and Python."""
+    """Installed versions of :data:`SCIENTIFIC_LIBRARIES` and Python (a new dict each call)."""
+    return dict(_library_versions())
+
+
+@functools.cache
+def _library_versions() -> tuple[tuple[str, str], ...]:
+    # read once per process: parsing the packages' metadata took about 70 ms, every run
     import platform
     from importlib.metadata import PackageNotFoundError, version
 
@@ -128,7 +135,7 @@ def library_versions() -> dict[str, str]:
             out[name] = version(name)
         except PackageNotFoundError:
             out[name] = "not installed"
-    return out
+    return tuple(out.items())
 
 
 def cache_dir() -> Path:
@@ -699,9 +706,9 @@ class Model:
                 cache_output=False,
             )
         self._changed = set(overrides)
-        return self._to_dataset(df, columns, overrides, time_step or self.time_step, scenario)
+        return self.to_dataset(df, columns, overrides, time_step or self.time_step, scenario)
 
-    def _to_dataset(
+    def to_dataset(
         self,
         df: pd.DataFrame,
         columns: list[str],
@@ -709,6 +716,8 @@ class Model:
         time_step: float,
         scenario: str,
     ) -> xr.Dataset:
+        """The Dataset of a run: ``df`` indexed by time, a column per variable of ``columns``
+        (Python names, or their model names), with units, labels and provenance."""
         import pysd
 
         from hatinh_sd import __version__

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import math
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -171,14 +172,21 @@ def check_targets(targets: pd.DataFrame, ids: list[str] | None = None) -> None:
     """
     ids = PLAN_TARGETS if ids is None else ids
     path = targets.attrs.get("path", TARGETS_FILE)
-    missing = [t for t in ids if t not in set(targets["target_id"])]
+    present = set(targets["target_id"])
+    missing = [t for t in ids if t not in present]
     if missing:
         raise HatinhInputError(
             f"no row for target(s) {', '.join(missing)}; the plan's targets are"
             f" {', '.join(PLAN_TARGETS)}",
             path=path,
         )
-    for row in targets[targets["target_id"].isin(ids)].itertuples():
+    wanted = set(ids)
+    unknown = [
+        i
+        for i, (tid, indicator) in enumerate(zip(targets["target_id"], targets["indicator"]))
+        if tid in wanted and indicator not in INDICATOR_VARIABLES
+    ]
+    for row in targets.iloc[unknown[:1]].itertuples():
         if row.indicator not in INDICATOR_VARIABLES:
             close = difflib.get_close_matches(row.indicator, list(INDICATOR_VARIABLES), n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
@@ -221,12 +229,25 @@ def scorecard(
     ids = PLAN_TARGETS if ids is None else ids
     check_targets(targets, ids)
     rows = []
+    first: dict[str, dict] = {}
+    for record in targets.to_dict("records"):
+        first.setdefault(record["target_id"], record)
+    times = ds["time"].values
+
+    def at(var: str, year: int) -> float:
+        where = np.flatnonzero(times == year)
+        if not where.size:
+            raise KeyError(
+                f"{var} has no value in {year} (the run's years are {times[0]:g}-{times[-1]:g})"
+            )
+        return float(ds[var].values[where[0]])
+
     for tid in ids:
-        t = targets.loc[targets["target_id"] == tid].iloc[0]
+        t = first[tid]
         var = INDICATOR_VARIABLES[t["indicator"]]
         year = int(t["year"])
-        value = float(ds[var].sel(time=year))
-        later = float(ds[var].sel(time=extra_year)) if extra_year in ds["time"] else math.nan
+        value = at(var, year)
+        later = at(var, extra_year) if extra_year in times else math.nan
         rows.append(
             {
                 "id": tid,

@@ -88,7 +88,8 @@ class EffectsView:
     says whether they were computed with every lever as on screen (each lever's effect
     depends on where the others stand); ``table`` holds the rows of ``effects.csv`` for
     the target and year, ranked (empty when that target and year were not computed);
-    ``stale`` names folders computed with another model (named, never shown).
+    ``stale`` names folders computed with another model (named, never shown); ``stamp``
+    the modification times of the files read (what the table shows changes with them).
     """
 
     target: str
@@ -97,6 +98,7 @@ class EffectsView:
     matches: bool
     table: pd.DataFrame
     stale: list[Path]
+    stamp: tuple[float, ...] = ()
 
     @property
     def scenario(self) -> str | None:
@@ -132,6 +134,13 @@ class Explorer:
         ``False`` switches live bands off (only precomputed bands are shown).
     live_engine : {"process", "inline"}
         Where the live bands' ensembles run (:class:`hatinh_sd.app.bands.LiveBands`).
+    engine : {"simlin", "pysd"}
+        The engine of the page's runs. ``simlin`` (pysimlin's compiled simulator, about
+        ten times faster) is used only when it agrees with PySD within
+        :data:`hatinh_sd.fastengine.CHECK_RTOL` on the page's variables (checked at
+        start on the baseline and every lever at the bottom and at the top of its
+        range); otherwise, and with ``pysd``, PySD runs them. Downloads are always
+        PySD's runs. ``engine_check`` keeps the largest difference found.
     """
 
     def __init__(
@@ -141,6 +150,7 @@ class Explorer:
         cache_size: int = 64,
         posterior: Path | str | bool | None = None,
         live_engine: str = "process",
+        engine: str = "simlin",
     ):
         self.model = model or load_model()
         self.outputs = Path(outputs) if outputs else repo_root() / "outputs"
@@ -156,6 +166,7 @@ class Explorer:
         self.page_outputs = list(dict.fromkeys(self.targets["variable"]))
         #: Variables a run of the page returns: the charts' and what the costs need.
         self.run_outputs = list(dict.fromkeys([*self.page_outputs, *COST_OUTPUTS]))
+        self.engine, self.engine_check = self._choose_engine(engine)
         self.observed_by_target = {
             tid: observed_series(self.observed, self.targets.loc[tid, "indicator"]).set_index(
                 "time"
@@ -174,6 +185,36 @@ class Explorer:
         self._effects: dict[
             Path, tuple[tuple[float, float], bool, dict[str, float], pd.DataFrame]
         ] = {}
+
+    def _choose_engine(self, engine: str) -> tuple[str, float | None]:
+        """Put the engine of the page's runs into the run cache: ``("simlin", largest
+        difference from PySD)`` when pysimlin agrees with PySD, else ``("pysd", None or the
+        difference that ruled it out)``."""
+        import logging
+
+        from hatinh_sd.fastengine import CHECK_RTOL, SimlinRunner
+
+        if engine not in ("simlin", "pysd"):
+            raise HatinhInputError(
+                f"unknown engine {engine!r}; allowed: simlin, pysd", key="engine"
+            )
+        if engine == "pysd":
+            return "pysd", None
+        try:
+            runner = SimlinRunner(self.model)
+            worst = runner.check(self.model.run, self.run_outputs)
+        except HatinhInputError as exc:
+            logging.getLogger(__name__).warning("explorer: runs by PySD: %s", exc)
+            return "pysd", None
+        if not worst <= CHECK_RTOL:
+            logging.getLogger(__name__).warning(
+                "explorer: runs by PySD: pysimlin differs from PySD by %.3g (> %g)",
+                worst,
+                CHECK_RTOL,
+            )
+            return "pysd", worst
+        self.cache.runner = runner.run
+        return "simlin", worst
 
     # ------------------------------------------------------------ settings
     def default_values(self) -> dict[str, object]:
@@ -326,7 +367,13 @@ class Explorer:
         *_, folder, same, table = min(current, key=lambda c: c[:3])
         rows = table[(table["target"] == target) & (table["year"] == year)]
         return EffectsView(
-            target, year, folder, same, rows.sort_values("rank").reset_index(drop=True), stale
+            target,
+            year,
+            folder,
+            same,
+            rows.sort_values("rank").reset_index(drop=True),
+            stale,
+            self._effects[folder][0],
         )
 
     # ------------------------------------------------------------ scenarios

@@ -451,6 +451,7 @@ def build_layout(
                         ]
                     ),
                     html.Div(id="effects"),
+                    dcc.Store(id="effects-shown"),
                 ],
                 className="hsd-card",
             ),

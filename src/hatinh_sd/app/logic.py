@@ -199,10 +199,16 @@ class RunCache:
     model : Model
     maxsize : int
         Number of runs kept.
+    runner : callable, optional
+        Makes the runs that name their outputs (the page's), with ``Model.run``'s
+        signature (``params, *, outputs, scenario, source``): the explorer passes a
+        :class:`hatinh_sd.fastengine.SimlinRunner` it has checked against PySD. Runs of
+        every variable (the downloads) are always PySD's.
     """
 
-    def __init__(self, model: Model, maxsize: int = 64):
+    def __init__(self, model: Model, maxsize: int = 64, runner=None):
         self.model = model
+        self.runner = runner or model.run
         self.maxsize = maxsize
         self._runs: OrderedDict[tuple, xr.Dataset] = OrderedDict()
         self._lock = threading.Lock()
@@ -219,7 +225,8 @@ class RunCache:
             if key in self._runs:
                 self._runs.move_to_end(key)
                 return self._runs[key]
-            ds = self.model.run(
+            run = self.model.run if outputs is None else self.runner
+            ds = run(
                 dict(params),
                 outputs=outputs,
                 scenario="app" if params else "baseline",
@@ -445,8 +452,8 @@ def run_summary(params: Mapping[str, float], card: pd.DataFrame) -> dict:
     """Key numbers of a run, carried in the page (hidden) for tests and tools."""
     return {
         "params": dict(sorted(params.items())),
-        "scorecard": {r["id"]: r["value"] for _, r in card.iterrows()},
-        "met": {r["id"]: bool(r["met"]) for _, r in card.iterrows()},
+        "scorecard": dict(zip(card["id"], card["value"])),
+        "met": {tid: bool(met) for tid, met in zip(card["id"], card["met"])},
     }
 
 
