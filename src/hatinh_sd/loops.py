@@ -21,6 +21,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -162,7 +163,8 @@ def _name(scores: LoopScores, named: Mapping[str, tuple[str, frozenset[str]]]) -
             if jaccard > score:
                 best, score = lid, jaccard
         if score >= MATCH:
-            scores.loops.loc[i, ["named", "match"]] = [best, score]
+            scores.loops.at[i, "named"] = best
+            scores.loops.at[i, "match"] = score
 
 
 def model_loops(model, readme: Path | str | None = None, *, timeout: float | None = 120.0):
@@ -206,12 +208,12 @@ def dominance(
     info = chosen.set_index("loop")
     rows = []
     for t, row in s.iterrows():
-        lid = row.abs().idxmax()
+        lid = str(row.abs().idxmax())  # pysimlin's loop ids are strings
         if abs(row[lid]) < least:
             continue
         rows.append(
             {
-                "time": float(t),
+                "time": float(cast(float, t)),  # the index holds the saved times
                 "loop": lid,
                 "named": info.at[lid, "named"],
                 "polarity": info.at[lid, "polarity"],

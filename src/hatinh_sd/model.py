@@ -411,7 +411,7 @@ class Model:
         raw = path.read_bytes()
         doc = read_yaml(path) or {}
         values = doc.get("parameters") if isinstance(doc, dict) else None
-        if not isinstance(values, dict):
+        if not isinstance(doc, dict) or not isinstance(values, dict):
             raise HatinhInputError(
                 "expected a mapping 'parameters: {name: value}'", path=path, key="parameters"
             )
@@ -744,7 +744,7 @@ class Model:
         return ds
 
 
-_MODEL_CACHE: dict[tuple[str, str], Model] = {}
+_MODEL_CACHE: dict[tuple[str, str, str], Model] = {}
 
 
 def load_model(
