@@ -73,8 +73,6 @@ ANNUAL_SUFFIX = "_annual"
 #: Largest relative difference allowed between a vectorised and a scalar run.
 CHECK_RTOL = 1e-9
 
-SAMPLE = "sample"
-
 
 class EnsembleCheckError(RuntimeError):
     """A vectorised run disagrees with the scalar run of the same parameters."""
@@ -693,9 +691,3 @@ def bad_runs(ds: xr.Dataset) -> pd.DataFrame:
             row[f] = float(ds[f].values[pos[sample]])
         rows.append(row)
     return pd.DataFrame(rows, columns=["sample", "problem", *factors])
-
-
-def describe_check(ds: xr.Dataset) -> str:
-    """One line on the scalar cross-check of an ensemble."""
-    d = float(ds.attrs.get("check_max_rel_diff", math.nan))
-    return f"largest relative difference vectorised vs scalar: {d:.2g}"

@@ -88,15 +88,10 @@ def loop_scores(mdl: Path | str, *, timeout: float | None = 120.0) -> tuple[Loop
     Raises
     ------
     HatinhInputError
-        pysimlin missing, or the analysis failed.
+        The analysis failed.
     """
-    try:
-        import simlin
-    except ImportError as exc:  # pragma: no cover - a dependency of the project
-        raise HatinhInputError(
-            f"loop analysis needs pysimlin ({exc}); install it: pip install pysimlin",
-            key="loops",
-        ) from None
+    import simlin
+
     model = simlin.load(Path(mdl))
     analysis = model.analyze(timeout=timeout)
     if analysis.analysis_error:

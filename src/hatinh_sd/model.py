@@ -48,9 +48,6 @@ __all__ = [
     "translate",
 ]
 
-#: Roles a parameter can have, read from the start of its comment.
-ROLES = ("lever", "uncertain", "calibrated")
-
 _ROLE_RE = re.compile(r"^\s*(lever)\s+g(\d+)\s*:|^\s*(uncertain|calibrated)\s*:", re.IGNORECASE)
 
 
