@@ -206,6 +206,7 @@ def check_workbook(path, lang: str, shown: dict):
         assert not found, f"English left in the Vietnamese workbook: {found} in {bad[:20]}"
 
 
+@pytest.mark.slow
 def test_levers_drive_real_runs_csv_and_saved_scenario(page, app_url, model, baseline, tmp_path):
     open_page(page, app_url)
     assert summary(page)["params"] == {}
@@ -286,6 +287,7 @@ def test_levers_drive_real_runs_csv_and_saved_scenario(page, app_url, model, bas
     assert changed == pytest.approx(params, rel=1e-12)
 
 
+@pytest.mark.slow
 def test_language_scenarios_bad_upload_excel_and_screenshots(page, app_url, model, tmp_path):
     open_page(page, app_url)
     # Load a shipped scenario: the levers take its resolved parameters.
@@ -407,6 +409,7 @@ def test_language_scenarios_bad_upload_excel_and_screenshots(page, app_url, mode
     assert (out / "app_screenshot.png").stat().st_size > 20_000
 
 
+@pytest.mark.slow
 def test_live_band_follows_the_loaded_scenario(page, app_url, model):
     """With bands on, the band follows the scenario loaded: the baseline's, then
     another scenario's own band, around that scenario's own line."""

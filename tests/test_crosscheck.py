@@ -69,6 +69,7 @@ def test_delay_fixed_becomes_a_chain_for_other_engines_only(model):
         calibrated_mdl(model, engine="stella")
 
 
+@pytest.mark.slow
 def test_plain_pysd_runs_the_rewritten_model_bit_identically(model, tmp_path):
     import numpy as np
     import pysd

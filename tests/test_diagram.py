@@ -192,6 +192,7 @@ def no_dot(tmp_path, monkeypatch):
     assert shutil.which("dot") is None
 
 
+@pytest.mark.slow
 def test_diagram_without_dot_on_path(model, no_dot, tmp_path, capsys):
     """``hatinh-sd diagram`` after ``pip install`` alone: the bundled Graphviz draws it."""
     assert main(["diagram", "--out", str(tmp_path / "out")]) == 0

@@ -248,6 +248,7 @@ def dask_cluster():
                 p.wait()
 
 
+@pytest.mark.slow
 def test_sweep_on_separate_scheduler_and_worker_processes(
     model, factors, sample, inline, dask_cluster
 ):

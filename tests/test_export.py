@@ -21,6 +21,7 @@ def exported(tmp_path_factory):
     return out / "export"
 
 
+@pytest.mark.slow
 def test_plain_pysd_runs_the_exported_model_as_the_project_does(exported, model):
     import pysd
 

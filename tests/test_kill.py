@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from hatinh_sd.results import read_results
 
@@ -74,6 +75,7 @@ def test_a_killed_write_leaves_no_temp_folder_after_the_next_run(tmp_path):
     assert (tmp_path / "baseline" / "results.nc").exists()
 
 
+@pytest.mark.slow
 def test_four_concurrent_runs_into_one_folder(tmp_path):
     procs = [
         subprocess.Popen(

@@ -99,6 +99,7 @@ def test_no_fitted_parameter_at_a_bound():
 
 
 # ---------------------------------------------------------------- the posterior command
+@pytest.mark.slow
 def test_posterior_command_small(tmp_path, capsys):
     def edit(d):
         d["posterior"].update(particles=40, draws=30, screen=20.0, max_minutes=0.3)
@@ -323,6 +324,7 @@ def test_history_consistency_counts_each_check():
     assert table["share"].iloc[-1] == pytest.approx(1 / 3)
 
 
+@pytest.mark.slow
 def test_uncertainty_command_records_the_history_share(tmp_path, capsys):
     assert main(["uncertainty", "--n", "16", "--out", str(tmp_path), "--workers", "1"]) == 0
     out = capsys.readouterr().out
@@ -351,6 +353,7 @@ def test_posterior_draw_factor_expands_to_the_draws(model, draws):
 
 
 # ---------------------------------------------------------------- backtests
+@pytest.mark.slow
 def test_backtest_reports_model_against_three_naive_forecasts(model):
     from hatinh_sd.backtest import ORIGINS, mae_h1_3, run_backtest
 

@@ -89,6 +89,7 @@ def _h2(doc):
 
 
 @pytest.mark.parametrize("lang", ["en", "vi"])
+@pytest.mark.slow
 def test_every_section_in_its_language(reports, lang):
     doc = reports[lang]
     heads = _h2(doc)
@@ -102,12 +103,14 @@ def test_every_section_in_its_language(reports, lang):
         assert html.escape(text(f"target.{tid}", lang)) in doc
 
 
+@pytest.mark.slow
 def test_vietnamese_headings_are_vietnamese(reports):
     vi, en = _h2(reports["vi"]), _h2(reports["en"])
     assert not set(vi) & set(en)
     assert "Các hạn chế đã biết" in vi and "Sơ đồ mô hình" in vi
 
 
+@pytest.mark.slow
 def test_scorecard_equals_direct_runs(reports, model):
     for lang in ("en", "vi"):
         cells = re.findall(
@@ -125,6 +128,7 @@ def test_scorecard_equals_direct_runs(reports, model):
                 )
 
 
+@pytest.mark.slow
 def test_fit_table(reports, model):
     setup = load_setup(model)
     fit = fit_table(*model_fit(model, setup))
@@ -147,6 +151,7 @@ def test_fit_table(reports, model):
     assert charts.count("<figure>") == fit["series"].nunique()
 
 
+@pytest.mark.slow
 def test_images_decode(reports):
     for doc in (reports["en"], reports["vi"]):
         images = _IMG.findall(doc)
@@ -163,6 +168,7 @@ def test_images_decode(reports):
         assert "http://" not in re.sub(r"<img[^>]*>", "", doc).replace("http://www.w3.org", "")
 
 
+@pytest.mark.slow
 def test_evidence_where_available(reports, model, baseline):
     en, vi = reports["en"], reports["vi"]
     shown = text("report.targets.bands_shown", "en", scenarios="Baseline (current trends)")
@@ -192,6 +198,7 @@ def test_evidence_where_available(reports, model, baseline):
     assert plain != banded
 
 
+@pytest.mark.slow
 def test_levers_assumptions_limitations(reports, model):
     doc = html.unescape(reports["en"])
     levers = re.search(r"<table class='t levers'>(.*?)</table>", doc, re.S).group(1)
@@ -225,6 +232,7 @@ def test_unknown_scenario_is_refused(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_report_written_atomically(model, tmp_path, monkeypatch):
     """A failure while building leaves an existing report untouched."""
     import hatinh_sd.report as report
@@ -288,6 +296,7 @@ def test_report_diagram_when_no_renderer_works(model, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("lang", ["en", "vi"])
+@pytest.mark.slow
 def test_report_renders_offline_in_chromium(reports, page, tmp_path, lang):
     """Headless chromium, every request outside the file refused: all sections, targets, images."""
     path = tmp_path / f"report_{lang}.html"

@@ -87,6 +87,7 @@ def _pages(path: Path) -> list[str]:
 
 
 # ------------------------------------------------------------------ no English in Vietnamese
+@pytest.mark.slow
 def test_vietnamese_report_and_summary_have_no_english(filed):
     for key in ("html", "summary_html"):
         shown = visible_text(filed[key])
@@ -101,6 +102,7 @@ def test_vietnamese_report_and_summary_have_no_english(filed):
     assert re.search(r">\d{1,3}(\.\d{3})+,\d<", doc)  # e.g. 2.743,1 in the costs table
 
 
+@pytest.mark.slow
 def test_vietnamese_workbook_and_cli_scorecard_have_no_english(filed, capsys):
     import openpyxl
 
@@ -134,6 +136,7 @@ def test_vietnamese_workbook_and_cli_scorecard_have_no_english(filed, capsys):
 
 
 # ------------------------------------------------------------------ PDF
+@pytest.mark.slow
 def test_pdf_is_a4_with_the_summary_alone_on_page_one(filed):
     import pypdfium2 as pdfium
 
@@ -155,6 +158,7 @@ def test_pdf_is_a4_with_the_summary_alone_on_page_one(filed):
     print(f"PDF: {n} A4 pages; summary PDF: 1 page")
 
 
+@pytest.mark.slow
 def test_no_text_beyond_the_printable_width_of_the_pdf(filed):
     """Every text run lies within the page less its side margins (a wider table would not)."""
     import pypdfium2 as pdfium
@@ -174,6 +178,7 @@ def test_no_text_beyond_the_printable_width_of_the_pdf(filed):
     print(f"rightmost text at {worst:.1f} pt of {A4[0] - SIDE_MARGIN_PT:.1f} pt")
 
 
+@pytest.mark.slow
 def test_no_table_wider_than_the_printable_area_in_print_media(filed, page):
     """Measured in Chromium with print media at the A4 printable width (186 mm)."""
     page.set_viewport_size({"width": round(186 / 25.4 * 96), "height": 1000})
@@ -194,6 +199,7 @@ def test_no_table_wider_than_the_printable_area_in_print_media(filed, page):
     assert n >= 8
 
 
+@pytest.mark.slow
 def test_screenshots_of_the_first_two_pages(filed):
     import pypdfium2 as pdfium
 
@@ -209,6 +215,7 @@ def test_screenshots_of_the_first_two_pages(filed):
 
 
 # ------------------------------------------------------------------ DOCX
+@pytest.mark.slow
 def test_docx_has_the_same_sections(filed):
     import docx
 
@@ -226,6 +233,7 @@ def test_docx_has_the_same_sections(filed):
 
 
 # ------------------------------------------------------------------ the same figures
+@pytest.mark.slow
 def test_probabilities_are_those_uncertainty_printed(filed):
     doc = filed["html"]
     section = re.search(r"<section id='probability'>(.*?)</section>", doc, re.S).group(1)
@@ -253,6 +261,7 @@ def test_probabilities_are_those_uncertainty_printed(filed):
     assert filed["summary_html"].count("data-probability=") == 12 * len(WITH_BANDS)
 
 
+@pytest.mark.slow
 def test_summary_costs_are_those_of_compare(filed):
     folder = next(filed["out"].glob("compare_*_vi"))
     inv = pd.read_csv(folder / "investment.csv", encoding="utf-8-sig")

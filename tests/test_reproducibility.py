@@ -71,6 +71,7 @@ def test_results_record_the_scientific_libraries(baseline):
     assert versions["numpy"] == version("numpy")
 
 
+@pytest.mark.slow
 def test_translation_cache_is_keyed_by_pysd_and_checked(tmp_path, monkeypatch):
     import pysd
 

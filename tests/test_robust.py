@@ -55,6 +55,7 @@ def front(tmp_path_factory):
     return out / "robust" / "baseline_T05_T12"
 
 
+@pytest.mark.slow
 def test_front_points_rerun_from_their_scenario_files(front, model):
     table = pd.read_csv(front / "front.csv")
     assert len(table) >= 5

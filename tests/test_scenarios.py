@@ -159,6 +159,7 @@ def test_run_scenario_writes_results_and_yaml(tmp_path, model):
     )  # 15 Mt/yr at the post-2022 operating rate (0.69)
 
 
+@pytest.mark.slow
 def test_run_all(tmp_path):
     assert main(["run", "--all", "--out", str(tmp_path)]) == 0
     assert {p.name for p in tmp_path.iterdir()} == set(available_scenarios())

@@ -19,6 +19,7 @@ LEVERS = [
 ]
 
 
+@pytest.mark.slow
 def test_reachable_threshold_is_met_by_the_written_scenario(tmp_path, model, baseline):
     base = float(baseline["employment_share_agriculture"].sel(time=2030))
     # what the levers reach at their favourable bounds (an unreachable threshold) ...
@@ -98,6 +99,7 @@ def t07_halfway(model, baseline):
     return 0.5 * (base + far.reached["T07"])
 
 
+@pytest.mark.slow
 def test_cost_objective_finds_a_cheaper_mix_within_the_budget(tmp_path, model, t07_halfway):
     from hatinh_sd.compare import BUDGET_SHORTFALL, budget_shortfall, public_cost, state_share
 
@@ -120,6 +122,7 @@ def test_cost_objective_finds_a_cheaper_mix_within_the_budget(tmp_path, model, t
     assert is_met(value, "<", t07_halfway)
 
 
+@pytest.mark.slow
 def test_cost_objective_says_when_the_budget_makes_a_target_unreachable(
     tmp_path, capsys, t07_halfway, overspend
 ):

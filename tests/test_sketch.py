@@ -76,6 +76,7 @@ def test_one_view_per_group_and_every_variable_placed_once(exported, model):
     )
 
 
+@pytest.mark.slow
 def test_pysd_split_views_reads_one_module_per_group(exported, model, tmp_path):
     import pysd
 

@@ -120,6 +120,7 @@ def test_cli_checks_every_scenario_before_running_any(tmp_path, capsys):
     assert not (out / "baseline").exists()
 
 
+@pytest.mark.slow
 def test_cli_runs_several_scenarios_with_the_same_draws(tmp_path):
     out = tmp_path / "u"
     argv = ["uncertainty", "--scenario", "baseline", "action_programme", "--n", "8"]

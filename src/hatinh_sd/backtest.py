@@ -98,7 +98,7 @@ class Backtest:
 
 def _annual(obs: pd.DataFrame) -> pd.DataFrame:
     a = obs[obs["used"] & (obs["period"] == "year") & obs["indicator"].isin(BACKTEST_SERIES)]
-    return a.groupby(["indicator", "year"], as_index=False)["observed"].mean()
+    return a.groupby(["indicator", "year"], as_index=False)[["observed"]].mean()
 
 
 def run_backtest(
@@ -171,9 +171,9 @@ def run_backtest(
             cols = [int(np.flatnonzero(key == f"{indicator}|{y}|year")[0]) for y in ahead]
             model_f = mv[0, cols]
             lo, hi = np.percentile(pred[:, cols], [5, 95], axis=0)
-            forecasts = {"model": model_f, **naive}
+            by_method = {"model": model_f, **naive}
             actual = later["observed"].to_numpy()
-            for method, f in forecasts.items():
+            for method, f in by_method.items():
                 err = (f / actual - 1) * 100 if level else f - actual
                 for y, a, fv, e in zip(ahead, actual, f, err, strict=True):
                     rows.append(
@@ -221,7 +221,9 @@ def run_backtest(
             ]
     forecasts = pd.DataFrame(rows)
     forecasts["abs_error"] = forecasts["error"].abs()
-    summary = forecasts.groupby(["origin", "method", "horizon"], as_index=False)["abs_error"].mean()
+    summary = forecasts.groupby(["origin", "method", "horizon"], as_index=False)[
+        ["abs_error"]
+    ].mean()
     coverage = pd.DataFrame(cover)
     by_origin = coverage.groupby("origin", as_index=False)[["points", "inside"]].sum()
     by_origin["coverage"] = by_origin["inside"] / by_origin["points"]

@@ -25,9 +25,9 @@ import dataclasses
 import datetime as _dt
 import difflib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -248,11 +248,14 @@ class _Posterior(_Strict):
     priors: dict[str, _Prior] = Field(default_factory=dict)
 
 
+_DEFAULT_STATUS_WEIGHTS: dict[Literal["R", "D", "E"], float] = {"R": 1.0, "D": 0.7, "E": 0.4}
+
+
 class _SetupFile(_Strict):
     """``model/calibration_setup.yaml``: shapes and types (names are checked against the model)."""
 
     status_weights: dict[Literal["R", "D", "E"], Annotated[_Finite, Field(ge=0)]] = Field(
-        default_factory=lambda: {"R": 1.0, "D": 0.7, "E": 0.4}
+        default_factory=lambda: _DEFAULT_STATUS_WEIGHTS.copy()
     )
     ranges: dict[str, _Range] = Field(default_factory=dict)
     series: dict[str, _Series] = Field(default_factory=dict)
@@ -528,6 +531,23 @@ def observations(
     return obs
 
 
+class _Observation(Protocol):
+    """A row of :func:`observations` as ``DataFrame.itertuples`` gives it (the columns used)."""
+
+    indicator: str
+    year: int
+    period: str
+    variable: str
+    t0: float
+    t1: float
+    used: bool
+
+
+def _observation_rows(obs: pd.DataFrame) -> Iterator[_Observation]:
+    """The rows of :func:`observations`' frame ``obs``, typed."""
+    return cast("Iterator[_Observation]", obs.itertuples())
+
+
 def fine_times(model: Model) -> np.ndarray:
     """Every integration step of the model (the grid of period means)."""
     n = int(round((model.final_time - model.initial_time) / model.time_step))
@@ -570,7 +590,7 @@ def compare_with_observed(ds: xr.Dataset, obs: pd.DataFrame, setup: CalibrationS
         return float(series(var)[sel].mean())
 
     out = np.full(len(obs), np.nan)
-    for i, r in enumerate(obs.itertuples()):
+    for i, r in enumerate(_observation_rows(obs)):
         if not r.used:
             continue
         spec = setup.series[r.indicator]
@@ -708,6 +728,12 @@ class CalibrationResult:
     benchmark: pd.DataFrame | None
     cost: float
     evaluations: int
+
+    def holdout_tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The hold-out fit table and the naive benchmark's (a fit with ``fit_until``)."""
+        if self.holdout is None or self.benchmark is None:
+            raise ValueError("no hold-out test: this fit used every year (no fit_until)")
+        return self.holdout, self.benchmark
 
 
 def _run_fine(model: Model, params: dict[str, float], variables: list[str]) -> xr.Dataset:
@@ -957,8 +983,9 @@ class Likelihood:
         self.variables = _variables(setup)
         t = self.times
         rows = []
-        for r in self.obs.itertuples():
+        for r in _observation_rows(self.obs):
             spec = setup.series[r.indicator]
+            idx: list[Any]  # windows of time steps; for "end" one (step, weight) pair
             if spec.kind == "mean":
                 idx = [self._window(r.t0, r.t1)]
             elif spec.kind == "growth":
@@ -1187,7 +1214,7 @@ def identify(
     R = lik.residuals(mv)
     J = ((R[1:] - R[0]) / scaled_step[:, None]).T
     obs = lik.obs
-    labels = [f"{r.indicator} {r.year} {r.period}" for r in obs.itertuples()]
+    labels = [f"{r.indicator} {r.year} {r.period}" for r in _observation_rows(obs)]
     S = pd.DataFrame(J, index=labels, columns=names)
     importance = pd.Series(np.sqrt((J**2).mean(axis=0)), index=names).sort_values(ascending=False)
     sv = np.linalg.svd(J, compute_uv=False)

@@ -73,8 +73,6 @@ ANNUAL_SUFFIX = "_annual"
 #: Largest relative difference allowed between a vectorised and a scalar run.
 CHECK_RTOL = 1e-9
 
-SAMPLE = "sample"
-
 
 class EnsembleCheckError(RuntimeError):
     """A vectorised run disagrees with the scalar run of the same parameters."""
@@ -152,7 +150,10 @@ class ArrayModel:
             raise ValueError(f"factor arrays of different lengths: {sorted(lengths)}")
         self.samples = lengths.pop() if lengths else 1
         defaults = self.model._constant_defaults
-        overrides = {**fixed, **{py: np.asarray(v, dtype=float) for py, v in values.items()}}
+        overrides: dict[str, float | np.ndarray] = {
+            **fixed,
+            **{py: np.asarray(v, dtype=float) for py, v in values.items()},
+        }
         params: dict[str, Any] = {py: defaults[py] for py in self._changed if py not in overrides}
         for py, value in overrides.items():
             params[py] = (lambda v=value: v) if isinstance(value, np.ndarray) else float(value)
@@ -519,7 +520,7 @@ def run_ensemble(
     if chunk_size < 1:
         raise HatinhInputError("chunk size must be at least 1", key="chunk_size")
     final = float(final_time if final_time is not None else model.final_time)
-    spec = {
+    spec: dict[str, Any] = {
         "mdl_path": str(model.mdl_path),
         "chunk_size": int(chunk_size),
         "factors": factor_py,
@@ -546,7 +547,7 @@ def run_ensemble(
     folder = Path(store) if store is not None else None
     digests: dict[str, str] = {}  # chunk file -> SHA-256, recorded as chunks are written
 
-    def save_manifest() -> None:
+    def save_manifest(folder: Path) -> None:
         from hatinh_sd.results import atomic_file
 
         with atomic_file(folder / "manifest.json") as tmp:
@@ -596,7 +597,7 @@ def run_ensemble(
                 + (" ..." if len(redo) > 3 else ""),
                 file=sys.stderr,
             )
-        save_manifest()
+        save_manifest(folder)
     todo = [(i, values[s : s + chunk_size]) for i, s in enumerate(starts) if i not in chunks]
     if max_chunks is not None:
         todo = todo[:max_chunks]
@@ -610,7 +611,7 @@ def run_ensemble(
                     name = f"chunk-{res['index']:05d}.nc"
                     _write_chunk(ds, folder / name)
                     digests[name] = _file_sha256(folder / name)
-                    save_manifest()
+                    save_manifest(folder)
                 chunks[res["index"]] = ds
                 bar.update(ds.sizes["sample"])
         finally:
@@ -660,7 +661,7 @@ def bad_runs(ds: xr.Dataset) -> pd.DataFrame:
     DataFrame
         One row per bad run: ``sample``, ``problem`` and each factor's value.
     """
-    factors = [c for c in ds.coords if ds[c].dims == ("sample",) and c != "sample"]
+    factors = [str(c) for c in ds.coords if ds[c].dims == ("sample",) and c != "sample"]
     problems: dict[int, list[str]] = {}
     for name, da in ds.data_vars.items():
         if name in ("stock_min", "invariant_first_violation"):
@@ -684,15 +685,9 @@ def bad_runs(ds: xr.Dataset) -> pd.DataFrame:
                 )
     rows = []
     pos = {int(s): i for i, s in enumerate(ds["sample"].values)}
-    for k, what in sorted(problems.items()):
-        row: dict[str, Any] = {"sample": k, "problem": "; ".join(what)}
+    for sample, what in sorted(problems.items()):
+        row: dict[str, Any] = {"sample": sample, "problem": "; ".join(what)}
         for f in factors:
-            row[f] = float(ds[f].values[pos[k]])
+            row[f] = float(ds[f].values[pos[sample]])
         rows.append(row)
     return pd.DataFrame(rows, columns=["sample", "problem", *factors])
-
-
-def describe_check(ds: xr.Dataset) -> str:
-    """One line on the scalar cross-check of an ensemble."""
-    d = float(ds.attrs.get("check_max_rel_diff", math.nan))
-    return f"largest relative difference vectorised vs scalar: {d:.2g}"

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import yaml
 
 __all__ = [
     "HatinhInputError",
@@ -210,14 +214,14 @@ def read_text(path: str | os.PathLike[str], *, missing: str = "file not found") 
         ) from None
 
 
-def _check_yaml_tree(node: object, path: Path) -> None:
+def _check_yaml_tree(node: yaml.Node, path: Path) -> None:
     """Refuse duplicate keys, recursive aliases and documents too large once expanded."""
     import yaml
 
     sizes: dict[int, int] = {}
     active: set[int] = set()
 
-    def size(n: object) -> int:
+    def size(n: yaml.Node) -> int:
         key = id(n)
         if key in sizes:
             return sizes[key]
@@ -327,7 +331,7 @@ def validation_error(
     path: str | os.PathLike[str],
     node: Any,
     *,
-    err: dict | None = None,
+    err: Mapping[str, Any] | None = None,
     hint: str = "",
 ) -> HatinhInputError:
     """A pydantic ``ValidationError`` (its first error, or ``err``) as one line.
@@ -391,7 +395,7 @@ def _document_keys(node: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
 
 def _allowed_keys(exc: Any, parent: tuple[Any, ...]) -> set[str]:
     """Field names (aliases) of the model at ``parent`` in the failed validation."""
-    model = getattr(exc, "_hatinh_model", None)
+    model: Any = getattr(exc, "_hatinh_model", None)
     if model is None:
         return set()
     for key in parent:

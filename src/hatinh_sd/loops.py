@@ -21,6 +21,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -87,15 +88,10 @@ def loop_scores(mdl: Path | str, *, timeout: float | None = 120.0) -> tuple[Loop
     Raises
     ------
     HatinhInputError
-        pysimlin missing, or the analysis failed.
+        The analysis failed.
     """
-    try:
-        import simlin
-    except ImportError as exc:  # pragma: no cover - a dependency of the project
-        raise HatinhInputError(
-            f"loop analysis needs pysimlin ({exc}); install it: pip install pysimlin",
-            key="loops",
-        ) from None
+    import simlin
+
     model = simlin.load(Path(mdl))
     analysis = model.analyze(timeout=timeout)
     if analysis.analysis_error:
@@ -162,7 +158,8 @@ def _name(scores: LoopScores, named: Mapping[str, tuple[str, frozenset[str]]]) -
             if jaccard > score:
                 best, score = lid, jaccard
         if score >= MATCH:
-            scores.loops.loc[i, ["named", "match"]] = [best, score]
+            scores.loops.at[i, "named"] = best
+            scores.loops.at[i, "match"] = score
 
 
 def model_loops(model, readme: Path | str | None = None, *, timeout: float | None = 120.0):
@@ -206,12 +203,12 @@ def dominance(
     info = chosen.set_index("loop")
     rows = []
     for t, row in s.iterrows():
-        lid = row.abs().idxmax()
+        lid = str(row.abs().idxmax())  # pysimlin's loop ids are strings
         if abs(row[lid]) < least:
             continue
         rows.append(
             {
-                "time": float(t),
+                "time": float(cast(float, t)),  # the index holds the saved times
                 "loop": lid,
                 "named": info.at[lid, "named"],
                 "polarity": info.at[lid, "polarity"],

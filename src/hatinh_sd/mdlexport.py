@@ -231,4 +231,7 @@ def xmile(model: Model) -> bytes:
     with tempfile.TemporaryDirectory(prefix="hatinh-xmile-") as tmp:
         path = Path(tmp) / "hatinh_calibrated.mdl"
         path.write_text(calibrated_mdl(model, engine="simlin"), encoding="utf-8")
-        return bytes(simlin.load(path).project.to_xmile())
+        project = simlin.load(path).project
+        if project is None:  # simlin.load always gives the model its project
+            raise RuntimeError("pysimlin loaded the model without its project")
+        return bytes(project.to_xmile())

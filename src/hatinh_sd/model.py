@@ -49,9 +49,6 @@ __all__ = [
     "translate",
 ]
 
-#: Roles a parameter can have, read from the start of its comment.
-ROLES = ("lever", "uncertain", "calibrated")
-
 _ROLE_RE = re.compile(r"^\s*(lever)\s+g(\d+)\s*:|^\s*(uncertain|calibrated)\s*:", re.IGNORECASE)
 
 
@@ -418,7 +415,7 @@ class Model:
         raw = path.read_bytes()
         doc = read_yaml(path) or {}
         values = doc.get("parameters") if isinstance(doc, dict) else None
-        if not isinstance(values, dict):
+        if not isinstance(doc, dict) or not isinstance(values, dict):
             raise HatinhInputError(
                 "expected a mapping 'parameters: {name: value}'", path=path, key="parameters"
             )
@@ -753,7 +750,7 @@ class Model:
         return ds
 
 
-_MODEL_CACHE: dict[tuple[str, str], Model] = {}
+_MODEL_CACHE: dict[tuple[str, str, str], Model] = {}
 
 
 def load_model(

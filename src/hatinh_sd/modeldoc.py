@@ -93,7 +93,7 @@ def render_assumptions(model: Model) -> str:
         "|---|---|---|---|---|---|",
     ]
     for a in assumptions(model):
-        rng = f"[{_fmt(a.low)}, {_fmt(a.high)}]" if a.low is not None else ""
+        rng = f"[{_fmt(a.low)}, {_fmt(a.high)}]" if a.low is not None and a.high is not None else ""
         role = f"lever (group {a.group})" if a.role == "lever" else a.role
         comment = a.comment.replace("|", "/").replace("\n", " ")
         rows.append(f"| {a.name} | {a.value:g} | {a.unit} | {rng} | {role} | {comment} |")

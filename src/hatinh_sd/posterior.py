@@ -40,10 +40,10 @@ import math
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -58,6 +58,8 @@ __all__ = [
     "DEFAULT_POSTERIOR_PATH",
     "Evaluator",
     "estimates",
+    "EstimateRow",
+    "estimate_rows",
     "write_estimates",
     "run_posterior",
     "screen_uncertain",
@@ -606,6 +608,25 @@ def estimates(result: SMCResult, setup: CalibrationSetup, point: dict[str, float
     return pd.DataFrame(rows)
 
 
+class EstimateRow(Protocol):
+    """A row of :func:`estimates`' table as ``DataFrame.itertuples`` gives it."""
+
+    parameter: str
+    point: float
+    se: float
+    p05: float
+    median: float
+    p95: float
+    low: float
+    high: float
+    point_at_bound: bool
+
+
+def estimate_rows(table: pd.DataFrame) -> Iterator[EstimateRow]:
+    """``table.itertuples()`` for a table of :func:`estimates`, typed."""
+    return cast("Iterator[EstimateRow]", table.itertuples())
+
+
 def write_estimates(
     table: pd.DataFrame,
     correlation: pd.DataFrame,
@@ -626,6 +647,8 @@ def write_estimates(
     path = Path(path)
     text_before = path.read_text(encoding="utf-8")
     doc = read_yaml(path) or {}
+    if not isinstance(doc, dict):
+        raise HatinhInputError("expected a mapping (a calibration file)", path=path)
     header = "".join(line + "\n" for line in text_before.splitlines() if line.startswith("#"))
 
     def r(v: float) -> float:
@@ -646,7 +669,7 @@ def write_estimates(
                 "median": r(row.median),
                 "p95": r(row.p95),
             }
-            for row in table.itertuples()
+            for row in estimate_rows(table)
         },
         "correlation": {
             a: {b: round(float(correlation.loc[a, b]), 3) for b in correlation.columns if b != a}

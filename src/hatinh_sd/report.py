@@ -34,10 +34,10 @@ import datetime as _dt
 import html
 import io
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -852,6 +852,15 @@ def _sensitivity(evidence: list[Evidence], lang: str, model: Model) -> str:
     return "".join(parts)
 
 
+class _TopLoop(Protocol):
+    """A row of ``hatinh-sd loops``' ``top.csv`` (read with ``keep_default_na=False``)."""
+
+    loop: str
+    named: str  # "" for a loop without a name
+    polarity: str
+    mean_abs_score: float
+
+
 def _boxes(model: Model, folder: Path, lang: str) -> list[str]:
     """The sentences of ``hatinh-sd discover``'s boxes in ``folder`` (``boxes.csv``), in
     ``lang``."""
@@ -864,7 +873,7 @@ def _boxes(model: Model, folder: Path, lang: str) -> list[str]:
     for number_, rows in table.groupby("box", sort=True):
         first = rows.iloc[0]
         box = Box(
-            number=int(number_),
+            number=int(cast(int, number_)),  # the column "box" holds whole numbers
             trajectory_id=-1,
             coverage=float(first["coverage"]),
             density=float(first["density"]),
@@ -935,7 +944,7 @@ def _drivers(model: Model, names: list[str], outputs: Path, lang: str) -> str:
         rows = []
         for focus, group in top.groupby("focus", sort=False):
             cells = []
-            for r in group.sort_values("rank").itertuples():
+            for r in cast("Iterator[_TopLoop]", group.sort_values("rank").itertuples()):
                 shown = (
                     f"{r.named} {text('loops.name.' + r.named, lang)}"
                     if r.named

@@ -196,12 +196,12 @@ def safe_cells(table: pd.DataFrame | pd.Series) -> pd.DataFrame:
     return frame
 
 
-def csv_text(table: pd.DataFrame | pd.Series, **kwargs: object) -> str:
+def csv_text(table: pd.DataFrame | pd.Series, **kwargs: Any) -> str:
     """``table`` as CSV text for Excel: a UTF-8 byte-order mark and neutralised cells."""
     return "\ufeff" + safe_cells(table).to_csv(**kwargs)
 
 
-def write_csv(table: pd.DataFrame | pd.Series, path: Path, **kwargs: object) -> None:
+def write_csv(table: pd.DataFrame | pd.Series, path: Path, **kwargs: Any) -> None:
     """Write ``table`` as CSV that Excel opens right (:func:`csv_text`)."""
     Path(path).write_text(csv_text(table, **kwargs), encoding="utf-8", newline="")
 

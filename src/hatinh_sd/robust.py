@@ -117,10 +117,10 @@ def pareto(
             evaluator=Batch(),
             generator=platypus.InjectedPopulation(injected),
         )
-        start = time.perf_counter()
+        began = time.perf_counter()
         while algorithm.nfe < evaluations:
             algorithm.step()
-            if seconds is not None and time.perf_counter() - start > seconds:
+            if seconds is not None and time.perf_counter() - began > seconds:
                 break
         front = [s for s in platypus.nondominated(algorithm.result) if s.feasible]
     finally:

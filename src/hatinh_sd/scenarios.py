@@ -29,7 +29,7 @@ import json
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -45,6 +45,9 @@ from pydantic import (
 
 from hatinh_sd.errors import HatinhInputError, check_name, line_of, parse_yaml, validation_error
 from hatinh_sd.model import Model, Parameter, load_model, repo_root
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 __all__ = [
     "SCENARIO_DIR",
@@ -225,13 +228,14 @@ def _validation_error(exc: ValidationError, path: Path, node: yaml.Node | None) 
     errors = exc.errors()
     err = errors[0]
 
-    def branch(e: dict) -> str | None:
+    def branch(e: ErrorDetails) -> str | None:
         return next((k for k in e["loc"] if k in ("Step", "Ramp")), None)
 
-    per_branch: dict[str, list[dict]] = {}
+    per_branch: dict[str, list[ErrorDetails]] = {}
     for e in errors:
-        if e["loc"][: len(err["loc"]) - 1] == err["loc"][:-1] and branch(e):
-            per_branch.setdefault(branch(e), []).append(e)
+        b = branch(e)
+        if e["loc"][: len(err["loc"]) - 1] == err["loc"][:-1] and b:
+            per_branch.setdefault(b, []).append(e)
     if per_branch and isinstance(err.get("input"), dict):
         err = min(per_branch.values(), key=len)[0]
     lever = any(isinstance(k, str) and (k[:1].isupper() or k == "float") for k in err["loc"])

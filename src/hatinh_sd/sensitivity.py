@@ -703,8 +703,8 @@ def indices_table(
         y = values[s.label]
         series: list[tuple[int | None, np.ndarray]]
         if s.every_year:
-            series = [(int(t), y[:rows, j]) for j, t in enumerate(times)][::every_year_step]
-            series = [(t, v) for t, v in series if t > int(times[0])]
+            steps = [(int(t), y[:rows, j]) for j, t in enumerate(times)][::every_year_step]
+            series = [(t, v) for t, v in steps if t > int(times[0])]
         else:
             series = [(s.year if s.year is not None else None, y[:rows])]
         for year, v in series:
@@ -716,6 +716,7 @@ def indices_table(
             # rows of a grouped table in the configuration's order of groups
             pairs = [(names.index(g.name), g.name) for g in cfg.groups] or enumerate(names)
             for i, name in pairs:
+                rec: dict[str, Any]
                 if cfg.groups:
                     g = by_name[name]
                     rec = {
@@ -814,9 +815,13 @@ def plot_bars(
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(t) + 1.5))
     colours = ["#1f77b4" if g == "lever" else "#ff7f0e" for g in t["group"]]
     ax.barh(t["factor"], t[key], xerr=t[conf], color=colours, capsize=3)
+    from matplotlib.artist import Artist
     from matplotlib.patches import Patch
 
-    handles = [Patch(color="#1f77b4", label="lever"), Patch(color="#ff7f0e", label="uncertainty")]
+    handles: list[Artist] = [
+        Patch(color="#1f77b4", label="lever"),
+        Patch(color="#ff7f0e", label="uncertainty"),
+    ]
     if method == "sobol":
         handles.append(
             ax.scatter(t["S1"], t["factor"], color="black", marker="|", s=120, zorder=3, label="S1")
@@ -850,7 +855,7 @@ def plot_heatmap(
     ax.set_yticks(range(len(grid)), grid.index)
     years = [int(y) for y in grid.columns]
     step = max(1, len(years) // 10)
-    ax.set_xticks(range(0, len(years), step), years[::step])
+    ax.set_xticks(range(0, len(years), step), [str(y) for y in years[::step]])
     fig.colorbar(im, ax=ax, label=key if method == "sobol" else "mu* / max mu*")
     ax.set_title(title or output, fontsize=10)
     fig.tight_layout()
@@ -1003,13 +1008,17 @@ def plot_group_shares(
     width = max(10.0, 0.8 * len(bars) + 5)
     right = 1 - 3.9 / width  # the legend takes about 3.9 inches on the right
     fig, axes = plt.subplots(1, 2, figsize=(width, 6.2), sharey=True, squeeze=False)
-    for ax, which, head in ((axes[0, 0], 0, s1_title), (axes[0, 1], 2, st_title)):
+    panels = (
+        (axes[0, 0], [sh[0] for sh in shares], s1_title, True),
+        (axes[0, 1], [sh[2] for sh in shares], st_title, False),
+    )
+    for ax, part, head, first_order in panels:
         bottom = np.zeros(len(bars))
         for g in groups:
-            h = np.array([float(sh[which].get(g.name, 0.0)) for sh in shares])
+            h = np.array([float(p.get(g.name, 0.0)) for p in part])
             ax.bar(xs, h, bottom=bottom, color=group_colour(g), width=0.7, edgecolor="white")
             bottom += h
-        if which == 0:
+        if first_order:
             rest = np.array([sh[1] for sh in shares])
             ax.bar(
                 xs, rest, bottom=bottom, color="white", hatch="///", edgecolor="#999999", width=0.7

@@ -188,7 +188,7 @@ def check_targets(targets: pd.DataFrame, ids: list[str] | None = None) -> None:
     ]
     for row in targets.iloc[unknown[:1]].itertuples():
         if row.indicator not in INDICATOR_VARIABLES:
-            close = difflib.get_close_matches(row.indicator, list(INDICATOR_VARIABLES), n=3)
+            close = difflib.get_close_matches(str(row.indicator), list(INDICATOR_VARIABLES), n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise HatinhInputError(
                 f"indicator {row.indicator!r} of {row.target_id} is not an outcome of the model"

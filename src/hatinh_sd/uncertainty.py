@@ -12,8 +12,8 @@ of runs that meet each target, and the share of runs that reproduce history
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -31,7 +31,9 @@ __all__ = [
     "history_observations",
     "percentile_bands",
     "probabilities",
+    "probability_rows",
     "scenario_overrides",
+    "TargetProbability",
 ]
 
 PERCENTILES = (5, 25, 50, 75, 95)
@@ -126,6 +128,17 @@ def history_observations(observed: pd.DataFrame | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+class _HistoryCheck(Protocol):
+    """A row of :func:`history_observations` as ``DataFrame.itertuples`` gives it."""
+
+    variable: str
+    indicator: str
+    year: int
+    observed: float
+    error: str
+    tolerance: float
+
+
 def history_consistency(ds: xr.Dataset, checks: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
     """Which runs reproduce history: a mask over samples and the share meeting each check.
 
@@ -136,7 +149,7 @@ def history_consistency(ds: xr.Dataset, checks: pd.DataFrame) -> tuple[np.ndarra
 
     ok_all = np.ones(ds.sizes["sample"], dtype=bool)
     rows = []
-    for c in checks.itertuples():
+    for c in cast("Iterator[_HistoryCheck]", checks.itertuples()):
         annual = f"{c.variable}{ANNUAL_SUFFIX}"
         vals = ds[annual if annual in ds else c.variable].sel(time=c.year).values
         dev = vals / c.observed - 1 if c.error == "relative" else vals - c.observed
@@ -225,6 +238,28 @@ def probabilities(
     return pd.DataFrame(rows)
 
 
+class TargetProbability(Protocol):
+    """A row of :func:`probabilities` as ``DataFrame.itertuples`` gives it."""
+
+    id: str
+    indicator: str
+    variable: str
+    year: int
+    comparator: str
+    target: float
+    runs: int
+    runs_meeting: int
+    probability: float
+    median: float
+    p05: float
+    p95: float
+
+
+def probability_rows(prob: pd.DataFrame) -> Iterator[TargetProbability]:
+    """``prob.itertuples()`` for a table of :func:`probabilities`, typed."""
+    return cast("Iterator[TargetProbability]", prob.itertuples())
+
+
 def plot_bands(
     bands: xr.Dataset,
     labels: dict[str, str],
@@ -239,7 +274,7 @@ def plot_bands(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = list(bands.data_vars)
+    names = [str(v) for v in bands.data_vars]
     ncol = 3
     nrow = -(-len(names) // ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(13, 3.1 * nrow), squeeze=False)
@@ -277,8 +312,8 @@ def plot_probabilities(
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(9, 0.4 * len(prob) + 1.5))
-    names = [f"{r.id} {labels.get(r.id, r.indicator)}"[:60] for r in prob.itertuples()]
-    ax.barh(names[::-1], prob["probability"].values[::-1] * 100, color="#2171b5")
+    names = [f"{r.id} {labels.get(r.id, r.indicator)}"[:60] for r in probability_rows(prob)]
+    ax.barh(names[::-1], prob["probability"].to_numpy()[::-1] * 100, color="#2171b5")
     ax.set_xlim(0, 100)
     ax.set_xlabel("%")
     ax.set_title(title, fontsize=10)

@@ -23,8 +23,9 @@ import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -279,6 +280,19 @@ def run_test_suite(paths: list[str] | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+class _ObservedRow(Protocol):
+    """A row of ``observed.csv`` (:func:`hatinh_sd.data.load_observed`) from ``itertuples``."""
+
+    year: int
+    period: str
+    value: float
+
+
+def _observed_rows(observed: pd.DataFrame) -> Iterator[_ObservedRow]:
+    """``observed.itertuples()``, typed."""
+    return cast("Iterator[_ObservedRow]", observed.itertuples())
+
+
 def _yearly_means(ds, variable: str, years) -> np.ndarray:
     """Calendar-year means of ``variable`` from a run at every integration step."""
     t = ds["time"].values
@@ -348,7 +362,7 @@ def history_checks(model: Model, observed: pd.DataFrame | None = None, ds=None) 
     ]
     gaps = {
         int(r.year): (_yearly_means(ds, "grdp_per_capita_current", [r.year])[0] / r.value - 1) * 100
-        for r in pc.itertuples()
+        for r in _observed_rows(pc)
     }
     rows.append(
         (
@@ -379,7 +393,7 @@ def history_checks(model: Model, observed: pd.DataFrame | None = None, ds=None) 
     ape = np.abs(_yearly_means(ds, "total_population", pop.year) / pop.value.to_numpy() - 1) * 100
     rows.append(("Population: MAPE <= 1 %", f"{ape.mean():.2f} %", ape.mean() <= 1))
     urb = obs[(obs.indicator == "population_urban") & (obs.source != "POP3")]
-    for r in urb.itertuples():
+    for r in _observed_rows(urb):
         model_rate = (
             _yearly_means(ds, "urban_population", [r.year])[0]
             / _yearly_means(ds, "total_population", [r.year])[0]
@@ -396,7 +410,7 @@ def history_checks(model: Model, observed: pd.DataFrame | None = None, ds=None) 
     ag = obs[(obs.indicator == "employment_share_agriculture") & (obs.year >= 2024)]
     gaps_a = [
         _part_mean(ds, "employment_share_agriculture", int(r.year), r.period) - r.value
-        for r in ag.itertuples()
+        for r in _observed_rows(ag)
     ]
     rows.append(
         (
@@ -803,11 +817,12 @@ def write_dossier(d: Dossier, path: Path, lang: str = "en") -> Path:
                 f"<figure><img alt='backtest {html.escape(title)}' src='data:image/png;base64,{png}'/></figure>"
             )
     if d.holdout is not None:
+        holdout, benchmark = d.holdout.holdout_tables()
         parts.append(f"<h2>Hold-out: fitted to {d.holdout.fit_until}, tested on later years</h2>")
-        parts.append("<h3>Model</h3>" + _table(d.holdout.holdout))
+        parts.append("<h3>Model</h3>" + _table(holdout))
         parts.append(
             f"<h3>Naive benchmark: the 2012-{d.holdout.fit_until} trend extrapolated (constant growth for levels, linear for shares and rates)</h3>"
-            + _table(d.holdout.benchmark)
+            + _table(benchmark)
         )
     parts.append("<h2>Loop knock-outs (behaviour anomaly)</h2>" + _table(d.knockouts))
     if d.family is not None:

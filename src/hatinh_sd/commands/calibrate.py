@@ -89,14 +89,16 @@ def estimates_lines(table: pd.DataFrame, correlation: pd.DataFrame, gamma: float
         "| parameter | point estimate | standard error | posterior 90 % interval | search range |",
         "|---|---|---|---|---|",
     ]
-    for r in table.itertuples():
+    from hatinh_sd.posterior import estimate_rows
+
+    for r in estimate_rows(table):
         lines.append(
             f"| {r.parameter} | {_g(r.point)} | {_g(r.se)} | {_g(r.p05)} to {_g(r.p95)} | "
             f"{_g(r.low)} to {_g(r.high)} |"
         )
     c = correlation.to_numpy().copy()
     np.fill_diagonal(c, 0)
-    i, j = np.unravel_index(np.argmax(np.abs(c)), c.shape)
+    i, j = (int(k) for k in np.unravel_index(np.argmax(np.abs(c)), c.shape))
     lines += [
         "",
         f"Largest posterior correlation: {c[i, j]:+.2f} ({correlation.index[i]} and "
@@ -129,19 +131,20 @@ def cmd_identify(args: argparse.Namespace) -> int:
     J = res.sensitivity
     fitted = list(setup.parameters)
     gamma_fitted = collinearity_index(J[fitted].to_numpy())
-    pairs = []
+    correlation = res.correlation.to_numpy(dtype=float)
+    pair_rows = []
     for a in range(len(names)):
         for b in range(a + 1, len(names)):
             cols = J[[names[a], names[b]]].to_numpy()
-            pairs.append(
+            pair_rows.append(
                 {
                     "parameter_1": names[a],
                     "parameter_2": names[b],
                     "collinearity_index": collinearity_index(cols),
-                    "correlation": float(res.correlation.iloc[a, b]),
+                    "correlation": float(correlation[a, b]),
                 }
             )
-    pairs = pd.DataFrame(pairs).sort_values("collinearity_index", ascending=False)
+    pairs = pd.DataFrame(pair_rows).sort_values("collinearity_index", ascending=False)
     subsets = pd.DataFrame(
         [
             {"subset": "fitted", "size": len(fitted), "collinearity_index": gamma_fitted},
@@ -349,11 +352,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     for name in result.at_bound:
         print(text("calibrate.at_bound", args.lang, name=name, range=setup.parameters[name]))
     if args.fit_until is not None:
+        holdout, benchmark = result.holdout_tables()
         print()
         print(text("calibrate.holdout_title", args.lang, year=args.fit_until))
-        print(format_fit(result.holdout))
+        print(format_fit(holdout))
         print(text("calibrate.benchmark_title", args.lang, year=args.fit_until))
-        print(format_fit(result.benchmark))
+        print(format_fit(benchmark))
         record = repo_root() / "model" / f"calibration_holdout_{args.fit_until}.yaml"
         if not args.dry_run:
             write_calibration(result, model, record)
@@ -361,8 +365,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         folder = Path(args.out) / "calibration" / f"holdout_{args.fit_until}"
         with atomic_dir(folder) as tmp:
             write_csv(result.fit, tmp / "fit.csv", index=False)
-            write_csv(result.holdout, tmp / "holdout.csv", index=False)
-            write_csv(result.benchmark, tmp / "naive_benchmark.csv", index=False)
+            write_csv(holdout, tmp / "holdout.csv", index=False)
+            write_csv(benchmark, tmp / "naive_benchmark.csv", index=False)
             write_csv(pd.Series(result.values, name="value"), tmp / "parameters.csv")
         print(text("run.wrote", args.lang, path=folder))
         return 0

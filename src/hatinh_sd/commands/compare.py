@@ -37,7 +37,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(text("compare.header", args.lang, year=2030))
     for name, grp in t.groupby("scenario", sort=False):
         print(
-            f"  {int(grp['met'].sum()):>2}  {titles[name]}: " + " ".join(grp.loc[grp["met"], "id"])
+            f"  {int(grp['met'].sum()):>2}  {titles[str(name)]}: "
+            + " ".join(grp.loc[grp["met"], "id"])
         )
     print(text("compare.investment_header", args.lang))
     inv = tables["investment"]

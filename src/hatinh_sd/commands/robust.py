@@ -167,7 +167,7 @@ def cmd_robust(args: argparse.Namespace) -> int:
     front["shortfall"] = scores["shortfall"].to_numpy()
     front["state_share"] = scores["state_share"].to_numpy()
     front.insert(0, "point", [f"{scn.name}_robust_{i + 1}" for i in range(len(front))])
-    for i, row in front.iterrows():
+    for i, (_, row) in enumerate(front.iterrows()):
         print(
             text(
                 "robust.point",

@@ -5,11 +5,21 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from functools import partial
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from hatinh_sd.errors import HatinhInputError, short_repr
 from hatinh_sd.i18n import number, text
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    import xarray as xr
+
+    from hatinh_sd.scenarios import Scenario
 
 #: A plain decimal number (ASCII digits; no '_', no inf/nan, no full-width digits).
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
@@ -62,6 +72,10 @@ def format_scorecard(card: pd.DataFrame, lang: str = "en") -> str:
     return "\n".join(lines)
 
 
+def _write_text(content: str, path: Path) -> None:
+    path.write_text(content, encoding="utf-8")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from hatinh_sd.data import load_all
     from hatinh_sd.invariants import check_run
@@ -93,7 +107,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         cat = load_catalogue(model=model)
         scenarios = [load_scenario(n, model=model, catalogue=cat) for n in names]  # check all first
         folders = {s.name: output_folder(args.out, s.name) for s in scenarios}
-        runs = [(s.name, run_scenario(s, model), s) for s in scenarios]
+        runs: list[tuple[str, xr.Dataset, Scenario | None]] = [
+            (s.name, run_scenario(s, model), s) for s in scenarios
+        ]
     else:
         name = "baseline" if not params else "custom"
         folders = {name: output_folder(args.out, name)}
@@ -101,15 +117,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     for name, ds, scn in runs:
         card = scorecard(ds, targets=data.targets)
         failed = check_run(ds, model)
-        extra = {
-            "scorecard.csv": lambda p, c=card: write_csv(c, p, index=False, float_format="%.6g")
+        extra: dict[str, Callable[[Path], None]] = {
+            "scorecard.csv": partial(write_csv, card, index=False, float_format="%.6g")
         }
         if scn is not None:
-            extra["scenario.yaml"] = lambda p, y=ds.attrs["scenario_yaml"]: p.write_text(
-                y, encoding="utf-8"
-            )
+            extra["scenario.yaml"] = partial(_write_text, str(ds.attrs["scenario_yaml"]))
         if len(failed):
-            extra["bad_runs.csv"] = lambda p, f=failed: write_csv(f, p, index=False)
+            extra["bad_runs.csv"] = partial(write_csv, failed, index=False)
         folder = write_run(ds, folders[name], extra=extra)
         title = (
             getattr(scn.title, args.lang)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 import time
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -126,13 +127,14 @@ def plot_groups(cfg, table, folder: Path, lang: str) -> None:
 
     labels = group_labels(cfg.groups, lang)
     analysed = set(table["output"])
-    shares = {
-        "labels": labels,
-        "s1_title": text("sensitivity.shares_s1", lang),
-        "st_title": text("sensitivity.shares_st", lang),
-        "interactions": text("sensitivity.shares_interactions", lang),
-        "ylabel": text("sensitivity.shares_ylabel", lang),
-    }
+    plot_shares = partial(
+        plot_group_shares,
+        labels=labels,
+        s1_title=text("sensitivity.shares_s1", lang),
+        st_title=text("sensitivity.shares_st", lang),
+        interactions=text("sensitivity.shares_interactions", lang),
+        ylabel=text("sensitivity.shares_ylabel", lang),
+    )
     by_base: dict[str, list[tuple[str, int | None, str]]] = {}
     by_year: dict[int, list[tuple[str, int | None, str]]] = {}
     for spec in cfg.outputs:
@@ -159,23 +161,21 @@ def plot_groups(cfg, table, folder: Path, lang: str) -> None:
             xlabel=text("sensitivity.index_ST", lang),
         )
     for base, bars in by_base.items():
-        plot_group_shares(
+        plot_shares(
             table,
             cfg.groups,
             bars,
             folder / f"shares_{_safe(base)}.png",
             title=text("sensitivity.shares_title", lang, output=base),
-            **shares,
         )
     for year, bars in by_year.items():
         if len(bars) > 1:
-            plot_group_shares(
+            plot_shares(
                 table,
                 cfg.groups,
                 bars,
                 folder / f"shares_{year}.png",
                 title=text("sensitivity.shares_year_title", lang, year=year),
-                **shares,
             )
 
 

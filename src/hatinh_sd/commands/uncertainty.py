@@ -80,7 +80,7 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
     ids = [t for t in PLAN_TARGETS if t in set(targets["target_id"])]
     variables = []
     for tid in ids:
-        var = INDICATOR_VARIABLES[targets.set_index("target_id").loc[tid, "indicator"]]
+        var = INDICATOR_VARIABLES[str(targets.set_index("target_id").loc[tid, "indicator"])]
         if var not in variables:
             variables.append(var)
     checks = history_observations()
@@ -107,6 +107,7 @@ def _one_scenario(
         plot_bands,
         plot_probabilities,
         probabilities,
+        probability_rows,
     )
 
     lang = args.lang
@@ -154,7 +155,7 @@ def _one_scenario(
         for var in [INDICATOR_VARIABLES[targets.set_index("target_id").loc[tid, "indicator"]]]
     }
     tlabels = {tid: text(f"target.{tid}", lang) for tid in ids}
-    marks = {r.variable: (r.year, r.target) for r in prob.itertuples()}
+    marks = {r.variable: (r.year, r.target) for r in probability_rows(prob)}
     out = output_folder(args.out, name)
     with atomic_dir(out) as tmp:
         write_netcdf(bands, tmp / "bands.nc")
@@ -197,12 +198,12 @@ def _one_scenario(
     )
     print("  " + describe_draws(bands.attrs, lang))
     print(text("uncertainty.history", lang, share=f"{100 * share:.1f}"))
-    for r in history.itertuples():
-        print(f"    {r.check}: {100 * r.share:.1f} %")
+    for check, check_share in zip(history["check"], history["share"]):
+        print(f"    {check}: {100 * check_share:.1f} %")
     if len(bad):
         print(text("uncertainty.bad_runs", lang, n=len(bad), path=out / "bad_runs.csv"))
     print(text("uncertainty.probability", lang))
-    for r in prob.itertuples():
+    for r in probability_rows(prob):
         print(
             f"  {r.id} {tlabels[r.id][:50]:<50} {r.comparator} {number(r.target, lang)}: "
             f"{number(100 * r.probability, lang, digits=1):>5} %  "
