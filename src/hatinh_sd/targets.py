@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -113,7 +115,7 @@ def gap(value: float, comparator: str, target: float) -> float:
 INDICATOR_FIRST_YEAR: dict[str, int] = {"grdp_growth_average_2021_2030": 2021}
 
 
-def indicator_series(ds: xr.Dataset, indicator: str) -> xr.DataArray:
+def indicator_series(ds: Mapping[Any, xr.DataArray], indicator: str) -> xr.DataArray:
     """A target indicator over time from a run: NaN before :data:`INDICATOR_FIRST_YEAR`."""
     da = ds[INDICATOR_VARIABLES[indicator]]
     first = INDICATOR_FIRST_YEAR.get(indicator)

@@ -35,6 +35,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -200,7 +201,7 @@ class LiveBands:
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple, LiveBand] = OrderedDict()
         self._lock = threading.Lock()  # one ensemble at a time (a PySD model is not thread-safe)
-        self._engine = None
+        self._engine: Any = None  # the worker process (_Worker) or the inline ArrayModel
         self._draws: tuple[list[str], np.ndarray] | None = None
         self._error: LiveBandsUnavailable | None = None
         self.computed = 0  # ensembles run (not served from the cache)
@@ -232,7 +233,8 @@ class LiveBands:
                     for f in load_factors(self.factors or DEFAULT_FACTORS_PATH, self.model)
                     if f.group == "uncertainty"
                 ]
-                post = posterior_draws(self.model, self.posterior or DEFAULT_POSTERIOR_PATH)
+                path = self.posterior if isinstance(self.posterior, str | Path) else None
+                post = posterior_draws(self.model, path or DEFAULT_POSTERIOR_PATH)
                 self._draws = draw_with_posterior(factors, post, self.runs, self.seed)
             except (HatinhInputError, OSError, ValueError) as exc:
                 self._error = LiveBandsUnavailable("posterior", str(exc))

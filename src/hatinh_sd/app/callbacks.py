@@ -341,9 +341,7 @@ def band_outputs(
     )
     figures = []
     for tid in PLAN_TARGETS:
-        low, high = band_values(
-            explorer.targets.loc[tid, "indicator"], years, bands.variables if bands else None
-        )
+        low, high = band_values(explorer.indicator(tid), years, bands.variables if bands else None)
         p = Patch()
         p["data"][BAND_TRACES[0]]["x"] = low["x"]
         p["data"][BAND_TRACES[0]]["y"] = low["y"]

@@ -168,9 +168,7 @@ class Explorer:
         self.run_outputs = list(dict.fromkeys([*self.page_outputs, *COST_OUTPUTS]))
         self.engine, self.engine_check = self._choose_engine(engine)
         self.observed_by_target = {
-            tid: observed_series(self.observed, self.targets.loc[tid, "indicator"]).set_index(
-                "time"
-            )["value"]
+            tid: observed_series(self.observed, self.indicator(tid)).set_index("time")["value"]
             for tid in PLAN_TARGETS
         }
         #: Live bands of the settings on screen (:mod:`hatinh_sd.app.bands`).
@@ -216,6 +214,10 @@ class Explorer:
         self.cache.runner = runner.run
         return "simlin", worst
 
+    def indicator(self, target_id: str) -> str:
+        """The indicator of target ``target_id`` (``targets.csv``'s ``indicator``)."""
+        return str(self.targets.loc[target_id, "indicator"])
+
     # ------------------------------------------------------------ settings
     def default_values(self) -> dict[str, object]:
         """Raw control values of the baseline, by lever name."""
@@ -250,9 +252,7 @@ class Explorer:
         params = self.params(raw_values)
         run = self.cache.get(params, self.run_outputs)
         bands, note = self.band_view(params, lang, compute=False) if show_bands else (None, "")
-        current = [
-            logic.chart_values(run, self.targets.loc[tid, "indicator"]) for tid in PLAN_TARGETS
-        ]
+        current = [logic.chart_values(run, self.indicator(tid)) for tid in PLAN_TARGETS]
         charts = [
             logic.chart_figure(
                 tid,
@@ -295,7 +295,7 @@ class Explorer:
 
         years = sorted({*self.targets_raw["year"].astype(int), LATER_YEAR})
         rows = target_rows(self.targets_raw, PLAN_TARGETS, years)
-        return [(str(r.id), int(r.year)) for r in rows.itertuples()]
+        return [(str(tid), int(year)) for tid, year in zip(rows["id"], rows["year"])]
 
     def _stored_effects(self, folder: Path):
         """(current, lever settings, table) of the effects stored in ``folder`` (cached by the
@@ -617,25 +617,26 @@ class Explorer:
         if scenario is None:
             return None, offline + " " + text("app.uncertainty.not_scenario", lang)
         title = self.scenario_title(scenario, lang)
-        bands = self.bands(scenario)
-        if bands is None:
+        stored = self.bands(scenario)
+        if stored is None:
             return None, offline + " " + text("app.uncertainty.unavailable", lang, scenario=title)
-        if not bands.current:
+        if not stored.current:
             return None, offline + " " + text("app.uncertainty.stale", lang, scenario=title)
-        path = bands.path
+        path = stored.path
+        assert path is not None  # a band read from a file (find_bands)
         try:
             path = path.resolve().relative_to(repo_root())
         except ValueError:
             pass
         mtime = self._bands[scenario][0]  # when the file read was written
         date = _dt.datetime.fromtimestamp(mtime, _dt.UTC).date().isoformat()
-        return bands, text(
+        return stored, text(
             "app.uncertainty.precomputed",
             lang,
             why=text(f"app.uncertainty.why.{why}", lang),
-            low=number(bands.low, lang),
-            high=number(bands.high, lang),
-            runs=number(bands.runs, lang),
+            low=number(stored.low, lang),
+            high=number(stored.high, lang),
+            runs=number(stored.runs, lang),
             scenario=title,
             path=path.as_posix(),
             date=date,

@@ -123,7 +123,7 @@ def costs_table(costs: dict, lang: str) -> html.Div:
 
 
 def _signed(value: float, lang: str) -> str:
-    return ("+" if value > 0 else "") + number(value, lang)
+    return ("+" if float(value) > 0 else "") + number(float(value), lang)
 
 
 def effects_table(view: EffectsView, explorer: Explorer, lang: str) -> html.Div:
@@ -170,22 +170,20 @@ def effects_table(view: EffectsView, explorer: Explorer, lang: str) -> html.Div:
             text("app.effects.col.met", lang),
         ]
         rows = []
-        for r in moving.itertuples():
-            control = explorer.by_name[str(r.lever)]
+        for r in moving.to_dict("records"):
+            control = explorer.by_name[str(r["lever"])]
             met = (
-                f"{number(100 * r.share_met_low, lang, digits=0)} → "
-                f"{number(100 * r.share_met_high, lang, digits=0)}"
+                f"{number(100 * r['share_met_low'], lang, digits=0)} → "
+                f"{number(100 * r['share_met_high'], lang, digits=0)}"
             )
+            interval = f"{_signed(r['p05_effect'], lang)}; {_signed(r['p95_effect'], lang)}"
             cells = [
-                (str(int(r.rank)), "num"),
-                (text(f"app.lever.{r.lever}", lang), ""),
+                (str(int(r["rank"])), "num"),
+                (text(f"app.lever.{r['lever']}", lang), ""),
                 (range_text(control, lang), ""),
-                (_signed(float(r.median_effect), lang), "num"),
-                (
-                    f"{_signed(float(r.p05_effect), lang)}; {_signed(float(r.p95_effect), lang)}",
-                    "num",
-                ),
-                (number(100 * r.share_helps, lang, digits=0), "num"),
+                (_signed(r["median_effect"], lang), "num"),
+                (interval, "num"),
+                (number(100 * r["share_helps"], lang, digits=0), "num"),
                 (met, "num"),
             ]
             rows.append(html.Tr([html.Td(c, className=k) for c, k in cells]))
@@ -259,13 +257,14 @@ def range_text(c: LeverControl, lang: str) -> str:
 
 def lever_control(c: LeverControl, lang: str, description: str | None) -> html.Div:
     """The control of one lever: label, switch / year picker / slider, range and unit."""
+    control: html.Div | dcc.Dropdown | dcc.Slider
     if c.kind == "switch":
         control = html.Div(
             [
                 dcc.Checklist(
                     id=lever_id(c.name, c.kind),
                     options=[{"label": "", "value": 1}],
-                    value=c.to_raw(c.default),
+                    value=[1] if c.default >= 0.5 else [],  # as c.to_raw(c.default)
                     inline=True,
                     style={"display": "inline-block"},
                 ),
@@ -305,7 +304,7 @@ def lever_control(c: LeverControl, lang: str, description: str | None) -> html.D
             ),
         ],
         className="hsd-lever",
-        **{"data-lever": c.name},
+        **{"data-lever": c.name},  # type: ignore[arg-type]  # data-* attributes are not in Div's stub
     )
 
 

@@ -15,6 +15,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -109,7 +110,7 @@ class LeverControl:
             value = round(value, self.decimals + 2)
         return value
 
-    def to_raw(self, value: float) -> object:
+    def to_raw(self, value: float) -> list[int] | int | float:
         """The control's raw value showing lever value ``value``."""
         if self.kind == "switch":
             return [1] if value >= 0.5 else []
@@ -291,7 +292,7 @@ def chart_figure(
     band_label : (low, high), optional
         Percentiles of the band, for its legend entry.
     """
-    t = targets.loc[target_id]
+    t: dict[Any, Any] = targets.loc[target_id].to_dict()
     var = t["variable"]
     years = [int(y) for y in run["time"].values[_in_chart(run)]]
     obs = observed[(observed.index >= CHART_YEARS[0]) & (observed.index <= CHART_YEARS[1])]
