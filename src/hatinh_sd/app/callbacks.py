@@ -84,56 +84,54 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
         Output("run-summary", "children"),
         Output("run-status", "children"),
         Output("run-message", "children"),
-        Input(LEVERS, "value"),
-        Input("lang", "value"),
-        State("uncertainty", "value"),
-    )
-    def update(_values_list, lang, uncertainty):
-        levers_only = bool(ctx.triggered_prop_ids) and all(
-            isinstance(i, dict) and i.get("type") == "lever"
-            for i in ctx.triggered_prop_ids.values()
-        )
-        figures, cells, status, *rest = update_outputs(
-            explorer, _values(ctx.inputs_list[0]), lang, bool(uncertainty), patch=levers_only
-        )
-        cell_ids = [o["id"] for o in ctx.outputs_list[1]]
-        status_ids = [o["id"] for o in ctx.outputs_list[2]]
-        if cells is no_update:
-            return figures, [no_update] * len(cell_ids), [no_update] * len(status_ids), *rest
-        return (
-            figures,
-            [cells[(i["row"], i["col"])] for i in cell_ids],
-            [status.get(i["row"]) for i in status_ids],
-            *rest,
-        )
-
-    @app.callback(
         Output("costs", "children"),
-        Input(LEVERS, "value"),
-        Input("lang", "value"),
-    )
-    def update_costs(_values_list, lang):
-        # the same (cached) run as the charts: costs live with every change
-        from hatinh_sd.app.layout import costs_table
-
-        try:
-            return costs_table(explorer.costs(_values(ctx.inputs_list[0])), lang)
-        except HatinhInputError:
-            return no_update  # the main callback shows the error
-
-    @app.callback(
         Output("effects", "children"),
         Output("effects-shown", "data"),
         Input(LEVERS, "value"),
         Input("lang", "value"),
         Input("effects-target", "value"),
+        State("uncertainty", "value"),
         State("effects-shown", "data"),
     )
-    def update_effects(_values_list, lang, choice, shown):
-        # stored results of `hatinh-sd effects`: those computed for the settings on screen;
-        # the table is redrawn only when what it shows changes (a redraw of its ~30 rows
-        # took about 0.3 s of the browser's update after each slider move)
-        return effects_outputs(explorer, _values(ctx.inputs_list[0]), lang, choice, shown)
+    def update(_values_list, lang, choice, uncertainty, shown):
+        # one callback for the page's run, the costs of the same run and the lever-effects
+        # card: one request and one update of the page per change (three took about 0.1 s
+        # more of the browser's time); the band is its own callback (it takes longer)
+        from hatinh_sd.app.layout import costs_table
+
+        triggered = list(ctx.triggered_prop_ids.values())
+        values = _values(ctx.inputs_list[0])
+        cell_ids = [o["id"] for o in ctx.outputs_list[1]]
+        status_ids = [o["id"] for o in ctx.outputs_list[2]]
+        effects = effects_outputs(explorer, values, lang, choice, shown)
+        if triggered == ["effects-target"]:  # another target and year: the card alone
+            unchanged = [no_update] * len(PLAN_TARGETS), [no_update] * len(cell_ids)
+            return *unchanged, [no_update] * len(status_ids), *[no_update] * 5, *effects
+        levers_only = bool(triggered) and all(
+            isinstance(i, dict) and i.get("type") == "lever" for i in triggered
+        )
+        figures, cells, status, *rest = update_outputs(
+            explorer, values, lang, bool(uncertainty), patch=levers_only
+        )
+        if cells is no_update:  # settings the model rejects: the error, nothing else
+            return (
+                figures,
+                [no_update] * len(cell_ids),
+                [no_update] * len(status_ids),
+                *rest,
+                no_update,
+                *effects,
+            )
+        # the same (cached) run as the charts: costs live with every change
+        costs = costs_table(explorer.costs(values), lang)
+        return (
+            figures,
+            [cells[(i["row"], i["col"])] for i in cell_ids],
+            [status.get(i["row"]) for i in status_ids],
+            *rest,
+            costs,
+            *effects,
+        )
 
     @app.callback(
         Output({"type": "chart", "target": ALL}, "figure", allow_duplicate=True),
