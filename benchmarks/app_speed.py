@@ -11,11 +11,13 @@ to the page showing the new run:
   runs, :mod:`hatinh_sd.app.bands`) both show the new settings; the time to
   the line alone is printed too (the band's ensemble runs beside it).
 
-Where the time goes (quiet 2-core machine): the scalar PySD run of a change takes
-about 0.16 s, the band's vectorised run of 200 draws about 0.44 s, and chromium
-(headless, software rendering) takes about 0.17-0.3 s to redraw the 12 charts
-after each update (measured with ``Plotly.react`` on the page), once for the
-line and once more for the band.
+Where the time goes (2-core machine): the scalar run of a change takes about 15 ms in
+pysimlin (the explorer's engine once it has agreed with PySD; about 160 ms in PySD), the
+server's callback about 20-50 ms in all, the band's vectorised run of 200 draws about 0.45 s,
+and chromium (headless, software rendering) about 0.2-0.3 s of main-thread work per update:
+Dash's handling of the change and of the answer (about 0.15 s) and the redraw of the 12
+charts (about 0.2 s, measured with ``Plotly.react`` on the page), once for the line and once
+more for the band.
 
 Every move is a new run: the explorer's run and band caches are emptied before
 each key press (the slider steps back and forth). Each of ``--runs`` runs makes
