@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import difflib
 import math
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -36,7 +35,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from hatinh_sd.data import load_observed
-from hatinh_sd.errors import HatinhInputError, line_of, parse_yaml, read_yaml, validate
+from hatinh_sd.errors import (
+    HatinhInputError,
+    did_you_mean,
+    line_of,
+    parse_yaml,
+    read_yaml,
+    validate,
+)
 from hatinh_sd.model import DEFAULT_CALIBRATION_PATH, Model, repo_root
 from hatinh_sd.results import atomic_file
 
@@ -299,8 +305,7 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
     params = {n: (p.low, p.high) for n, p in calibrated.items()}
     for name, spec in cfg.ranges.items():
         if name not in calibrated:
-            close = difflib.get_close_matches(str(name), list(calibrated), n=3, cutoff=0.5)
-            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            hint = did_you_mean(name, calibrated)
             raise error(
                 f"'{name}' is not a parameter marked 'calibrated:' in the model{hint}",
                 "ranges",
@@ -328,8 +333,7 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
 
     def known(var: object, *keys: object) -> None:
         if var not in known_vars:
-            close = difflib.get_close_matches(str(var), sorted(known_vars), n=3, cutoff=0.5)
-            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            hint = did_you_mean(var, sorted(known_vars))
             raise error(f"'{var}' is not a model variable{hint}", *keys)
 
     series: dict[str, SeriesSpec] = {}
@@ -405,8 +409,7 @@ def _ranged(model: Model, name: object, path: Path, key: str) -> Any:
     par = model.parameters.get(str(name))
     if par is None or par.low is None or par.high is None:
         ranged = [n for n, p in model.parameters.items() if p.role in ("calibrated", "uncertain")]
-        close = difflib.get_close_matches(str(name), ranged, n=3, cutoff=0.5)
-        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        hint = did_you_mean(name, ranged)
         raise HatinhInputError(
             f"'{name}' is not a calibrated or uncertain constant of the model{hint}",
             path=path,

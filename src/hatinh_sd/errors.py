@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HatinhInputError",
+    "did_you_mean",
     "display_path",
     "parse_yaml",
     "read_text",
@@ -35,6 +36,21 @@ __all__ = [
 
 #: What a name that becomes a file or folder name may be (scenarios, configurations).
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def did_you_mean(name: object, candidates: Iterable[object], cutoff: float = 0.5) -> str:
+    """``"; did you mean 'a', 'b'?"`` for up to three of ``candidates`` close to ``name``
+    (:func:`difflib.get_close_matches`), else ``""``: the tail of an "unknown name" message.
+
+    >>> did_you_mean("labour exprt", ["labour export", "land price", "mechanisation rate"])
+    "; did you mean 'labour export'?"
+    >>> did_you_mean("zzz", ["labour export"])
+    ''
+    """
+    import difflib
+
+    close = difflib.get_close_matches(str(name), [str(c) for c in candidates], n=3, cutoff=cutoff)
+    return f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
 
 
 def display_path(path: str | os.PathLike[str]) -> str:

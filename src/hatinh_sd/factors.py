@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import difflib
 import io
 import math
 from pathlib import Path
@@ -33,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from hatinh_sd.errors import HatinhInputError, read_text
+from hatinh_sd.errors import HatinhInputError, did_you_mean, read_text
 from hatinh_sd.model import Model, repo_root
 
 __all__ = [
@@ -200,8 +199,7 @@ def load_factors(
         seen_var[var] = line
         par = params.get(var)
         if par is None:
-            close = difflib.get_close_matches(var, list(params), n=3, cutoff=0.5)
-            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            hint = did_you_mean(var, params)
             raise HatinhInputError(
                 f"'{var}' is not a lever, uncertain or calibrated constant of the model{hint}",
                 path=path,
@@ -268,8 +266,7 @@ def load_factors(
             raise HatinhInputError(f"factor(s) {', '.join(twice)} listed twice", path=path)
         for n in names:
             if n not in by_name:
-                close = difflib.get_close_matches(n, list(by_name), n=3, cutoff=0.5)
-                hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+                hint = did_you_mean(n, by_name)
                 raise HatinhInputError(f"no factor named '{n}' in the table{hint}", path=path)
             out.append(by_name[n])
         return out

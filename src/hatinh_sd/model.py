@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import difflib
 import functools
 import hashlib
 import json
@@ -37,7 +36,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from hatinh_sd.errors import HatinhInputError, read_yaml
+from hatinh_sd.errors import HatinhInputError, did_you_mean, read_yaml
 
 __all__ = [
     "DEFAULT_MODEL_PATH",
@@ -423,8 +422,7 @@ class Model:
             par = self.parameters.get(name)
             if par is None or par.role != "calibrated":
                 calibrated = [p.name for p in self.parameters.values() if p.role == "calibrated"]
-                close = difflib.get_close_matches(str(name), calibrated, n=3, cutoff=0.5)
-                hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+                hint = did_you_mean(name, calibrated)
                 raise HatinhInputError(
                     f"'{name}' is not a parameter marked 'calibrated:' in the model{hint}",
                     path=path,
@@ -615,8 +613,7 @@ class Model:
             try:
                 py = self.py_name(name)
             except KeyError:
-                close = difflib.get_close_matches(name, list(self._real_to_py), n=3, cutoff=0.5)
-                hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+                hint = did_you_mean(name, self._real_to_py)
                 raise HatinhInputError(
                     f"'{name}' is not a parameter of the model{hint}", path=source, key=name
                 ) from None

@@ -43,7 +43,14 @@ from pydantic import (
     model_validator,
 )
 
-from hatinh_sd.errors import HatinhInputError, check_name, line_of, parse_yaml, validation_error
+from hatinh_sd.errors import (
+    HatinhInputError,
+    check_name,
+    did_you_mean,
+    line_of,
+    parse_yaml,
+    validation_error,
+)
 from hatinh_sd.model import Model, Parameter, load_model, repo_root
 
 if TYPE_CHECKING:
@@ -304,8 +311,7 @@ def _check_catalogue(cat: Catalogue, node: yaml.Node | None) -> None:
 
     for name, entry in cat.levers.items():
         if name not in levers:
-            close = difflib.get_close_matches(name, list(levers), n=3, cutoff=0.5)
-            hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            hint = did_you_mean(name, levers)
             raise fail(
                 f"'{name}' is not a lever of the model (no 'lever gN:' comment){hint}",
                 ("levers", name),

@@ -27,7 +27,7 @@ from hatinh_sd.app import logic
 from hatinh_sd.app.bands import LiveBands, LiveBandsUnavailable
 from hatinh_sd.calibration import comparable_observed, load_setup
 from hatinh_sd.data import load_observed, load_targets
-from hatinh_sd.errors import MAX_YAML_BYTES, HatinhInputError
+from hatinh_sd.errors import MAX_YAML_BYTES, HatinhInputError, did_you_mean
 from hatinh_sd.i18n import number, text
 from hatinh_sd.model import Model, load_model, repo_root
 from hatinh_sd.results import csv_text, tidy, write_xlsx
@@ -331,12 +331,9 @@ class Explorer:
         HatinhInputError
             For an unknown target and year, or settings outside the model's ranges.
         """
-        import difflib
-
         choices = {f"{t} {y}": (t, y) for t, y in self.effect_choices()}
         if choice not in choices:
-            close = difflib.get_close_matches(str(choice), list(choices), n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            hint = did_you_mean(choice, choices)
             raise HatinhInputError(
                 f"'{choice}' is not a target and year of the lever-effects table{hint} "
                 f"(allowed: {', '.join(choices)})",
