@@ -16,7 +16,7 @@ Usage::
 
 ``--sobol-n 1024`` with the 28 factors of ``sensitivity/sobol_targets.yaml``
 gives 1024 x 30 = 30,720 runs (the issue's 30,000-run case); ``--sweep-runs 100000`` is the
-issue's memory case. Needs the optional extra ``bench`` (ema_workbench) for (a).
+issue's memory case. (a) uses ema_workbench, a dependency of the project (hatinh-sd discover).
 """
 
 from __future__ import annotations

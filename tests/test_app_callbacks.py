@@ -646,3 +646,13 @@ def test_lever_effects_table_shows_the_stored_effects_of_the_settings_on_screen(
 
     with pytest.raises(HatinhInputError, match=r"'T01 2050'.*allowed: T01 2030, T02 2030"):
         explorer.effects(explorer.default_values(), "T01 2050")
+
+
+def test_cli_refuses_an_unknown_engine(capsys):
+    from hatinh_sd.cli import main
+
+    with pytest.raises(SystemExit) as exc:  # argparse
+        main(["app", "--engine", "vensim"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--engine" in err and "'simlin'" in err and "'pysd'" in err

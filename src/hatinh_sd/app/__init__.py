@@ -20,6 +20,7 @@ def create_app(
     lang: str = "en",
     explorer: Explorer | None = None,
     outputs: Path | str | None = None,
+    engine: str = "simlin",
 ):
     """Build the Dash application.
 
@@ -31,6 +32,9 @@ def create_app(
         Shared state (model, baseline, run cache); a new one by default.
     outputs : path, optional
         Folder searched for precomputed uncertainty results.
+    engine : {"simlin", "pysd"}
+        Engine of the page's runs for a new explorer (:class:`Explorer`): pysimlin once it
+        agrees with PySD, or PySD alone.
 
     Returns
     -------
@@ -48,7 +52,7 @@ def create_app(
         raise HatinhInputError(
             f"unknown language '{lang}'; choose one of {', '.join(LANGUAGES)}", key="lang"
         )
-    explorer = explorer or Explorer(outputs=outputs)
+    explorer = explorer or Explorer(outputs=outputs, engine=engine)
     try:
         from hatinh_sd.scenarios import load_catalogue
 

@@ -29,7 +29,7 @@ def cmd_app(args: argparse.Namespace) -> int:
         )
     from hatinh_sd.app import create_app
 
-    app = create_app(lang=args.lang)
+    app = create_app(lang=args.lang, engine=args.engine)
     print(f"hatinh-sd app: http://{args.host}:{args.port}/  (Ctrl+C to stop)")
     app.run(host=args.host, port=args.port, debug=False)
     return 0
@@ -43,5 +43,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--allow-remote",
         action="store_true",
         help="allow binding to an address other than the local machine",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("simlin", "pysd"),
+        default="simlin",
+        help="engine of the page's runs: pysimlin, used only once it agrees with PySD within "
+        "1e-9 at start (default), or PySD, the project's reference, alone",
     )
     p.set_defaults(func=cmd_app)
