@@ -197,3 +197,22 @@ def test_small_morris_run_end_to_end(model, tmp_path):
     plot_heatmap(table, "morris", "share_industry_every_year", tmp_path / "h.png")
     assert (tmp_path / "b.png").stat().st_size > 1000 and (tmp_path / "h.png").stat().st_size > 1000
     assert dataclasses.is_dataclass(cfg)
+
+
+@pytest.mark.parametrize("name", ["morris", "sobol"])
+def test_each_method_counts_the_runs_its_sampler_draws(name):
+    """The registry pairs SALib's sampler and analyser: the run count the configuration
+    check uses is the number of rows the sampler draws, and the analyser returns the
+    method's ranking and first-order indices."""
+    from hatinh_sd.sensitivity import METHODS, analyse, problem, sample, sample_size_problem
+
+    m = METHODS[name]
+    prob = problem(["x1", "x2", "x3"])
+    for second_order in (False, True) if m.groups else (False,):
+        x = sample(name, prob, 8, seed=3, second_order=second_order)
+        assert x.shape == (m.runs(8, 3, second_order), 3)
+    y = x[:, 0] * 2.0 + x[:, 1]
+    got = analyse(name, prob, x, y, seed=3, second_order=second_order, num_resamples=10)
+    assert {m.main_index, m.first_index} <= set(got) and got[m.main_index].shape == (3,)
+    assert got[m.main_index][2] < got[m.main_index][0]  # x3 does nothing, x1 most
+    assert sample_size_problem(name, 1, 3) == m.n_problem(1) is not None

@@ -143,14 +143,16 @@ def find_sensitivity(model: Model, outputs: Path) -> list[Evidence]:
     the table has ``ST``, else ``morris`` (``mu_star``); the model hash comes
     from ``ensemble.nc``'s attributes.
     """
-    from hatinh_sd.sensitivity import main_index
+    from hatinh_sd.sensitivity import METHODS
 
     found = []
     for path in sorted((Path(outputs) / "sensitivity").glob("*/indices.csv")):
         table = pd.read_csv(path)
-        method = "sobol" if "ST" in table.columns else "morris"
-        if not {"output", "factor", main_index(method)} <= set(table.columns):
+        # the method whose ranking index the table has (ST: Sobol, mu_star: Morris)
+        ranked = [m.name for m in METHODS.values() if m.main_index in table.columns]
+        if len(ranked) != 1 or not {"output", "factor"} <= set(table.columns):
             continue
+        method = ranked[0]
         h = ""
         ens = path.parent / "ensemble.nc"
         if ens.exists():

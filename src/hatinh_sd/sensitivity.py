@@ -63,7 +63,102 @@ __all__ = [
     "sample",
 ]
 
-METHODS = ("morris", "sobol")
+
+def _sample_morris(prob: dict[str, Any], n: int, seed: int, num_levels: int, second_order: bool):
+    from SALib.sample import morris
+
+    return morris.sample(prob, n, num_levels=num_levels, seed=seed)
+
+
+def _sample_sobol(prob: dict[str, Any], n: int, seed: int, num_levels: int, second_order: bool):
+    from SALib.sample import sobol
+
+    return sobol.sample(prob, n, calc_second_order=second_order, seed=seed)
+
+
+def _analyse_morris(prob, x, y, *, seed, num_levels, second_order, num_resamples) -> dict:
+    from SALib.analyze import morris
+
+    r = morris.analyze(prob, x, y, num_levels=num_levels, num_resamples=num_resamples, seed=seed)
+    return {k: np.asarray(r[k], dtype=float) for k in ("mu_star", "mu_star_conf", "sigma", "mu")}
+
+
+def _analyse_sobol(prob, x, y, *, seed, num_levels, second_order, num_resamples) -> dict:
+    from SALib.analyze import sobol
+
+    r = sobol.analyze(
+        prob, y, calc_second_order=second_order, num_resamples=num_resamples, seed=seed
+    )
+    keys = ["S1", "S1_conf", "ST", "ST_conf"] + (["S2", "S2_conf"] if second_order else [])
+    return {k: np.asarray(r[k], dtype=float) for k in keys}
+
+
+def _levels_problem_morris(num_levels: int) -> str | None:
+    if num_levels < 2 or num_levels % 2:
+        return f"num_levels = {num_levels}: Morris needs an even number >= 2"
+    return None
+
+
+def _n_problem_morris(n: int) -> str | None:
+    return f"n = {n}: Morris needs at least 2 trajectories" if n < 2 else None
+
+
+def _n_problem_sobol(n: int) -> str | None:
+    if n < 2 or n & (n - 1):
+        return f"n = {n}: Sobol sampling needs a power of two (e.g. 256, 512, 1024)"
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+    """A sensitivity method: SALib's sampler and analyser paired (as SALib pairs
+    ``sample/x.py`` with ``analyze/x.py``), and what the project reads from its indices.
+
+    ``main_index`` ranks factors; ``first_index`` is drawn over time; ``normalised``: the
+    indices are shown and compared (N against N/2) as shares of each output's largest;
+    ``runs(n, d, second_order)`` counts the runs of ``n`` base samples of ``d`` factors (or
+    groups); ``n_problem(n)`` and ``levels_problem(num_levels)`` say what is wrong with those
+    options (``None``: nothing); ``groups``: factor groups allowed.
+    """
+
+    name: str
+    sample: Callable[..., np.ndarray]
+    analyse: Callable[..., dict[str, np.ndarray]]
+    n_problem: Callable[[int], str | None]
+    runs: Callable[[int, int, bool], int]
+    main_index: str
+    first_index: str
+    normalised: bool
+    groups: bool
+    levels_problem: Callable[[int], str | None] = lambda num_levels: None
+
+
+#: The methods, by name (``method:`` of a configuration).
+METHODS: dict[str, Method] = {
+    "morris": Method(
+        "morris",
+        _sample_morris,
+        _analyse_morris,
+        _n_problem_morris,
+        lambda n, d, second_order: n * (d + 1),
+        main_index="mu_star",
+        first_index="mu_star",
+        normalised=True,
+        groups=False,
+        levels_problem=_levels_problem_morris,
+    ),
+    "sobol": Method(
+        "sobol",
+        _sample_sobol,
+        _analyse_sobol,
+        _n_problem_sobol,
+        lambda n, d, second_order: n * (2 * d + 2 if second_order else d + 2),
+        main_index="ST",
+        first_index="S1",
+        normalised=False,
+        groups=True,
+    ),
+}
 
 #: Kinds of factor groups a Sobol configuration may name (``groups:``).
 GROUP_KINDS = ("task_groups", "levers", "calibrated_parameters", "outside_world")
@@ -212,12 +307,10 @@ def sample_size_problem(
     ``groups``: the number of factor groups of a grouped Sobol analysis (the runs
     are counted by groups, the memory of the sample by factors).
     """
-    if method == "sobol" and (n < 2 or n & (n - 1)):
-        return f"n = {n}: Sobol sampling needs a power of two (e.g. 256, 512, 1024)"
-    if method == "morris" and n < 2:
-        return f"n = {n}: Morris needs at least 2 trajectories"
-    d = groups or k
-    runs = n * (d + 1) if method == "morris" else n * (2 * d + 2 if second_order else d + 2)
+    m = METHODS[method]
+    if (problem := m.n_problem(n)) is not None:
+        return problem
+    runs = m.runs(n, groups or k, second_order)
     if runs > MAX_RUNS:
         what = f"{groups} groups of {k} factors" if groups else f"{k} factors"
         return (
@@ -463,7 +556,7 @@ def load_config(path: Path | str, model: Any = None, catalogue: Any = None) -> S
     groups: list[FactorGroup] = []
     left_out: list[tuple[int, str, str, str]] = []
     if cfg.groups is not None:
-        if method != "sobol":
+        if not METHODS[method].groups:
             raise _err("groups are analysed by Sobol only; use method: sobol", path, "groups")
         kinds = [cfg.groups] if isinstance(cfg.groups, str) else list(cfg.groups)
         if catalogue is None:
@@ -480,11 +573,8 @@ def load_config(path: Path | str, model: Any = None, catalogue: Any = None) -> S
     n_groups = len(groups) or None
     if (problem_n := sample_size_problem(method, n, len(factors), second, n_groups)) is not None:
         raise _err(problem_n, path, "n")
-    if method == "morris":
-        if num_levels < 2 or num_levels % 2:
-            raise _err(
-                f"num_levels = {num_levels}: Morris needs an even number >= 2", path, "num_levels"
-            )
+    if (problem_levels := METHODS[method].levels_problem(num_levels)) is not None:
+        raise _err(problem_levels, path, "num_levels")
 
     targets = load_targets()
     specs: list[OutputSpec] = []
@@ -596,13 +686,7 @@ def sample(
     second_order: bool = False,
 ) -> np.ndarray:
     """Draw SALib's design (unit hypercube) for ``method``."""
-    if method == "morris":
-        from SALib.sample import morris
-
-        return morris.sample(prob, n, num_levels=num_levels, seed=seed)
-    from SALib.sample import sobol
-
-    return sobol.sample(prob, n, calc_second_order=second_order, seed=seed)
+    return METHODS[method].sample(prob, n, seed, num_levels, second_order)
 
 
 def analyse(
@@ -628,22 +712,15 @@ def analyse(
     y = np.asarray(y, dtype=float)
     if not np.isfinite(y).all():
         raise ValueError("output has NaN or infinite values; see the bad-runs report")
-    if method == "morris":
-        from SALib.analyze import morris
-
-        r = morris.analyze(
-            prob, x, y, num_levels=num_levels, num_resamples=num_resamples, seed=seed
-        )
-        return {
-            k: np.asarray(r[k], dtype=float) for k in ("mu_star", "mu_star_conf", "sigma", "mu")
-        }
-    from SALib.analyze import sobol
-
-    r = sobol.analyze(
-        prob, y, calc_second_order=second_order, num_resamples=num_resamples, seed=seed
+    return METHODS[method].analyse(
+        prob,
+        x,
+        y,
+        seed=seed,
+        num_levels=num_levels,
+        second_order=second_order,
+        num_resamples=num_resamples,
     )
-    keys = ["S1", "S1_conf", "ST", "ST_conf"] + (["S2", "S2_conf"] if second_order else [])
-    return {k: np.asarray(r[k], dtype=float) for k in keys}
 
 
 def evaluate_outputs(ds: xr.Dataset, specs: list[OutputSpec]) -> dict[str, np.ndarray]:
@@ -762,7 +839,7 @@ def indices_table(
 
 def main_index(method: str) -> str:
     """The index that ranks factors: ``mu_star`` (Morris) or ``ST`` (Sobol)."""
-    return "mu_star" if method == "morris" else "ST"
+    return METHODS[method].main_index
 
 
 def convergence(
@@ -777,7 +854,7 @@ def convergence(
     cols = ["output", unit]
     a = full.loc[~full["output"].str.endswith("_every_year"), cols + [key]].copy()
     b = half.loc[~half["output"].str.endswith("_every_year"), cols + [key]].copy()
-    if method == "morris":
+    if METHODS[method].normalised:
         for df in (a, b):
             df[key] = df[key] / df.groupby("output")[key].transform("max").replace(0, np.nan)
     m = a.merge(b, on=cols, suffixes=("_N", "_N2"))
@@ -822,7 +899,7 @@ def plot_bars(
         Patch(color="#1f77b4", label="lever"),
         Patch(color="#ff7f0e", label="uncertainty"),
     ]
-    if method == "sobol":
+    if METHODS[method].first_index != key:  # the first-order index beside the total
         handles.append(
             ax.scatter(t["S1"], t["factor"], color="black", marker="|", s=120, zorder=3, label="S1")
         )
@@ -843,10 +920,10 @@ def plot_heatmap(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    key = "S1" if method == "sobol" else "mu_star"
+    key = METHODS[method].first_index
     t = table.loc[table["output"] == output]
     grid = t.pivot_table(index="factor", columns="year", values=key)
-    if method == "morris":
+    if METHODS[method].normalised:
         grid = grid / grid.max(axis=0).replace(0, np.nan)
     order = grid.mean(axis=1).sort_values(ascending=False).index[:top]
     grid = grid.loc[order]
@@ -856,7 +933,7 @@ def plot_heatmap(
     years = [int(y) for y in grid.columns]
     step = max(1, len(years) // 10)
     ax.set_xticks(range(0, len(years), step), [str(y) for y in years[::step]])
-    fig.colorbar(im, ax=ax, label=key if method == "sobol" else "mu* / max mu*")
+    fig.colorbar(im, ax=ax, label="mu* / max mu*" if METHODS[method].normalised else key)
     ax.set_title(title or output, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
