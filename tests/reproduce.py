@@ -20,7 +20,7 @@ def morris_small_indices():
 
     model = load_model()
     res = run_analysis(load_config(CONFIG, model), model=model, backend="inline", progress=False)
-    table = res["table"]
+    table = res.table
     return table[["output", "factor", "mu", "mu_star", "sigma", "mu_star_conf"]].sort_values(
         ["output", "factor"], ignore_index=True
     )

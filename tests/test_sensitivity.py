@@ -175,8 +175,8 @@ def test_small_morris_run_end_to_end(model, tmp_path):
     res = run_analysis(
         cfg, model=model, backend="inline", final_time=2013, progress=False, checks_per_chunk=1
     )
-    table = res["table"]
-    assert res["values"].shape == (16, 3)
+    table = res.table
+    assert res.values.shape == (16, 3)
     assert set(table["output"]) == {
         "grdp_2013",
         "grdp_per_capita_current_mean_2011_2013",
@@ -189,7 +189,7 @@ def test_small_morris_run_end_to_end(model, tmp_path):
     # GRDP per capita depends on the size of services in 2010
     nominal = table[table["output"] == "grdp_per_capita_current_mean_2011_2013"]
     assert nominal.set_index("factor").loc["initial share services", "mu_star"] > 0
-    assert set(res["convergence"]["output"]) == {
+    assert set(res.convergence["output"]) == {
         "grdp_2013",
         "grdp_per_capita_current_mean_2011_2013",
     }

@@ -314,8 +314,8 @@ def test_small_grouped_run(model, tmp_path):
     )
     res = run_analysis(cfg, model=model, backend="inline", progress=False, checks_per_chunk=1)
     g = len(cfg.groups)
-    assert res["x"].shape == (2 * (g + 2), len(cfg.factors))
-    table = res["table"]
+    assert res.x.shape == (2 * (g + 2), len(cfg.factors))
+    table = res.table
     assert {"group", "kind", "n_factors", "S1", "S1_conf", "ST", "ST_conf"} <= set(table.columns)
     assert "factor" not in table.columns  # the report reads per-factor tables only
     scalar = table[~table["output"].str.endswith("_every_year")]
@@ -326,7 +326,7 @@ def test_small_grouped_run(model, tmp_path):
     assert np.isfinite(scalar[["S1", "ST"]].to_numpy()).all()
     years = sorted(table.loc[table["output"] == "T03_every_year", "year"].unique())
     assert years == list(range(2015, 2051, 5))
-    assert set(res["convergence"].columns) >= {"output", "group", "ST_N", "ST_N2"}
+    assert set(res.convergence.columns) >= {"output", "group", "ST_N", "ST_N2"}
     # the task groups' levers start in 2026: no share of 2015's variance
     early = table[(table["output"] == "T03_every_year") & (table["year"] == 2015)]
     assert early.loc[early["kind"] == "task_groups", "ST"].abs().max() == pytest.approx(

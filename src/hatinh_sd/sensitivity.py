@@ -52,6 +52,8 @@ from hatinh_sd.errors import HatinhInputError, parse_yaml, validate
 __all__ = [
     "GROUP_KINDS",
     "METHODS",
+    "Method",
+    "SensitivityResult",
     "FactorGroup",
     "OutputSpec",
     "SensitivityConfig",
@@ -1123,13 +1125,27 @@ def plot_group_shares(
     plt.close(fig)
 
 
+@dataclasses.dataclass
+class SensitivityResult:
+    """What :func:`run_analysis` returns: the design, the runs and the tables."""
+
+    x: np.ndarray  #: SALib's design (unit hypercube), one row a run
+    values: np.ndarray  #: the factors' values of each run, in their units
+    ensemble: xr.Dataset  #: the runs' outputs, with the factor values as coordinates
+    bad: pd.DataFrame  #: runs with NaN, infinite or negative stocks (:func:`bad_runs`)
+    table: pd.DataFrame  #: indices of every output (:func:`indices_table`)
+    s2: pd.DataFrame  #: Sobol second-order indices, if asked for
+    skipped: pd.DataFrame  #: outputs not analysed (non-finite runs)
+    convergence: pd.DataFrame  #: the main index at N and N/2 (:func:`convergence`)
+
+
 def run_analysis(
     cfg: SensitivityConfig,
     *,
     model: Any = None,
     run: Callable[..., xr.Dataset] | None = None,
     **ensemble_kw: Any,
-) -> dict[str, Any]:
+) -> SensitivityResult:
     """Sample, run the ensemble, analyse; return the design, results and tables."""
     from hatinh_sd.ensemble import bad_runs, run_ensemble
     from hatinh_sd.factors import to_values
@@ -1167,13 +1183,4 @@ def run_analysis(
         rows=half_rows,
     )
     conv = convergence(table, half, cfg.method, cfg.unit)
-    return {
-        "x": x,
-        "values": values,
-        "ensemble": ds,
-        "bad": bad,
-        "table": table,
-        "s2": s2,
-        "skipped": skipped,
-        "convergence": conv,
-    }
+    return SensitivityResult(x, values, ds, bad, table, s2, skipped, conv)

@@ -224,7 +224,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     res = run_analysis(cfg, model=model, store=store, **kw)
     elapsed = time.perf_counter() - t0
-    table, conv = res["table"], res["convergence"]
+    table, conv = res.table, res.convergence
     key = main_index(cfg.method)
     unit = cfg.unit
     # columns that are not indices: the factor's lever/uncertainty group, or the group's kind
@@ -236,7 +236,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         provenance = {
             "model_sha256": model.hash,
             "calibration_sha256": model.calibration_hash or "none",
-            "library_versions": res["ensemble"].attrs["library_versions"],
+            "library_versions": res.ensemble.attrs["library_versions"],
         }
         if cfg.groups:
             provenance.update(group_attrs(cfg))
@@ -247,12 +247,12 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             yearly.set_index(["output", "year", unit]).drop(
                 columns=labels_cols
             ).to_xarray().assign_attrs(provenance).to_netcdf(tmp / "indices_over_time.nc")
-        if len(res["s2"]):
-            write_csv(res["s2"], tmp / "indices_S2.csv", index=False, float_format="%.6g")
+        if len(res.s2):
+            write_csv(res.s2, tmp / "indices_S2.csv", index=False, float_format="%.6g")
         write_csv(conv, tmp / "convergence.csv", index=False, float_format="%.6g")
-        write_csv(res["bad"], tmp / "bad_runs.csv", index=False, float_format="%.10g")
-        write_csv(res["skipped"], tmp / "skipped_outputs.csv", index=False)
-        write_netcdf(res["ensemble"], tmp / "ensemble.nc")  # outputs and per-run factor values
+        write_csv(res.bad, tmp / "bad_runs.csv", index=False, float_format="%.10g")
+        write_csv(res.skipped, tmp / "skipped_outputs.csv", index=False)
+        write_netcdf(res.ensemble, tmp / "ensemble.nc")  # outputs and per-run factor values
         if cfg.groups:
             plot_groups(cfg, table, tmp, lang)
         for spec in cfg.outputs if not cfg.groups else []:
@@ -282,7 +282,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             "sensitivity.done",
             lang,
             method=cfg.method,
-            runs=res["values"].shape[0],
+            runs=res.values.shape[0],
             seconds=f"{elapsed:.1f}",
         )
     )
@@ -290,12 +290,12 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         text(
             "sensitivity.check",
             lang,
-            diff=f"{float(res['ensemble'].attrs['check_max_rel_diff']):.2g}",
+            diff=f"{float(res.ensemble.attrs['check_max_rel_diff']):.2g}",
         )
     )
-    if len(res["bad"]):
-        print(text("sensitivity.bad_runs", lang, n=len(res["bad"]), path=out / "bad_runs.csv"))
-    for r in res["skipped"].itertuples():
+    if len(res.bad):
+        print(text("sensitivity.bad_runs", lang, n=len(res.bad), path=out / "bad_runs.csv"))
+    for r in res.skipped.itertuples():
         print(text("sensitivity.skipped", lang, output=r.output, year=r.year, n=r.non_finite_runs))
     if cfg.groups:
         print(
