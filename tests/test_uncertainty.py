@@ -149,3 +149,43 @@ def test_cli_runs_several_scenarios_with_the_same_draws(tmp_path):
             np.percentile(r["trained_labour_share"].sel(time=2030).values, 50),
             a["trained_labour_share"].sel(time=2030, percentile=50).values,
         )
+
+
+def test_analyse_scenario_is_the_ensemble_its_bands_and_probabilities_describe(
+    model, uncertainties
+):
+    """The analysis behind `hatinh-sd uncertainty`, without the command: the bands, the
+    probabilities and the history share are those of the runs it returns."""
+    from hatinh_sd.data import load_targets
+    from hatinh_sd.uncertainty import analyse_scenario, history_observations, target_variables
+
+    names = [f.variable for f in uncertainties]
+    values = draw_uncertainties(uncertainties, 6, 4)
+    targets = load_targets()
+    ids = ["T02", "T07", "T11"]
+    res = analyse_scenario(
+        model,
+        "baseline",
+        names,
+        values,
+        {},
+        targets,
+        ids,
+        history_observations(),
+        seed=4,
+        how={"draws_method": "independent"},
+        backend="inline",
+        progress=False,
+        checks_per_chunk=1,
+    )
+    variables = target_variables(targets, ids)
+    assert list(res.bands.data_vars) == variables
+    again = percentile_bands(res.runs, variables)
+    for v in variables:
+        assert np.array_equal(res.bands[v].values, again[v].values, equal_nan=True)
+    assert res.history_share == pytest.approx(res.consistent.mean())
+    assert res.bands.attrs["n_runs"] == 6 and res.bands.attrs["draws_method"] == "independent"
+    assert res.bands.attrs["history_consistent_share"] == res.history_share
+    assert json.loads(res.bands.attrs["uncertainties"]) == names
+    assert list(res.probabilities["id"]) == ids
+    assert res.runs.sizes["sample"] == 6

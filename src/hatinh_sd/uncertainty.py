@@ -12,7 +12,9 @@ of runs that meet each target, and the share of runs that reproduce history
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import dataclasses
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, cast
 
 import numpy as np
@@ -23,6 +25,9 @@ from hatinh_sd.errors import HatinhInputError
 
 __all__ = [
     "HISTORY_CHECKS",
+    "ScenarioEnsemble",
+    "analyse_scenario",
+    "target_variables",
     "PERCENTILES",
     "describe_draws",
     "draw_with_posterior",
@@ -320,3 +325,81 @@ def plot_probabilities(
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def target_variables(targets: pd.DataFrame, ids: Sequence[str]) -> list[str]:
+    """The model variables of targets ``ids`` (each once, in the targets' order)."""
+    from hatinh_sd.targets import INDICATOR_VARIABLES
+
+    indicator = targets.set_index("target_id")["indicator"]
+    return list(dict.fromkeys(INDICATOR_VARIABLES[str(indicator.loc[tid])] for tid in ids))
+
+
+@dataclasses.dataclass
+class ScenarioEnsemble:
+    """One scenario's uncertainty ensemble, analysed (:func:`analyse_scenario`)."""
+
+    runs: xr.Dataset  #: every run: drawn constants (``sample`` coordinates) and outputs
+    bad: pd.DataFrame  #: runs with NaN, infinite values or negative stocks
+    consistent: np.ndarray  #: per run, whether it reproduces history (``checks``)
+    history: pd.DataFrame  #: the share of runs passing each history check, and all of them
+    bands: xr.Dataset  #: percentile bands of the target variables, with provenance
+    probabilities: pd.DataFrame  #: the share of runs meeting each target (:func:`probabilities`)
+
+    @property
+    def history_share(self) -> float:
+        """The share of runs that pass every history check."""
+        return float(self.history["share"].iloc[-1])
+
+
+def analyse_scenario(
+    model: Any,
+    name: str,
+    names: list[str],
+    values: np.ndarray,
+    fixed: Mapping[str, float],
+    targets: pd.DataFrame,
+    ids: Sequence[str],
+    checks: pd.DataFrame,
+    *,
+    seed: int,
+    how: Mapping[str, Any],
+    **engine: Any,
+) -> ScenarioEnsemble:
+    """Run scenario ``name`` (its settings ``fixed``) over the drawn constants ``names`` x
+    ``values`` (:func:`draw_with_posterior` or :func:`draw_uncertainties`, described by
+    ``how``) as one vectorised ensemble (:func:`hatinh_sd.ensemble.run_ensemble`, with
+    ``engine``'s options), then the history checks, the bands of the target variables and
+    the probability of meeting each target of ``ids``."""
+    from hatinh_sd.ensemble import bad_runs, run_ensemble
+    from hatinh_sd.targets import is_met
+
+    variables = target_variables(targets, ids)
+    ds = run_ensemble(
+        values,
+        names,
+        outputs=variables,
+        annual=list(dict.fromkeys(checks["variable"])),
+        model=model,
+        fixed=dict(fixed),
+        seed=seed,
+        **engine,
+    )
+    consistent, history = history_consistency(ds, checks)
+    bands = percentile_bands(ds, variables)
+    result = ScenarioEnsemble(
+        ds, bad_runs(ds), consistent, history, bands, probabilities(ds, targets, list(ids), is_met)
+    )
+    bands.attrs = {
+        "scenario": name,
+        "seed": int(seed),
+        "n_runs": int(values.shape[0]),
+        "uncertainties": json.dumps(names, ensure_ascii=False),
+        "fixed_by_scenario": json.dumps(dict(fixed), ensure_ascii=False),
+        "model_sha256": model.hash,
+        "library_versions": ds.attrs["library_versions"],
+        **how,
+        "history_consistent_share": result.history_share,
+        "history_checks": json.dumps(history["check"].tolist()[:-1]),
+    }
+    return result

@@ -22,7 +22,7 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
     from hatinh_sd.factors import DEFAULT_FACTORS_PATH, load_factors
     from hatinh_sd.model import load_model
     from hatinh_sd.results import output_folder
-    from hatinh_sd.targets import INDICATOR_VARIABLES, PLAN_TARGETS
+    from hatinh_sd.targets import PLAN_TARGETS
     from hatinh_sd.uncertainty import (
         draw_uncertainties,
         draw_with_posterior,
@@ -78,77 +78,54 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
             )
     targets = load_targets()
     ids = [t for t in PLAN_TARGETS if t in set(targets["target_id"])]
-    variables = []
-    for tid in ids:
-        var = INDICATOR_VARIABLES[str(targets.set_index("target_id").loc[tid, "indicator"])]
-        if var not in variables:
-            variables.append(var)
     checks = history_observations()
     for name, fixed in every_fixed.items():
-        _one_scenario(
-            args, name, model, names, values, fixed, targets, ids, variables, checks, how, key
-        )
+        _one_scenario(args, name, model, names, values, fixed, targets, ids, checks, how, key)
     return 0
 
 
-def _one_scenario(
-    args, name, model, names, values, fixed, targets, ids, variables, checks, how, key
-) -> None:
-    """Run, analyse and write scenario ``name``'s uncertainty ensemble."""
+def _one_scenario(args, name, model, names, values, fixed, targets, ids, checks, how, key) -> None:
+    """Run and analyse scenario ``name``'s uncertainty ensemble, write and print it."""
     import numpy as np
 
-    from hatinh_sd.ensemble import bad_runs, run_ensemble
     from hatinh_sd.results import atomic_dir, output_folder, write_csv, write_netcdf
-    from hatinh_sd.targets import INDICATOR_VARIABLES, is_met
+    from hatinh_sd.targets import INDICATOR_VARIABLES
     from hatinh_sd.uncertainty import (
+        analyse_scenario,
         describe_draws,
-        history_consistency,
-        percentile_bands,
         plot_bands,
         plot_probabilities,
-        probabilities,
         probability_rows,
     )
 
     lang = args.lang
+    chunk = args.chunk_size or DEFAULT_CHUNK_SIZE
     t0 = time.perf_counter()
-    ds = run_ensemble(
-        values,
+    res = analyse_scenario(
+        model,
+        name,
         names,
-        outputs=variables,
-        annual=list(dict.fromkeys(checks["variable"])),
-        model=model,
-        fixed=fixed,
-        chunk_size=args.chunk_size or DEFAULT_CHUNK_SIZE,
+        values,
+        fixed,
+        targets,
+        ids,
+        checks,
         seed=args.seed,
+        how=how,
+        chunk_size=chunk,
         store=sweep_store(
             args.out,
             name,
             f"{args.n}|{args.seed}|{json.dumps(fixed, sort_keys=True)}|".encode()
             + hashlib.sha256(key).digest(),
-            args.chunk_size or DEFAULT_CHUNK_SIZE,
+            chunk,
             model,
         ),
         **engine_kwargs(args),
     )
     elapsed = time.perf_counter() - t0
-    bad = bad_runs(ds)
-    consistent, history = history_consistency(ds, checks)
-    share = float(history["share"].iloc[-1])
-    bands = percentile_bands(ds, variables)
-    prob = probabilities(ds, targets, ids, is_met)
-    bands.attrs = {
-        "scenario": name,
-        "seed": int(args.seed),
-        "n_runs": int(args.n),
-        "uncertainties": json.dumps(names, ensure_ascii=False),
-        "fixed_by_scenario": json.dumps(fixed, ensure_ascii=False),
-        "model_sha256": model.hash,
-        "library_versions": ds.attrs["library_versions"],
-        **how,
-        "history_consistent_share": share,
-        "history_checks": json.dumps(history["check"].tolist()[:-1]),
-    }
+    bands, prob, history, bad = res.bands, res.probabilities, res.history, res.bad
+    share = res.history_share
     labels = {
         var: f"{tid} {text(f'target.{tid}', lang)}"
         for tid in ids
@@ -164,14 +141,14 @@ def _one_scenario(
         )
         write_csv(prob, tmp / "probabilities.csv", index=False, float_format="%.6g")
         write_csv(history, tmp / "history_consistency.csv", index=False, float_format="%.6g")
-        runs = ds.assign(
+        runs = res.runs.assign(
             history_consistent=(
                 "sample",
-                consistent.astype(np.int8),
+                res.consistent.astype(np.int8),
                 {"long_name": "1 if the run reproduces history (history_checks), else 0"},
             )
         ).assign_attrs(
-            {k: v for k, v in bands.attrs.items() if k not in ds.attrs or k == "scenario"}
+            {k: v for k, v in bands.attrs.items() if k not in res.runs.attrs or k == "scenario"}
         )
         write_netcdf(runs, tmp / "runs.nc")  # every run's factor values and outputs
         if len(bad):
