@@ -9,8 +9,9 @@ from hatinh_sd.i18n import text
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from hatinh_sd.dossier import write_dossier
     from hatinh_sd.model import load_model
-    from hatinh_sd.validation import build_dossier, write_dossier
+    from hatinh_sd.validation import build_dossier
 
     model = load_model()
     dossier = build_dossier(
