@@ -38,22 +38,16 @@ import json
 import logging
 import os
 import statistics
+import sys
 import threading
 import time
+from pathlib import Path
+
+# Debian's chromium, launched as the browser tests launch it (tests/browser.py)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 CHART = "T01"
-
-#: Launch arguments of Debian's chromium (as tests/conftest.py).
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 STATE_JS = """(tid) => {
     const gd = document.querySelector(`[id*='"target":"${tid}"'] .js-plotly-plot`);
@@ -136,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs (default 3)")
     parser.add_argument("--moves", type=int, default=15, help="slider moves per case and run")
     parser.add_argument("--lever", default="FDI incentives", help="slider moved")
-    parser.add_argument("--chromium", default="/usr/bin/chromium", help="browser executable")
+    parser.add_argument("--chromium", default=CHROMIUM, help="browser executable")
     args = parser.parse_args(argv)
 
     from playwright.sync_api import sync_playwright

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from browser import CHROMIUM, CHROMIUM_ARGS
 from hatinh_sd.model import load_model
 
 
@@ -46,15 +47,6 @@ def browser_type_launch_args(browser_type_launch_args):
     """Playwright drives Debian's chromium (``apt-get install chromium``), never a downloaded browser."""
     return {
         **browser_type_launch_args,
-        "executable_path": "/usr/bin/chromium",
-        "args": [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ],
+        "executable_path": CHROMIUM,
+        "args": CHROMIUM_ARGS,
     }

@@ -264,7 +264,7 @@ def lever_control(c: LeverControl, lang: str, description: str | None) -> html.D
                 dcc.Checklist(
                     id=lever_id(c.name, c.kind),
                     options=[{"label": "", "value": 1}],
-                    value=[1] if c.default >= 0.5 else [],  # as c.to_raw(c.default)
+                    value=c.switch_raw(c.default),
                     inline=True,
                     style={"display": "inline-block"},
                 ),

@@ -110,10 +110,15 @@ class LeverControl:
             value = round(value, self.decimals + 2)
         return value
 
+    @staticmethod
+    def switch_raw(value: float) -> list[int]:
+        """A switch's checklist value showing lever value ``value`` (on from 0.5)."""
+        return [1] if value >= 0.5 else []
+
     def to_raw(self, value: float) -> list[int] | int | float:
         """The control's raw value showing lever value ``value``."""
         if self.kind == "switch":
-            return [1] if value >= 0.5 else []
+            return self.switch_raw(value)
         if self.kind == "year":
             return int(round(value))
         return value
