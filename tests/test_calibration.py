@@ -10,7 +10,11 @@ import pytest
 import yaml
 
 from hatinh_sd.calibration import (
+    DERIVED,
+    Likelihood,
+    fine_times,
     fit_statistics,
+    fit_variables,
     level_series,
     load_setup,
     model_fit,
@@ -62,6 +66,31 @@ def fitted(model):
     setup = load_setup(model)
     obs, mv = model_fit(model, setup)
     return setup, obs, mv
+
+
+def test_derived_quantities_agree_between_the_fit_and_the_comparison(model, fitted):
+    """A derived quantity (GRDP without Formosa's value added, say) is computed from its
+    inputs the same way by the vectorised likelihood (arrays) and by the comparison of one
+    run (a Dataset); runs return the inputs, not the derived name."""
+    setup, obs, mv = fitted
+    variables = fit_variables(setup)
+    assert {"grdp", "steel_value_added"} <= set(variables)
+    assert not set(DERIVED) & set(variables)
+    which = (obs["indicator"] == "grdp_growth_without_formosa") & (obs["year"] == 2019)
+    ds = model.run(outputs=variables, times=fine_times(model))
+    t = ds["time"].values
+
+    def mean(var, y):  # calendar year y is model time [y - 0.5, y + 0.5)
+        return float(DERIVED[var](ds).values[(t >= y - 0.5) & (t < y + 0.5)].mean())
+
+    growth = (mean("grdp_without_formosa", 2019) / mean("grdp_without_formosa", 2018) - 1) * 100
+    assert mv[obs.index[which][0]] == pytest.approx(growth, rel=1e-9)
+    grdp = float(ds["grdp"].values[(t >= 2018.5) & (t < 2019.5)].mean())
+    assert 0.6 * grdp < mean("grdp_without_formosa", 2019) < 0.9 * grdp  # Formosa taken out
+    lik = Likelihood(model, setup, load_observed())
+    values = lik.model_values({v: ds[v].values[None, :] for v in lik.outputs})[0]
+    row = lik.obs.index[(lik.obs["indicator"] == "grdp_growth_without_formosa")][0]
+    assert values[row] == pytest.approx(growth, rel=1e-9)
 
 
 def test_committed_calibration_is_applied(model):

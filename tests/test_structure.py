@@ -135,6 +135,7 @@ EXOGENOUS_SERIES = {
     "steel utilisation history",
     "coal load factor history",
     "national covid services loss",
+    "national covid industry loss",
 }
 
 

@@ -75,7 +75,7 @@ def english_left(text: str) -> list[str]:
     for u in units:
         if re.search(rf"(?<![\w/]){re.escape(u)}(?![\w/])", text):
             found.append(u)
-    text = re.sub(r"[\w-]+(?:/[\w.-]+)+\.\w+", " ", text)  # file paths (model/hatinh.mdl)
+    text = re.sub(r"[\w.-]*(?:/[\w.-]+)+", " ", text)  # paths (model/hatinh.mdl, outputs/effects/x)
     for w in ENGLISH_WORDS:
         if re.search(rf"(?<![\w'-]){w}(?![\w'-])", text):
             found.append(w)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol, cast
 
@@ -58,6 +58,7 @@ __all__ = [
     "fit_statistics",
     "fine_times",
     "fit_table",
+    "fit_variables",
     "level_series",
     "Likelihood",
     "load_setup",
@@ -70,13 +71,35 @@ __all__ = [
 DEFAULT_SETUP_PATH = repo_root() / "model" / "calibration_setup.yaml"
 DEFAULT_FIT_TABLE_PATH = repo_root() / "model" / "calibration_fit.csv"
 
+
+@dataclasses.dataclass(frozen=True)
+class Derived:
+    """A quantity compared with data that is not a model variable: computed from model
+    variables (``inputs``) of a Dataset or of a mapping of arrays."""
+
+    inputs: tuple[str, ...]
+    compute: Callable[[Mapping[Any, Any]], Any]
+
+    def __call__(self, values: Mapping[Any, Any]) -> Any:
+        return self.compute(values)
+
+
 #: Quantities compared with data that are not model variables themselves.
-DERIVED: dict[str, Callable[[xr.Dataset], xr.DataArray]] = {
-    "share_services_and_product_taxes": lambda ds: ds["share_services"] + ds["share_product_taxes"],
-    "labour_force_participation_percent": lambda ds: (
-        ds["labour_force"] / ds["population_15_plus"] * 100
+DERIVED: dict[str, Derived] = {
+    "share_services_and_product_taxes": Derived(
+        ("share_services", "share_product_taxes"),
+        lambda v: v["share_services"] + v["share_product_taxes"],
+    ),
+    "labour_force_participation_percent": Derived(
+        ("labour_force", "population_15_plus"),
+        lambda v: v["labour_force"] / v["population_15_plus"] * 100,
+    ),
+    # Formosa's value added is the model's steel value added (its power plant included)
+    "grdp_without_formosa": Derived(
+        ("grdp", "steel_value_added"), lambda v: v["grdp"] - v["steel_value_added"]
     ),
 }
+
 
 KINDS = ("mean", "end", "growth", "cumulative")
 ERRORS = ("relative", "points")
@@ -143,6 +166,9 @@ class PosteriorConfig:
         uncertain constants).
     max_minutes : float
         Stop tempering after this many minutes (the result then says beta < 1).
+    moves : float
+        Accepted Metropolis moves per particle (on average) after each resampling:
+        more moves decorrelate the particles from their resampled parents.
     """
 
     particles: int = 2000
@@ -151,6 +177,7 @@ class PosteriorConfig:
     screen: float = 0.5
     priors: dict[str, PriorSpec] = dataclasses.field(default_factory=dict)
     max_minutes: float = 14.0
+    moves: float = 2.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -251,6 +278,7 @@ class _Posterior(_Strict):
     seed: Annotated[StrictInt, Field(ge=0)] = PosteriorConfig.seed
     screen: Annotated[_Finite, Field(ge=0)] = PosteriorConfig.screen
     max_minutes: Annotated[_Finite, Field(gt=0)] = PosteriorConfig.max_minutes
+    moves: Annotated[_Finite, Field(gt=0, le=50)] = PosteriorConfig.moves
     priors: dict[str, _Prior] = Field(default_factory=dict)
 
 
@@ -400,6 +428,7 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
             float(post.screen),
             priors,
             float(post.max_minutes),
+            float(post.moves),
         ),
     )
 
@@ -557,19 +586,13 @@ def fine_times(model: Model) -> np.ndarray:
     return model.initial_time + model.time_step * np.arange(n + 1)
 
 
-def _variables(setup: CalibrationSetup) -> list[str]:
-    out = set()
+def fit_variables(setup: CalibrationSetup) -> list[str]:
+    """The model variables a run must return to compare every series of ``setup``
+    (those of derived quantities replaced by their inputs)."""
+    out: set[str] = set()
     for spec in setup.series.values():
         for var in [spec.variable] + [rule["variable"] for rule in spec.variants]:
-            if var in DERIVED:
-                out |= {
-                    "share_services",
-                    "share_product_taxes",
-                    "labour_force",
-                    "population_15_plus",
-                }
-            else:
-                out.add(var)
+            out |= set(DERIVED[var].inputs) if var in DERIVED else {var}
     return sorted(out)
 
 
@@ -895,7 +918,7 @@ def evaluate(
     fit_mask = (
         np.ones(len(obs), bool) if fit_until is None else (obs["year"] <= fit_until).to_numpy()
     )
-    ds = _run_fine(model, values, _variables(setup))
+    ds = _run_fine(model, values, fit_variables(setup))
     mv = compare_with_observed(ds, obs, setup)
     fit = fit_table(obs, mv, fit_mask)
     holdout = benchmark = None
@@ -916,7 +939,7 @@ def model_fit(
     """Observations and the current model's matching values (no fitting)."""
     observed = load_observed() if observed is None else observed
     obs = observations(observed, setup)
-    ds = _run_fine(model, {}, _variables(setup))
+    ds = _run_fine(model, {}, fit_variables(setup))
     return obs, compare_with_observed(ds, obs, setup)
 
 
@@ -983,7 +1006,7 @@ class Likelihood:
         self.obs = obs[keep].reset_index(drop=True)
         self.setup = setup
         self.times = fine_times(model)
-        self.variables = _variables(setup)
+        self.variables = fit_variables(setup)
         t = self.times
         rows = []
         for r in _observation_rows(self.obs):
@@ -1031,13 +1054,7 @@ class Likelihood:
         return self.variables
 
     def _series(self, out: dict[str, np.ndarray], var: str) -> np.ndarray:
-        if var == "share_services_and_product_taxes":
-            return out["share_services"] + out["share_product_taxes"]
-        if var == "labour_force_participation_percent":
-            return out["labour_force"] / out["population_15_plus"] * 100
-        if var in DERIVED:  # pragma: no cover - every derived quantity is handled above
-            raise KeyError(var)
-        return out[var]
+        return DERIVED[var](out) if var in DERIVED else out[var]
 
     def model_values(self, out: dict[str, np.ndarray]) -> np.ndarray:
         """Model value of each observation for every run: (runs, observations)."""

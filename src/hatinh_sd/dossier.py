@@ -61,13 +61,10 @@ def series_charts(d: Dossier, lang: str = "en") -> list[tuple[str, str]]:
     :func:`hatinh_sd.report.fit_figure` so that the dossier and the report show the same chart."""
     import matplotlib.pyplot as plt
 
-    from hatinh_sd.calibration import DERIVED
+    from hatinh_sd.calibration import fit_variables
     from hatinh_sd.report import fit_figure
 
-    variables = sorted(
-        {s.variable for s in d.setup.series.values() if s.variable not in DERIVED}
-        | {"share_services", "share_product_taxes", "labour_force", "population_15_plus"}
-    )
+    variables = fit_variables(d.setup)
     times = fine_times(d.model)
     ds = d.model.run(outputs=variables, times=times[times <= 2025.5])  # the years with data
     charts = []

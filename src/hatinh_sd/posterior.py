@@ -529,6 +529,8 @@ def run_posterior(
             prior,
             particles=cfg.particles,
             seed=cfg.seed,
+            target_moves=cfg.moves,
+            max_moves=max(12, math.ceil(4 * cfg.moves)),
             max_seconds=cfg.max_minutes * 60,
             progress=progress,
         )

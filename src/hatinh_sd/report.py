@@ -1258,12 +1258,9 @@ def build_report(
         e(text(f"report.fit.col.{c}", lang))
         for c in ("series", "years", "n", "mape", "rmse", "r2", "um", "us", "uc", "sources")
     ]
-    from hatinh_sd.calibration import DERIVED
+    from hatinh_sd.calibration import fit_variables
 
-    variables = sorted(
-        {s.variable for s in setup.series.values() if s.variable not in DERIVED}
-        | {"share_services", "share_product_taxes", "labour_force", "population_15_plus"}
-    )
+    variables = fit_variables(setup)
     fine = model.run(outputs=variables, times=fine_times(model))
     fit_charts = "".join(
         "<figure>"
