@@ -24,7 +24,8 @@ def main() -> None:
     parser.add_argument("--translations", type=int, default=3)
     args = parser.parse_args()
 
-    from hatinh_sd.model import Model, load_model, translate
+    from hatinh_sd.model import Model, load_model
+    from hatinh_sd.translation import translate
 
     model = load_model()
     v1 = Model(Path(__file__).parent / "hatinh_v1.mdl", calibration_path=None)

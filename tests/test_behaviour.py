@@ -268,7 +268,7 @@ def test_runs_equal_a_fresh_pysd_model(model):
     """
     import pysd
 
-    from hatinh_sd.model import adapt_smooth_states
+    from hatinh_sd.pysd_runtime import adapt_smooth_states
 
     params = {"vocational training": 20, "formosa phase 2": 1, "logistics": 1.3}
     model.run({"labour export": 20})  # a previous run must not leak into the next

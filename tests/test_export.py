@@ -11,7 +11,7 @@ import pytest
 from hatinh_sd import model as model_module
 from hatinh_sd.cli import main
 from hatinh_sd.mdlexport import calibrated_mdl, changes_file
-from hatinh_sd.model import equations_hash
+from hatinh_sd.translation import equations_hash
 
 
 @pytest.fixture(scope="module")

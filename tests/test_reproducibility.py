@@ -75,7 +75,8 @@ def test_results_record_the_scientific_libraries(baseline):
 def test_translation_cache_is_keyed_by_pysd_and_checked(tmp_path, monkeypatch):
     import pysd
 
-    from hatinh_sd.model import DEFAULT_MODEL_PATH, translate
+    from hatinh_sd.model import DEFAULT_MODEL_PATH
+    from hatinh_sd.translation import translate
 
     monkeypatch.setenv("HATINH_SD_CACHE", str(tmp_path))
     py = translate(DEFAULT_MODEL_PATH)

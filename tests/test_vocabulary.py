@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from hatinh_sd import vocabulary
+from hatinh_sd import modeldoc, vocabulary
 from hatinh_sd.modeldoc import register_constants
 
 
 def test_every_name_unit_note_and_limitation_has_its_vietnamese(model):
-    problems = vocabulary.problems(model)
+    problems = modeldoc.translation_problems(model)
     assert problems == [], "\n".join(problems[:20])
 
 
@@ -27,12 +27,12 @@ def test_labels_units_and_notes(model):
 
 def test_a_stale_note_is_reported(model, monkeypatch):
     name, comment = register_constants(model)[0]
-    doc = dict(vocabulary._load())
+    doc = dict(vocabulary.translations())
     names = dict(doc["names"])
     names[name] = {**names[name], "of": "000000000000"}
     doc["names"] = names
-    monkeypatch.setattr(vocabulary, "_load", lambda path=None: doc)
-    problems = vocabulary.problems(model)
+    monkeypatch.setattr(vocabulary, "translations", lambda path=None: doc)
+    problems = modeldoc.translation_problems(model)
     assert problems == [f"the note of '{name}' is untranslated or translates an older comment"]
     assert vocabulary.note(name, comment, "vi") is None
 

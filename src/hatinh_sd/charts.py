@@ -28,7 +28,7 @@ from hatinh_sd.targets import (  # noqa: E402
     observed_series,
 )
 
-__all__ = ["target_figure", "write_charts"]
+__all__ = ["png_base64", "target_figure", "write_charts"]
 
 #: Unit label key (locale ``unit.*``) of each target's unit in targets.csv.
 _UNIT_KEYS = {
@@ -37,6 +37,20 @@ _UNIT_KEYS = {
     "ratio": "unit.ratio",
     "students per 10000 people": "unit.per10000",
 }
+
+
+def png_base64(fig, *, dpi: int = 100, tight: bool = False) -> str:
+    """The figure as a base64 PNG (for ``data:`` URLs in HTML pages); closes the figure."""
+    import base64
+    import io
+
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight" if tight else None)
+    finally:
+        plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
 
 _COLOURS = ["#333333", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2"]
 

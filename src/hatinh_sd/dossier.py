@@ -7,9 +7,7 @@ writes it, so that the analysis renders nothing.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,8 @@ __all__ = ["backtest_charts", "series_charts", "write_dossier"]
 def backtest_charts(bt: Any) -> list[tuple[str, str]]:
     """Per series: the observations and the model's forecast (with its 90 % band) from each origin."""
     import matplotlib
+
+    from hatinh_sd.charts import png_base64
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -45,23 +45,15 @@ def backtest_charts(bt: Any) -> list[tuple[str, str]]:
         ax.set_title(f"{indicator} (dotted: random walk with drift)", fontsize=8)
         ax.legend(fontsize=6)
         ax.tick_params(labelsize=7)
-        charts.append((indicator, _figure_png(fig)))
-        plt.close(fig)
+        charts.append((indicator, png_base64(fig, dpi=110, tight=True)))
     return charts
-
-
-def _figure_png(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def series_charts(d: Dossier, lang: str = "en") -> list[tuple[str, str]]:
     """One fitted-vs-observed chart per series: (title, base64 PNG), drawn by the report's
     :func:`hatinh_sd.report.fit_figure` so that the dossier and the report show the same chart."""
-    import matplotlib.pyplot as plt
-
     from hatinh_sd.calibration import fit_variables
+    from hatinh_sd.charts import png_base64
     from hatinh_sd.report import fit_figure
 
     variables = fit_variables(d.setup)
@@ -72,8 +64,7 @@ def series_charts(d: Dossier, lang: str = "en") -> list[tuple[str, str]]:
         if not (d.observations.indicator == indicator).any():
             continue
         fig = fit_figure(d.setup, d.observations, d.model_values, ds, indicator, lang)
-        charts.append((indicator, _figure_png(fig)))
-        plt.close(fig)
+        charts.append((indicator, png_base64(fig, dpi=110, tight=True)))
     return charts
 
 

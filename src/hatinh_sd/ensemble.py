@@ -19,7 +19,6 @@ any output differs by more than :data:`CHECK_RTOL` relative.
 
 from __future__ import annotations
 
-import builtins
 import dataclasses
 import hashlib
 import json
@@ -29,7 +28,7 @@ import os
 import shutil
 import sys
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -40,14 +39,8 @@ import xarray as xr
 
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.invariants import Invariant, invariants, violations
-from hatinh_sd.model import (
-    Model,
-    adapt_smooth_states,
-    euler_per_stock,
-    library_versions,
-    load_model,
-    memoise_call_counts,
-)
+from hatinh_sd.model import Model, library_versions, load_model
+from hatinh_sd.pysd_runtime import array_mode, set_constants
 from hatinh_sd.workers import stop_with_parent
 
 __all__ = [
@@ -79,39 +72,15 @@ class EnsembleCheckError(RuntimeError):
 
 
 # ------------------------------------------------------------------ array mode
-def _float(x: Any) -> Any:
-    """``float`` of the generated code, letting arrays of samples through."""
-    return x if isinstance(x, np.ndarray) else builtins.float(x)
-
-
-def _per_sample(if_then_else: Callable) -> Callable:
-    """PySD's ``if_then_else``, choosing per sample when the condition is an array."""
-
-    def choose(condition: Any, val_if_true: Callable, val_if_false: Callable) -> Any:
-        if isinstance(condition, np.ndarray):
-            if condition.all():
-                return val_if_true()
-            if not condition.any():
-                return val_if_false()
-            return np.where(condition, val_if_true(), val_if_false())
-        return if_then_else(condition, val_if_true, val_if_false)
-
-    return choose
-
-
 class ArrayModel:
     """PySD's translation of the model, run with an array of samples per constant.
 
     The generated code is the scalar model's own (:attr:`Model.py_path`, the
     translation cached by the ``.mdl``'s hash), not a variant: each constant
     that varies between samples returns a numpy array, and numpy broadcasting
-    carries the samples through every equation in one PySD run. Three
-    adaptations, made when the model is loaded, let arrays through where PySD
-    expects numbers: the generated module's ``float`` and ``if_then_else``
-    (which choose per sample with ``numpy.where``), SMOOTH states widened to
-    (order, samples) (:func:`hatinh_sd.model.adapt_smooth_states`), and the
-    Euler step, which updates each stock with its own array
-    (:func:`hatinh_sd.model.euler_per_stock`, also used by scalar runs).
+    carries the samples through every equation in one PySD run. The adaptations
+    that let arrays through where PySD expects numbers are
+    :func:`hatinh_sd.pysd_runtime.array_mode`'s.
     """
 
     def __init__(self, model: Model):
@@ -121,13 +90,8 @@ class ArrayModel:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self.pysd = pysd.load(str(model.py_path))
-        module = self.pysd.components._components
-        module.float = _float
-        module.if_then_else = _per_sample(module.if_then_else)
-        memoise_call_counts(self.pysd)
         self.samples = 1
-        adapt_smooth_states(self.pysd, lambda: self.samples)
-        euler_per_stock(self.pysd)
+        array_mode(self.pysd, lambda: self.samples)
         self.pysd.set_components({model.py_name(k): v for k, v in model.calibration.items()})
         self._changed: set[str] = set()
 
@@ -159,9 +123,7 @@ class ArrayModel:
             params[py] = (lambda v=value: v) if isinstance(value, np.ndarray) else float(value)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self.pysd.set_components(params)
-            for py in params:  # a constant still (PySD files a callable under 'time')
-                self.pysd._dependencies[py] = {}
+            set_constants(self.pysd, params)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 df = self.pysd.run(
                     return_columns=list(outputs),

@@ -8,7 +8,7 @@ SDEverywhere or plain-PySD user who opens the ``.mdl`` would run another model.
 writes every whole-number constant with a decimal point, because PySD builds a
 SMOOTH's state from its initial value: an integer (``initial GRDP = 17330``)
 gives an integer state that truncates the first input, which the project avoids
-by widening the states to floats (:func:`hatinh_sd.model.adapt_smooth_states`).
+by widening the states to floats (:func:`hatinh_sd.pysd_runtime.adapt_smooth_states`).
 :func:`changes_file` writes the same values as a Vensim ``.cin`` changes file.
 
 Other engines: ``calibrated_mdl(model, engine="simlin")`` also applies

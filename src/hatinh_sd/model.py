@@ -1,8 +1,9 @@
 """Translate, load and run the Hà Tĩnh model (``model/hatinh.mdl``) with PySD.
 
 The ``.mdl`` file is the single source of the model. It is translated to Python
-once per content hash and cached (``translate``); everything else loads the
-cached translation. :class:`Model` wraps a loaded PySD model so that every run
+once per content hash and cached (:mod:`hatinh_sd.translation`); everything else
+loads the cached translation, adapted to this package's runs
+(:mod:`hatinh_sd.pysd_runtime`). :class:`Model` wraps a loaded PySD model so that every run
 starts from the model's own defaults (PySD keeps parameter changes between runs),
 checks parameter names and lever ranges, and returns an :class:`xarray.Dataset`
 with units, long names and provenance.
@@ -21,78 +22,32 @@ import functools
 import hashlib
 import json
 import math
-import os
 import re
-import shutil
 import subprocess
-import tempfile
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from hatinh_sd.errors import HatinhInputError, did_you_mean, read_yaml
+from hatinh_sd.paths import DEFAULT_CALIBRATION_PATH, DEFAULT_MODEL_PATH, repo_root
+from hatinh_sd.pysd_runtime import scalar_mode
+from hatinh_sd.translation import equations_hash, model_hash, translate
 
 __all__ = [
+    "DEFAULT_CALIBRATION_PATH",
     "DEFAULT_MODEL_PATH",
     "Model",
     "Parameter",
     "load_model",
-    "model_hash",
     "repo_root",
-    "translate",
 ]
 
 _ROLE_RE = re.compile(r"^\s*(lever)\s+g(\d+)\s*:|^\s*(uncertain|calibrated)\s*:", re.IGNORECASE)
-
-
-def repo_root() -> Path:
-    """Return the project's root folder (the one holding ``model/``).
-
-    Resolved from the package location (``src/hatinh_sd/../..``), falling back
-    to the current directory for a non-editable install.
-    """
-    here = Path(__file__).resolve().parents[2]
-    if (here / "model" / "hatinh.mdl").exists():
-        return here
-    return Path.cwd()
-
-
-DEFAULT_MODEL_PATH = repo_root() / "model" / "hatinh.mdl"
-
-#: Fitted values of the parameters marked ``calibrated:``, written by
-#: ``hatinh-sd calibrate`` and reviewed; every run reads it.
-DEFAULT_CALIBRATION_PATH = repo_root() / "model" / "calibration.yaml"
-
-
-def model_hash(mdl_path: Path | str = DEFAULT_MODEL_PATH) -> str:
-    """SHA-256 of the model file's bytes (the cache key of its translation)."""
-    path = Path(mdl_path)
-    if not path.exists():
-        raise HatinhInputError("model file not found", path=path)
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def equations_hash(mdl_path: Path | str = DEFAULT_MODEL_PATH) -> str:
-    """SHA-256 of the model's equations alone: each equation's text before its units, with
-    whitespace runs as one space; comments, units, group headers and the sketch do not count.
-    A calibration is stale when the equations it was fitted to changed."""
-    path = Path(mdl_path)
-    if not path.exists():
-        raise HatinhInputError("model file not found", path=path)
-    text = path.read_text(encoding="utf-8").split("\\\\\\---///", 1)[0]
-    text = text.replace("{UTF-8}", "")
-    equations = []
-    for block in text.split("|"):
-        head = " ".join(block.split("~", 1)[0].split())
-        if head and not head.startswith("*"):
-            equations.append(head)
-    return hashlib.sha256("\n".join(equations).encode("utf-8")).hexdigest()
 
 
 #: Whether a stale calibration is an error (the CLI) or a warning (the Python API).
@@ -134,74 +89,6 @@ def _library_versions() -> tuple[tuple[str, str], ...]:
     return tuple(out.items())
 
 
-def cache_dir() -> Path:
-    """Folder of cached translations (``$HATINH_SD_CACHE`` or ``<repo>/.cache``)."""
-    env = os.environ.get("HATINH_SD_CACHE")
-    return Path(env) if env else repo_root() / ".cache"
-
-
-def translate(mdl_path: Path | str = DEFAULT_MODEL_PATH, *, force: bool = False) -> Path:
-    """Translate the ``.mdl`` with PySD once per content hash; return the ``.py`` path.
-
-    The translation is made in a temporary folder and moved into the cache
-    atomically, so concurrent processes never see half-written files. The
-    cache key is the ``.mdl``'s hash and PySD's version; the translated file's
-    own SHA-256 is recorded beside it and checked before it is used (a
-    changed or damaged file is translated again, with a warning).
-    """
-    import pysd
-
-    mdl_path = Path(mdl_path)
-    digest = model_hash(mdl_path)
-    target = cache_dir() / "translated" / f"{mdl_path.stem}-{digest[:16]}-pysd{pysd.__version__}"
-
-    def build(folder: Path) -> None:
-        shutil.copy2(mdl_path, folder / mdl_path.name)
-        pysd.read_vensim(str(folder / mdl_path.name), initialize=False)
-
-    return build_cached(target, f"{mdl_path.stem}.py", build, force=force)
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def build_cached(
-    target: Path, filename: str, build: Callable[[Path], None], *, force: bool = False
-) -> Path:
-    """Return ``target/filename``, first building ``target`` with ``build(folder)`` if needed.
-
-    The build runs in a temporary folder beside ``target`` that is renamed into
-    place in one step, so concurrent processes never see half-written files.
-    """
-    path = target / filename
-    record = target / f"{filename}.sha256"
-    if path.exists() and not force:
-        if record.exists() and record.read_text().strip() == _sha256(path):
-            return path
-        warnings.warn(
-            f"{path}: the cached file does not match its recorded SHA-256; rebuilding it",
-            stacklevel=2,
-        )
-        force = True
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
-    try:
-        build(tmp)
-        (tmp / f"{filename}.sha256").write_text(_sha256(tmp / filename) + "\n")
-        if force and target.exists():
-            shutil.rmtree(target)
-        try:
-            tmp.rename(target)
-        except OSError:  # another process won the race
-            if not path.exists():
-                raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return path
-
-
 @dataclasses.dataclass(frozen=True)
 class Parameter:
     """A constant of the model that users may change.
@@ -231,74 +118,6 @@ class Parameter:
     high: float
     units: str
     comment: str
-
-
-def memoise_call_counts(pysd_model: Any) -> None:
-    """Count each element's callers once instead of at every run.
-
-    PySD re-derives its cache types at the start of every run that sets
-    parameters, counting each element's callers over the whole dependency
-    graph (about a third of a run's time here). The graph never changes in
-    this package, which sets only values of constants, so the counts are
-    computed once per element. Results are identical (tested against a fresh
-    PySD model).
-    """
-    original = pysd_model._count_calls
-    counts: dict[str, int] = {}
-
-    def count_calls(element: str) -> int:
-        if element not in counts:
-            counts[element] = original(element)
-        return counts[element]
-
-    pysd_model._count_calls = count_calls
-
-
-def euler_per_stock(pysd_model: Any) -> None:
-    """Update each stock with its own value in PySD's Euler step.
-
-    PySD gathers every stock's state and rate into one object array and adds
-    them element by element; updating each stock directly gives the same
-    numbers (every rate is computed before any state changes), saves about 5 %
-    of a scalar run, and lets states be arrays of different shapes (the
-    ensemble's array mode: stocks (samples,), SMOOTH states (order, samples)).
-    """
-    stocks = list(pysd_model._dynamicstateful_elements)
-
-    def euler_step(dt: float) -> None:
-        rates = [element.ddt() for element in stocks]
-        states = [element.state for element in stocks]
-        for element, state, rate in zip(stocks, states, rates, strict=True):
-            element.update(state + rate * dt)
-
-    pysd_model._euler_step = euler_step
-
-
-def adapt_smooth_states(pysd_model: Any, samples: Callable[[], int] | None = None) -> None:
-    """Make every SMOOTH state a float array, (order, samples) wide for ensembles.
-
-    PySD's SMOOTH state is ``np.array([initial value] * order)``: an integer
-    initial value (``initial GRDP = 17330``) gives an integer array, into which
-    PySD then writes the first input, truncated. Casting the state to float
-    removes that artefact (8e-8 relative in GRDP). With ``samples`` (the
-    ensemble's array mode) a state made from a single initial value is
-    repeated for each sample, so that inputs that differ between samples fit.
-    """
-    from pysd.py_backend.statefuls import Smooth
-
-    for element in pysd_model._dynamicstateful_elements:
-        if not isinstance(element, Smooth):
-            continue
-        original = element.initialize
-
-        def initialize(init_val=None, element=element, original=original) -> None:
-            original(init_val)
-            state = np.asarray(element.state, dtype=float)
-            if samples is not None and state.ndim == 1:
-                state = np.repeat(state[:, None], samples(), axis=1)
-            element.state = state
-
-        element.initialize = initialize
 
 
 def _git_commit(root: Path) -> str:
@@ -349,9 +168,7 @@ class Model:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             self._pysd = pysd.load(str(self.py_path))
-        memoise_call_counts(self._pysd)
-        adapt_smooth_states(self._pysd)
-        euler_per_stock(self._pysd)
+        scalar_mode(self._pysd)
         self.doc: pd.DataFrame = self._pysd.doc.copy()
         self._real_to_py = dict(zip(self.doc["Real Name"], self.doc["Py Name"], strict=True))
         self._py_to_real = {v: k for k, v in self._real_to_py.items()}

@@ -27,6 +27,7 @@ __all__ = [
     "Assumption",
     "assumptions",
     "register_constants",
+    "translation_problems",
     "render_assumptions",
     "render_effects",
     "render_levers",
@@ -213,3 +214,35 @@ def update_readme(
     with atomic_file(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path
+
+
+def translation_problems(model: Model) -> list[str]:
+    """What the Vietnamese lacks: names without a label, units without planning terms,
+    register notes that are missing or stale, limitations out of date."""
+    from hatinh_sd import vocabulary as v
+
+    doc = v.translations()
+    names, units = doc["names"], doc["units"]
+    out = []
+    for _, r in model.doc.iterrows():
+        name = str(r["Real Name"])
+        if name in ("INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER"):
+            continue
+        entry = names.get(name)
+        if not isinstance(entry, dict) or not entry.get("vi"):
+            out.append(f"name '{name}' has no Vietnamese label")
+        u = r["Units"]
+        if isinstance(u, str) and not {"vi", "en"} <= set(units.get(u) or {}):
+            out.append(f"unit '{u}' (of '{name}') has no planning terms in vi and en")
+    for name, comment in register_constants(model):
+        if v.note(name, comment, "vi") is None:
+            out.append(f"the note of '{name}' is untranslated or translates an older comment")
+    lim = doc["limitations"]
+    english = v.english_limitations()
+    if not isinstance(lim, dict) or lim.get("of") != v.digest(english):
+        out.append("the known limitations changed in model/README.md since their translation")
+    elif len(v.limitations("vi")) != len(v.limitations("en")):
+        out.append("the translated known limitations have another number of bullets")
+    extra = sorted(set(names) - set(model.doc["Real Name"]))
+    out += [f"'{n}' is translated but not in the model" for n in extra]
+    return out

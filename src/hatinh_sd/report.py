@@ -32,7 +32,6 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import html
-import io
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -163,17 +162,6 @@ def find_sensitivity(model: Model, outputs: Path) -> list[Evidence]:
 
 
 # --------------------------------------------------------------------- charts
-def _png(fig) -> str:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    try:
-        fig.savefig(buf, format="png", dpi=100)
-    finally:
-        plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
 def _img(data: str, alt: str, mime: str = "image/png", cls: str = "chart", graph: str = "") -> str:
     extra = f" data-graph='{html.escape(graph)}'" if graph else ""
     return f"<img class='{cls}'{extra} alt='{html.escape(alt)}' src='data:{mime};base64,{data}'/>"
@@ -189,7 +177,7 @@ def _target_chart(
     titles: Mapping[str, str] | None = None,
 ) -> str:
     """A target chart of :mod:`hatinh_sd.charts` with the scenarios' uncertainty bands."""
-    from hatinh_sd.charts import target_figure
+    from hatinh_sd.charts import png_base64, target_figure
     from hatinh_sd.targets import INDICATOR_VARIABLES, indicator_series
 
     titles = titles or {}
@@ -235,7 +223,7 @@ def _target_chart(
         added = True
     if added:
         ax.legend(fontsize=8, loc="best", framealpha=0.9)
-    return _png(fig)
+    return png_base64(fig)
 
 
 def fit_figure(
@@ -1177,6 +1165,7 @@ def build_report(
         load_setup,
         model_fit,
     )
+    from hatinh_sd.charts import png_base64
     from hatinh_sd.compare import investment_table, target_table
     from hatinh_sd.data import load_observed, load_targets
     from hatinh_sd.scenarios import load_catalogue, load_scenario, run_scenario
@@ -1264,7 +1253,9 @@ def build_report(
     fine = model.run(outputs=variables, times=fine_times(model))
     fit_charts = "".join(
         "<figure>"
-        + _img(_png(fit_figure(setup, obs, values, fine, ind, lang)), text(f"series.{ind}", lang))
+        + _img(
+            png_base64(fit_figure(setup, obs, values, fine, ind, lang)), text(f"series.{ind}", lang)
+        )
         + "</figure>"
         for ind in setup.series
         if (obs.indicator == ind).any()

@@ -14,7 +14,7 @@ Vietnamese lives in one reviewed file, ``model/translation_vi.yaml``:
     ``of``, the first 12 hex digits of the SHA-256 of the English comment it
     translates: when the comment changes, the translation is *stale* and is not
     shown (the English is named as untranslated instead), and
-    :func:`problems` lists it;
+    :func:`hatinh_sd.modeldoc.translation_problems` lists it;
 ``limitations``
     the ``## Known limitations`` bullets in Vietnamese, with ``of`` for the
     English section.
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from hatinh_sd.errors import HatinhInputError, read_yaml
-from hatinh_sd.model import Model, repo_root
+from hatinh_sd.paths import repo_root
 
 __all__ = [
     "TRANSLATION_PATH",
@@ -40,7 +40,6 @@ __all__ = [
     "label",
     "limitations",
     "note",
-    "problems",
     "unit",
 ]
 
@@ -56,7 +55,7 @@ def digest(s: str) -> str:
 
 
 @cache
-def _load(path: Path = TRANSLATION_PATH) -> dict[str, Any]:
+def translations(path: Path = TRANSLATION_PATH) -> dict[str, Any]:
     doc = read_yaml(path)
     if not isinstance(doc, dict) or not {"units", "names", "limitations"} <= set(doc):
         raise HatinhInputError("expected the sections units, names and limitations", path=path)
@@ -67,7 +66,7 @@ def label(name: str, lang: str = "en") -> str:
     """The label of model name ``name`` in ``lang`` (English: the name itself)."""
     if lang == "en":
         return name
-    entry = _load()["names"].get(name)
+    entry = translations()["names"].get(name)
     if isinstance(entry, dict) and entry.get("vi"):
         return str(entry["vi"])
     return name
@@ -78,7 +77,7 @@ def note(name: str, comment: str, lang: str = "en") -> str | None:
     (translated from another version of the comment) or missing."""
     if lang == "en":
         return comment
-    entry = _load()["names"].get(name)
+    entry = translations()["names"].get(name)
     if not isinstance(entry, dict) or "note" not in entry:
         return None
     if entry.get("of") != digest(comment):
@@ -92,14 +91,14 @@ _UNIT_SPLIT = re.compile(r"([()*/])")
 def unit(u: str, lang: str = "en") -> str:
     """A unit of the ``.mdl`` (or of ``model/data``) in planning terms."""
     u = str(u).strip()
-    units = _load()["units"]
+    units = translations()["units"]
     entry = units.get(u)
     if isinstance(entry, dict) and lang in entry:
         return str(entry[lang])
     return u
 
 
-def _english_limitations(readme: Path = README_PATH) -> str:
+def english_limitations(readme: Path = README_PATH) -> str:
     doc = readme.read_text(encoding="utf-8")
     m = re.search(r"^## Known limitations\s*$(.*?)(?=^## |\Z)", doc, re.M | re.S)
     return m.group(1).strip() if m else ""
@@ -112,10 +111,10 @@ def limitations(lang: str = "en") -> list[tuple[str, list[str]]]:
     unless it translates another version of the English (then English, so that
     nothing out of date is shown as current; :func:`problems` reports it).
     """
-    english = _english_limitations()
+    english = english_limitations()
     text = english
     if lang != "en":
-        lim = _load()["limitations"]
+        lim = translations()["limitations"]
         if isinstance(lim, dict) and lim.get("of") == digest(english):
             text = str(lim.get("text", ""))
     items: list[tuple[str, list[str]]] = []
@@ -127,35 +126,3 @@ def limitations(lang: str = "en") -> list[tuple[str, list[str]]]:
     if not items:
         raise HatinhInputError("no bullet list under '## Known limitations'", path=README_PATH)
     return items
-
-
-def problems(model: Model) -> list[str]:
-    """What the Vietnamese lacks: names without a label, units without planning terms,
-    register notes that are missing or stale, limitations out of date."""
-    from hatinh_sd.modeldoc import register_constants
-
-    doc = _load()
-    names, units = doc["names"], doc["units"]
-    out = []
-    for _, r in model.doc.iterrows():
-        name = str(r["Real Name"])
-        if name in ("INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER"):
-            continue
-        entry = names.get(name)
-        if not isinstance(entry, dict) or not entry.get("vi"):
-            out.append(f"name '{name}' has no Vietnamese label")
-        u = r["Units"]
-        if isinstance(u, str) and not {"vi", "en"} <= set(units.get(u) or {}):
-            out.append(f"unit '{u}' (of '{name}') has no planning terms in vi and en")
-    for name, comment in register_constants(model):
-        if note(name, comment, "vi") is None:
-            out.append(f"the note of '{name}' is untranslated or translates an older comment")
-    lim = doc["limitations"]
-    english = _english_limitations()
-    if not isinstance(lim, dict) or lim.get("of") != digest(english):
-        out.append("the known limitations changed in model/README.md since their translation")
-    elif len(limitations("vi")) != len(limitations("en")):
-        out.append("the translated known limitations have another number of bullets")
-    extra = sorted(set(names) - set(model.doc["Real Name"]))
-    out += [f"'{n}' is translated but not in the model" for n in extra]
-    return out

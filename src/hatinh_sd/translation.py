@@ -1,0 +1,116 @@
+"""The translation cache: the ``.mdl`` translated by PySD once per content hash.
+
+``model_hash`` keys the cache (and every result file names the model it came from);
+``equations_hash`` ignores comments, units and the sketch, so that a calibration goes stale
+only when the equations it was fitted to change. ``build_cached`` builds a folder in a
+temporary place and renames it into the cache in one step, so that concurrent processes
+never see half-written files; the ``translate`` of the model and the exports' builds use it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.paths import DEFAULT_MODEL_PATH, repo_root
+
+__all__ = ["build_cached", "cache_dir", "equations_hash", "model_hash", "translate"]
+
+
+def model_hash(mdl_path: Path | str = DEFAULT_MODEL_PATH) -> str:
+    """SHA-256 of the model file's bytes (the cache key of its translation)."""
+    path = Path(mdl_path)
+    if not path.exists():
+        raise HatinhInputError("model file not found", path=path)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def equations_hash(mdl_path: Path | str = DEFAULT_MODEL_PATH) -> str:
+    """SHA-256 of the model's equations alone: each equation's text before its units, with
+    whitespace runs as one space; comments, units, group headers and the sketch do not count.
+    A calibration is stale when the equations it was fitted to changed."""
+    path = Path(mdl_path)
+    if not path.exists():
+        raise HatinhInputError("model file not found", path=path)
+    text = path.read_text(encoding="utf-8").split("\\\\\\---///", 1)[0]
+    text = text.replace("{UTF-8}", "")
+    equations = []
+    for block in text.split("|"):
+        head = " ".join(block.split("~", 1)[0].split())
+        if head and not head.startswith("*"):
+            equations.append(head)
+    return hashlib.sha256("\n".join(equations).encode("utf-8")).hexdigest()
+
+
+def cache_dir() -> Path:
+    """Folder of cached translations (``$HATINH_SD_CACHE`` or ``<repo>/.cache``)."""
+    env = os.environ.get("HATINH_SD_CACHE")
+    return Path(env) if env else repo_root() / ".cache"
+
+
+def translate(mdl_path: Path | str = DEFAULT_MODEL_PATH, *, force: bool = False) -> Path:
+    """Translate the ``.mdl`` with PySD once per content hash; return the ``.py`` path.
+
+    The translation is made in a temporary folder and moved into the cache
+    atomically, so concurrent processes never see half-written files. The
+    cache key is the ``.mdl``'s hash and PySD's version; the translated file's
+    own SHA-256 is recorded beside it and checked before it is used (a
+    changed or damaged file is translated again, with a warning).
+    """
+    import pysd
+
+    mdl_path = Path(mdl_path)
+    digest = model_hash(mdl_path)
+    target = cache_dir() / "translated" / f"{mdl_path.stem}-{digest[:16]}-pysd{pysd.__version__}"
+
+    def build(folder: Path) -> None:
+        shutil.copy2(mdl_path, folder / mdl_path.name)
+        pysd.read_vensim(str(folder / mdl_path.name), initialize=False)
+
+    return build_cached(target, f"{mdl_path.stem}.py", build, force=force)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build_cached(
+    target: Path, filename: str, build: Callable[[Path], None], *, force: bool = False
+) -> Path:
+    """Return ``target/filename``, first building ``target`` with ``build(folder)`` if needed.
+
+    The build runs in a temporary folder beside ``target`` that is renamed into
+    place in one step, so concurrent processes never see half-written files.
+    """
+    path = target / filename
+    record = target / f"{filename}.sha256"
+    if path.exists() and not force:
+        if record.exists() and record.read_text().strip() == _sha256(path):
+            return path
+        warnings.warn(
+            f"{path}: the cached file does not match its recorded SHA-256; rebuilding it",
+            stacklevel=2,
+        )
+        force = True
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".tmp-"))
+    try:
+        build(tmp)
+        (tmp / f"{filename}.sha256").write_text(_sha256(tmp / filename) + "\n")
+        if force and target.exists():
+            shutil.rmtree(target)
+        try:
+            tmp.rename(target)
+        except OSError:  # another process won the race
+            if not path.exists():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return path
