@@ -112,3 +112,32 @@ def test_known_exceptions_still_exist(pair):
     """An exception that is gone is taken off the list (the list only shrinks)."""
     module, target = pair
     assert target in _imports().get(module, set())
+
+
+#: Modules below the presentation layer that may import matplotlib, with the reason.
+MATPLOTLIB_BELOW_PRESENTATION = {
+    "diagram": "reads the DejaVu fonts matplotlib ships (it draws with graphviz)",
+}
+
+
+def test_analyses_draw_nothing():
+    """Only the presentation and the command line draw: no module of a lower layer imports
+    matplotlib (the charts of the analyses are in hatinh_sd.charts)."""
+    presentation = list(LAYERS).index("presentation")
+    drawing = set()
+    for f in PACKAGE.rglob("*.py"):
+        top = f.relative_to(PACKAGE).parts[0].removesuffix(".py")
+        if top in ("__init__", "__main__") or _layer(top) >= presentation:
+            continue
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            if any(n.split(".")[0] == "matplotlib" for n in names):
+                drawing.add(top)
+    assert drawing - set(MATPLOTLIB_BELOW_PRESENTATION) == set()
+    assert set(MATPLOTLIB_BELOW_PRESENTATION) <= drawing  # the list only shrinks

@@ -7,13 +7,12 @@ import dataclasses
 import numpy as np
 import pytest
 
+from hatinh_sd.charts.sensitivity import plot_bars, plot_heatmap
 from hatinh_sd.cli import main
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.sensitivity import (
     analyse,
     load_config,
-    plot_bars,
-    plot_heatmap,
     problem,
     run_analysis,
     sample,

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from SALib.test_functions import Ishigami
 
+from hatinh_sd.charts.sensitivity import plot_group_bars, plot_group_shares
 from hatinh_sd.cli import main
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.model import repo_root
@@ -23,8 +24,6 @@ from hatinh_sd.sensitivity import (
     group_labels,
     group_shares,
     load_config,
-    plot_group_bars,
-    plot_group_shares,
     problem,
     run_analysis,
     sample,

@@ -51,10 +51,10 @@ def backtest_charts(bt: Any) -> list[tuple[str, str]]:
 
 def series_charts(d: Dossier, lang: str = "en") -> list[tuple[str, str]]:
     """One fitted-vs-observed chart per series: (title, base64 PNG), drawn by the report's
-    :func:`hatinh_sd.report.fit_figure` so that the dossier and the report show the same chart."""
+    :func:`hatinh_sd.charts.fit.fit_figure` so that the dossier and the report show the same chart."""
     from hatinh_sd.calibration import fit_variables
     from hatinh_sd.charts import png_base64
-    from hatinh_sd.report import fit_figure
+    from hatinh_sd.charts.fit import fit_figure
 
     variables = fit_variables(d.setup)
     times = fine_times(d.model)

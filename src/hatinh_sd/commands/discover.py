@@ -169,12 +169,12 @@ def _analyse_and_write(
     import pandas as pd
     import xarray as xr
 
+    from hatinh_sd.charts.discover import plot_tradeoff
     from hatinh_sd.discover import (
         boxes_table,
         describe_box,
         feature_scores,
         find_boxes,
-        plot_tradeoff,
         screen,
         target_outcome,
     )

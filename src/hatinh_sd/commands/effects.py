@@ -71,7 +71,8 @@ def _run_and_write(args, setup, out, chunk, key, engine) -> None:
     """Run the ensemble, write the table, netCDF and charts, print the summary."""
     from pathlib import Path
 
-    from hatinh_sd.effects import effects_table, plot_effects, plot_helps, run_effects
+    from hatinh_sd.charts.effects import plot_effects, plot_helps
+    from hatinh_sd.effects import effects_table, run_effects
     from hatinh_sd.results import atomic_dir, write_csv, write_netcdf
     from hatinh_sd.uncertainty import describe_draws
     from hatinh_sd.vocabulary import label, unit

@@ -123,7 +123,8 @@ def plot_groups(cfg, table, folder: Path, lang: str) -> None:
     """Charts of a grouped analysis: per target (or output) the groups' shares of its
     variance in every year analysed (stacked bars); per year the shares of every target;
     per scalar output the groups ranked by ST with intervals."""
-    from hatinh_sd.sensitivity import group_labels, plot_group_bars, plot_group_shares
+    from hatinh_sd.charts.sensitivity import plot_group_bars, plot_group_shares
+    from hatinh_sd.sensitivity import group_labels
 
     labels = group_labels(cfg.groups, lang)
     analysed = set(table["output"])
@@ -182,13 +183,12 @@ def plot_groups(cfg, table, folder: Path, lang: str) -> None:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from hatinh_sd.charts.sensitivity import plot_bars, plot_heatmap
     from hatinh_sd.model import load_model
     from hatinh_sd.results import atomic_dir, output_folder, write_csv, write_netcdf
     from hatinh_sd.sensitivity import (
         load_config,
         main_index,
-        plot_bars,
-        plot_heatmap,
         run_analysis,
         sample_size_problem,
         top_factors,

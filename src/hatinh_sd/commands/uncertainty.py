@@ -88,13 +88,12 @@ def _one_scenario(args, name, model, names, values, fixed, targets, ids, checks,
     """Run and analyse scenario ``name``'s uncertainty ensemble, write and print it."""
     import numpy as np
 
+    from hatinh_sd.charts.uncertainty import plot_bands, plot_probabilities
     from hatinh_sd.results import atomic_dir, output_folder, write_csv, write_netcdf
     from hatinh_sd.targets import INDICATOR_VARIABLES
     from hatinh_sd.uncertainty import (
         analyse_scenario,
         describe_draws,
-        plot_bands,
-        plot_probabilities,
         probability_rows,
     )
 
