@@ -59,9 +59,9 @@ def _periods(dominant, info, lang: str) -> list[str]:
 def cmd_loops(args: argparse.Namespace) -> int:
     from importlib.metadata import version
 
-    import matplotlib.pyplot as plt
     import pandas as pd
 
+    from hatinh_sd.charts.loops import plot_loop_scores
     from hatinh_sd.crosscheck import TOLERANCE
     from hatinh_sd.errors import HatinhInputError
     from hatinh_sd.i18n import number, text
@@ -91,9 +91,8 @@ def cmd_loops(args: argparse.Namespace) -> int:
         )
     )
     info = scores.loops.set_index("loop", drop=False)
-    tops, dominants = [], []
-    fig, axes = plt.subplots(len(FOCUS), 1, figsize=(9, 3.2 * len(FOCUS)), sharex=True)
-    for ax, (focus, through) in zip(axes, FOCUS.items()):
+    tops, dominants, panels = [], [], []
+    for focus, through in FOCUS.items():
         name = text(f"loops.focus.{focus}", lang)
         print(text("loops.focus", lang, focus=name, variables=", ".join(through)))
         top, dominant = dominance(scores, through, top=args.top)
@@ -114,15 +113,12 @@ def cmd_loops(args: argparse.Namespace) -> int:
             )
         tops.append(top.assign(focus=focus, rank=range(1, len(top) + 1)))
         dominants.append(dominant.assign(focus=focus))
-        for _, r in top.iterrows():
-            ax.plot(scores.scores.index, scores.scores[r["loop"]], label=_label(r, lang))
-        ax.axhline(0, color="grey", lw=0.5)
-        ax.set_title(text("loops.chart_title", lang, focus=name), fontsize=10)
-        ax.set_ylabel(text("loops.chart_y", lang))
-        if len(top):
-            ax.legend(fontsize=7, loc="best")
-    axes[-1].set_xlabel(text("loops.chart_x", lang))
-    fig.tight_layout()
+        panels.append(
+            (
+                text("loops.chart_title", lang, focus=name),
+                {_label(r, lang): scores.scores[r["loop"]] for _, r in top.iterrows()},
+            )
+        )
     table = scores.loops.assign(
         name=[text(f"loops.name.{n}", lang) if n else "" for n in scores.loops["named"]]
     )
@@ -139,7 +135,12 @@ def cmd_loops(args: argparse.Namespace) -> int:
             index=False,
             float_format="%.6g",
         )
-        fig.savefig(tmp / "loops.png", dpi=110)
+        plot_loop_scores(
+            panels,
+            tmp / "loops.png",
+            xlabel=text("loops.chart_x", lang),
+            ylabel=text("loops.chart_y", lang),
+        )
         write_about(
             tmp / "about.json",
             model,
@@ -148,7 +149,6 @@ def cmd_loops(args: argparse.Namespace) -> int:
             loops_scored=scores.retained,
             complete=scores.complete,
         )
-    plt.close(fig)
     print(text("loops.wrote", lang, path=out))
     return 0
 

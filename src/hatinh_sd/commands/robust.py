@@ -108,9 +108,9 @@ def scenario_for(scn, mix, values, index: int, lang_fields: dict):
 
 
 def cmd_robust(args: argparse.Namespace) -> int:
-    import matplotlib.pyplot as plt
     import numpy as np
 
+    from hatinh_sd.charts.robust import plot_front
     from hatinh_sd.model import load_model
     from hatinh_sd.results import atomic_dir, output_folder, write_about, write_csv, write_netcdf
     from hatinh_sd.robust import SHORTFALL, pareto
@@ -179,13 +179,6 @@ def cmd_robust(args: argparse.Namespace) -> int:
                 cost=number(row["cost"], lang, digits=1),
             )
         )
-    fig, axes = plt.subplots(1, len(ids), figsize=(4.2 * len(ids), 3.6), squeeze=False)
-    for ax, tid in zip(axes[0], ids):
-        ax.scatter(front["cost"], 100 * front[f"p_{tid}"], color="tab:blue")
-        ax.set_xlabel(text("robust.cost_axis", lang))
-        ax.set_ylabel(text("robust.probability_axis", lang, target=tid))
-        ax.set_title(tid)
-    fig.tight_layout()
     with atomic_dir(out) as tmp:
         write_csv(front, tmp / "front.csv", index=False, float_format="%.17g")  # exact
         n = len(mix.draws)
@@ -196,7 +189,13 @@ def cmd_robust(args: argparse.Namespace) -> int:
             ),
             tmp / "runs.nc",
         )
-        fig.savefig(tmp / "front.png", dpi=110)
+        plot_front(
+            front,
+            ids,
+            tmp / "front.png",
+            xlabel=text("robust.cost_axis", lang),
+            ylabels={tid: text("robust.probability_axis", lang, target=tid) for tid in ids},
+        )
         write_about(
             tmp / "about.json",
             model,
@@ -213,7 +212,6 @@ def cmd_robust(args: argparse.Namespace) -> int:
                 scn, mix, values, i + 1, {"targets": ", ".join(ids), "count": len(mix.levers)}
             )
             (tmp / f"{scn_i.name}.yaml").write_text(dump_scenario(scn_i), encoding="utf-8")
-    plt.close(fig)
     print(text("robust.wrote", lang, path=out))
     return 0
 
