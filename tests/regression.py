@@ -39,9 +39,9 @@ EXTRA = [
 
 
 def pinned_values(ds) -> dict[str, dict[str, float]]:
-    from hatinh_sd.targets import INDICATOR_VARIABLES
+    from hatinh_sd.targets import indicator_variables
 
-    names = sorted(set(INDICATOR_VARIABLES.values()) | set(EXTRA))
+    names = sorted(set(indicator_variables().values()) | set(EXTRA))
     return {n: {str(y): float(ds[n].sel(time=y)) for y in YEARS} for n in names}
 
 

@@ -23,7 +23,7 @@ from hatinh_sd.commands.app import check_host
 from hatinh_sd.data import load_observed
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import catalogue, text
-from hatinh_sd.targets import PLAN_TARGETS, scorecard
+from hatinh_sd.targets import plan_targets, scorecard
 from vietnamese import english_left
 
 
@@ -82,7 +82,7 @@ def test_update_runs_the_model_for_exact_settings(model, explorer):
     for _, r in card.iterrows():
         assert shown["scorecard"][r["id"]] == pytest.approx(r["value"], rel=1e-12)
     assert len(figures) == 12
-    t08 = figures[PLAN_TARGETS.index("T08")]
+    t08 = figures[plan_targets().index("T08")]
     np.testing.assert_allclose(
         t08["data"][1]["y"],
         direct["trained_labour_share"].sel(time=t08["data"][1]["x"]).values,
@@ -90,7 +90,7 @@ def test_update_runs_the_model_for_exact_settings(model, explorer):
     )
     assert t08["data"][3]["x"] == [2030] and t08["data"][3]["y"] == [50.0]
     # T01, an average since 2020, is blank before 2021 (not a growth of zero)
-    t01 = figures[PLAN_TARGETS.index("T01")]["data"][1]
+    t01 = figures[plan_targets().index("T01")]["data"][1]
     assert t01["y"][: 2021 - 2010] == [None] * 11 and t01["y"][2021 - 2010] is not None
     for _, r in card.iterrows():
         assert cells[(r["id"], "value")] == logic.format_number(r["value"])
@@ -278,7 +278,7 @@ def _band_shown(ex, values, lang="en", target="T11"):
     figures, note = band_outputs(ex, values, lang, True)
     ops = {
         tuple(o["location"]): o["params"]["value"]
-        for o in figures[PLAN_TARGETS.index(target)].to_plotly_json()["operations"]
+        for o in figures[plan_targets().index(target)].to_plotly_json()["operations"]
     }
     return bool(ops[("data", 5, "y")]), note
 
@@ -327,7 +327,7 @@ def test_bands_from_a_precomputed_uncertainty_result(model, tmp_path):
     ex = Explorer(model, outputs=tmp_path, posterior=False)  # live bands off: the fallback
     # whole figures hold the precomputed band
     figures, *_ = update_outputs(ex, ex.default_values(), "vi", True)
-    t11 = figures[PLAN_TARGETS.index("T11")]
+    t11 = figures[plan_targets().index("T11")]
     assert len(t11["data"]) == 6 and t11["data"][5]["fill"] == "tonexty"
     assert t11["data"][4]["y"][20] == pytest.approx(np.percentile(data[:, 20], 5))
     # the band callback draws it, labelled as precomputed, with its file and date
@@ -349,9 +349,9 @@ def test_bands_from_a_precomputed_uncertainty_result(model, tmp_path):
     assert not english_left(note)
     # without the toggle, no band
     figures, *_ = update_outputs(ex, ex.default_values(), "vi", False)
-    assert figures[PLAN_TARGETS.index("T11")]["data"][5]["y"] == []
+    assert figures[plan_targets().index("T11")]["data"][5]["y"] == []
     figures, note = band_outputs(ex, ex.default_values(), "vi", False)
-    ops = figures[PLAN_TARGETS.index("T11")].to_plotly_json()["operations"]
+    ops = figures[plan_targets().index("T11")].to_plotly_json()["operations"]
     assert note == "" and all(o["params"]["value"] in ([], "") for o in ops)
 
 
@@ -390,7 +390,7 @@ def test_band_only_for_the_scenario_it_was_computed_for(model, tmp_path):
     # the baseline's own settings: its band; a lever moved away empties it
     assert shown(ex.default_values())[0]
     figures, *_ = update_outputs(ex, custom, "en", True, patch=True)
-    assert isinstance(figures[PLAN_TARGETS.index("T11")], Patch)
+    assert isinstance(figures[plan_targets().index("T11")], Patch)
 
 
 def test_failed_live_band_falls_back_to_the_precomputed_one(model, tmp_path, monkeypatch):
@@ -490,8 +490,9 @@ def test_live_band_is_the_ensemble_of_the_same_draws(model, explorer):
     with the settings fixed, run through ``run_ensemble``, to 1e-9."""
     from hatinh_sd.app.bands import LIVE_RUNS, LIVE_SEED
     from hatinh_sd.ensemble import run_ensemble
-    from hatinh_sd.factors import DEFAULT_FACTORS_PATH, load_factors
+    from hatinh_sd.factors import load_factors
     from hatinh_sd.posterior import posterior_draws
+    from hatinh_sd.project import default_project
     from hatinh_sd.targets import indicator_series
     from hatinh_sd.uncertainty import draw_with_posterior, percentile_bands
 
@@ -503,7 +504,9 @@ def test_live_band_is_the_ensemble_of_the_same_draws(model, explorer):
     )
     assert not english_left(note)
     # the draws are the uncertainty command's
-    factors = [f for f in load_factors(DEFAULT_FACTORS_PATH, model) if f.group == "uncertainty"]
+    factors = [
+        f for f in load_factors(default_project().factors, model) if f.group == "uncertainty"
+    ]
     names, draws = draw_with_posterior(factors, posterior_draws(model), LIVE_RUNS, LIVE_SEED)
     live_names, live_draws = explorer.live.draws()
     assert live_names == names and np.array_equal(live_draws, draws) and len(draws) >= 200
@@ -531,7 +534,7 @@ def test_live_band_is_the_ensemble_of_the_same_draws(model, explorer):
         indicator = explorer.targets.loc[tid, "indicator"]
         ops = {
             tuple(o["location"]): o["params"]["value"]
-            for o in figures[PLAN_TARGETS.index(tid)].to_plotly_json()["operations"]
+            for o in figures[plan_targets().index(tid)].to_plotly_json()["operations"]
         }
         x = ops[("data", 5, "x")]
         band = indicator_series(expected, indicator).sel(time=x)
@@ -544,7 +547,7 @@ def test_live_band_is_the_ensemble_of_the_same_draws(model, explorer):
     assert explorer.live.computed == computed
     # whole figures (a language switch) hold the same band
     figures, *_ = update_outputs(explorer, values, "en", True)
-    t11 = figures[PLAN_TARGETS.index("T11")]["data"]
+    t11 = figures[plan_targets().index("T11")]["data"]
     assert t11[5]["y"] == ops[("data", 5, "y")] and t11[5]["x"] == ops[("data", 5, "x")]
 
 

@@ -23,7 +23,7 @@ from hatinh_sd.calibration import (
 )
 from hatinh_sd.cli import main
 from hatinh_sd.data import load_observed
-from hatinh_sd.model import DEFAULT_CALIBRATION_PATH, repo_root
+from hatinh_sd.project import default_project, repo_root
 from hatinh_sd.validation import history_checks
 
 HOLDOUT = repo_root() / "model" / "calibration_holdout_2019.yaml"
@@ -94,7 +94,7 @@ def test_derived_quantities_agree_between_the_fit_and_the_comparison(model, fitt
 
 
 def test_committed_calibration_is_applied(model):
-    doc = yaml.safe_load(DEFAULT_CALIBRATION_PATH.read_text(encoding="utf-8"))
+    doc = yaml.safe_load(default_project().path("calibration").read_text(encoding="utf-8"))
     assert model.calibration_hash
     for name, value in doc["parameters"].items():
         assert model.defaults[name] == pytest.approx(value)
@@ -138,9 +138,9 @@ def test_holdout_beats_naive_trend(model):
 
 
 def _run_calibrate(tmp_path, *args):
-    before = DEFAULT_CALIBRATION_PATH.read_bytes()
+    before = default_project().path("calibration").read_bytes()
     status = main(["calibrate", "--out", str(tmp_path / "out"), *args])
-    assert DEFAULT_CALIBRATION_PATH.read_bytes() == before
+    assert default_project().path("calibration").read_bytes() == before
     return status
 
 

@@ -54,7 +54,7 @@ def test_export_writes_the_calibration_in(model):
 
 
 def test_equations_hash_ignores_comments_but_not_equations(tmp_path):
-    src = model_module.DEFAULT_MODEL_PATH.read_text(encoding="utf-8")
+    src = model_module.current_project().model.read_text(encoding="utf-8")
     commented = tmp_path / "commented.mdl"
     commented.write_text(src.replace("base-year scale only", "base-year scale, nothing else"))
     assert equations_hash(commented) == equations_hash()

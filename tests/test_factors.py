@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from hatinh_sd.errors import HatinhInputError
-from hatinh_sd.factors import DEFAULT_FACTORS_PATH, DISTRIBUTIONS, load_factors, to_values
+from hatinh_sd.factors import DISTRIBUTIONS, load_factors, to_values
+from hatinh_sd.project import default_project
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,7 @@ def test_ppf_maps_unit_interval_onto_range_monotonically(factors):
 
 def _bad_table(tmp_path, line_no, column, value):
     path = tmp_path / "factors.csv"
-    shutil.copy(DEFAULT_FACTORS_PATH, path)
+    shutil.copy(default_project().factors, path)
     lines = path.read_text(encoding="utf-8").splitlines()
     header = lines[0].split(",")
     cells = lines[line_no - 1].split(",")
@@ -81,5 +82,5 @@ def test_committed_table_is_generated_from_the_mdl(model):
     """sensitivity/factors.csv is what `hatinh-sd docs` writes: ranges follow the .mdl."""
     from hatinh_sd.factors import factor_rows, factor_table_text
 
-    text = DEFAULT_FACTORS_PATH.read_text(encoding="utf-8")
+    text = default_project().factors.read_text(encoding="utf-8")
     assert text == factor_table_text(factor_rows(model)), "run: hatinh-sd docs"

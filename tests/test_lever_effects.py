@@ -16,7 +16,7 @@ from hatinh_sd.effects import (
     run_effects,
     target_rows,
 )
-from hatinh_sd.targets import INDICATOR_VARIABLES
+from hatinh_sd.targets import indicator_variables
 from vietnamese import english_left
 
 #: A lever that raises GRDP growth, one that acts on urbanisation, and one that cannot act
@@ -124,7 +124,7 @@ def test_targets_are_read_in_2050_when_they_have_a_value_then():
     rows = target_rows(targets, ids, [2030, 2050])
     assert set(rows.loc[rows["year"] == 2030, "id"]) == set(ids)
     assert set(rows.loc[rows["year"] == 2050, "id"]) == set(ids) - {"T01"}
-    assert set(rows["variable"]) <= set(INDICATOR_VARIABLES.values())
+    assert set(rows["variable"]) <= set(indicator_variables().values())
 
 
 def test_command_writes_table_netcdf_and_charts_in_vietnamese(tmp_path, capsys):

@@ -22,8 +22,8 @@ from hatinh_sd.calibration import (
 )
 from hatinh_sd.cli import main
 from hatinh_sd.data import load_observed
-from hatinh_sd.model import DEFAULT_CALIBRATION_PATH, repo_root
-from hatinh_sd.posterior import DEFAULT_POSTERIOR_PATH, load_posterior, posterior_draws
+from hatinh_sd.posterior import load_posterior, posterior_draws
+from hatinh_sd.project import default_project, repo_root
 
 SETUP = repo_root() / "model" / "calibration_setup.yaml"
 
@@ -38,11 +38,11 @@ def _setup_copy(tmp_path, edit, name="setup.yaml"):
 
 def _calibrate(tmp_path, *args):
     """Run ``hatinh-sd calibrate``; the committed calibration file must not change."""
-    before = DEFAULT_CALIBRATION_PATH.read_bytes()
-    posterior_before = DEFAULT_POSTERIOR_PATH.read_bytes()
+    before = default_project().path("calibration").read_bytes()
+    posterior_before = default_project().path("posterior").read_bytes()
     status = main(["calibrate", "--out", str(tmp_path / "out"), *args])
-    assert DEFAULT_CALIBRATION_PATH.read_bytes() == before
-    assert DEFAULT_POSTERIOR_PATH.read_bytes() == posterior_before
+    assert default_project().path("calibration").read_bytes() == before
+    assert default_project().path("posterior").read_bytes() == posterior_before
     return status
 
 
@@ -55,7 +55,7 @@ def test_identify_command_small(tmp_path, capsys):
         ),
     )
     calibration = tmp_path / "calibration.yaml"
-    shutil.copy(DEFAULT_CALIBRATION_PATH, calibration)
+    shutil.copy(default_project().path("calibration"), calibration)
     assert (
         _calibrate(tmp_path, "--identify", "--setup", str(setup), "--calibration", str(calibration))
         == 0
@@ -94,7 +94,7 @@ def test_fitted_set_is_identifiable(model):
 
 
 def test_no_fitted_parameter_at_a_bound():
-    doc = yaml.safe_load(DEFAULT_CALIBRATION_PATH.read_text(encoding="utf-8"))
+    doc = yaml.safe_load(default_project().path("calibration").read_text(encoding="utf-8"))
     assert doc["at_bound"] == []
 
 
@@ -106,7 +106,7 @@ def test_posterior_command_small(tmp_path, capsys):
 
     setup = _setup_copy(tmp_path, edit)
     calibration = tmp_path / "calibration.yaml"
-    shutil.copy(DEFAULT_CALIBRATION_PATH, calibration)
+    shutil.copy(default_project().path("calibration"), calibration)
     before = yaml.safe_load(calibration.read_text(encoding="utf-8"))["parameters"]
     nc = tmp_path / "posterior.nc"
     status = _calibrate(
@@ -195,7 +195,7 @@ def draws(model):
 
 
 def test_committed_posterior_is_small_and_belongs_to_the_model(model):
-    size = DEFAULT_POSTERIOR_PATH.stat().st_size
+    size = default_project().path("posterior").stat().st_size
     ds = load_posterior()
     print(
         f"model/posterior.nc: {size / 1e6:.2f} MB, {ds.sizes['draw']} draws of "
@@ -209,7 +209,7 @@ def test_committed_posterior_is_small_and_belongs_to_the_model(model):
 
 def test_estimates_have_intervals_and_no_strong_correlation(model, draws):
     setup = load_setup(model)
-    doc = yaml.safe_load(DEFAULT_CALIBRATION_PATH.read_text(encoding="utf-8"))
+    doc = yaml.safe_load(default_project().path("calibration").read_text(encoding="utf-8"))
     est = doc["estimates"]["parameters"]
     assert set(est) == set(setup.parameters)
     for name, e in est.items():

@@ -17,7 +17,7 @@ from hatinh_sd.cli import main
 from hatinh_sd.i18n import text
 from hatinh_sd.report import SECTIONS, _target_chart, find_bands, limitations, report_name
 from hatinh_sd.scenarios import load_catalogue, load_scenario, run_scenario
-from hatinh_sd.targets import INDICATOR_VARIABLES, PLAN_TARGETS, scorecard
+from hatinh_sd.targets import indicator_variables, plan_targets, scorecard
 
 SCENARIOS = ["baseline", "action_programme"]
 _IMG = re.compile(r"src='data:([^;]+);base64,([^']+)'")
@@ -25,7 +25,7 @@ _IMG = re.compile(r"src='data:([^;]+);base64,([^']+)'")
 
 def _fake_evidence(model, out, baseline):
     """Ensemble results as hatinh-sd uncertainty and sensitivity write them (current model)."""
-    variables = sorted(set(INDICATOR_VARIABLES.values()))
+    variables = sorted(set(indicator_variables().values()))
     pct = np.array([5.0, 25.0, 50.0, 75.0, 95.0])
     bands = xr.Dataset(
         {
@@ -98,7 +98,7 @@ def test_every_section_in_its_language(reports, lang):
         assert f"<section id='{s}'>" in doc
     assert f"<html lang='{lang}'>" in doc
     assert html.escape(text("report.disclaimer", lang)) in doc
-    for tid in PLAN_TARGETS:
+    for tid in plan_targets():
         assert f"id='chart-{tid}'" in doc
         assert html.escape(text(f"target.{tid}", lang)) in doc
 
@@ -117,7 +117,7 @@ def test_scorecard_equals_direct_runs(reports, model):
             r"data-scenario='([^']+)' data-id='(T\d\d)' data-value='([^']+)'", reports[lang]
         )
         got = {(s, t): float(v) for s, t, v in cells}
-        assert len(got) == len(SCENARIOS) * len(PLAN_TARGETS)
+        assert len(got) == len(SCENARIOS) * len(plan_targets())
         for name in SCENARIOS:
             card = scorecard(run_scenario(name, model))
             for r in card.itertuples():
@@ -163,7 +163,7 @@ def test_images_decode(reports):
             else:
                 assert ET.fromstring(raw).tag.endswith("svg")
             kinds[mime] += 1
-        assert kinds["image/png"] >= len(PLAN_TARGETS) + 10  # targets and fit charts
+        assert kinds["image/png"] >= len(plan_targets()) + 10  # targets and fit charts
         assert kinds["image/svg+xml"] >= 10  # overview and sectors
         assert "http://" not in re.sub(r"<img[^>]*>", "", doc).replace("http://www.w3.org", "")
 
@@ -317,13 +317,13 @@ def test_report_renders_offline_in_chromium(reports, page, tmp_path, lang):
     for s in SECTIONS:
         assert page.locator(f"section#{s} h2").inner_text() == text(f"report.section.{s}", lang)
     body = page.locator("body").inner_text()
-    for tid in PLAN_TARGETS:
+    for tid in plan_targets():
         assert text(f"target.{tid}", lang) in body
     page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
     images = page.evaluate(
         "Array.from(document.images).map(i => [i.alt, i.complete && i.naturalWidth > 0])"
     )
-    assert len(images) >= 2 * len(PLAN_TARGETS)
+    assert len(images) >= 2 * len(plan_targets())
     assert [alt for alt, ok in images if not ok] == []
     assert outside == []
     if lang == "vi":

@@ -75,15 +75,15 @@ def test_results_record_the_scientific_libraries(baseline):
 def test_translation_cache_is_keyed_by_pysd_and_checked(tmp_path, monkeypatch):
     import pysd
 
-    from hatinh_sd.model import DEFAULT_MODEL_PATH
+    from hatinh_sd.project import default_project
     from hatinh_sd.translation import translate
 
     monkeypatch.setenv("HATINH_SD_CACHE", str(tmp_path))
-    py = translate(DEFAULT_MODEL_PATH)
+    py = translate(default_project().model)
     assert py.parent.name.endswith(f"-pysd{pysd.__version__}")
     good = py.read_bytes()
     py.write_bytes(good + b"\nimport os  # tampered\n")
     with pytest.warns(UserWarning, match="does not match its recorded SHA-256"):
-        again = translate(DEFAULT_MODEL_PATH)
+        again = translate(default_project().model)
     assert again == py and py.read_bytes() == good
     shutil.rmtree(tmp_path / "translated")

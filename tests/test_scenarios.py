@@ -9,10 +9,9 @@ import yaml
 
 from hatinh_sd.cli import main
 from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.project import default_project
 from hatinh_sd.results import read_results
 from hatinh_sd.scenarios import (
-    ECONOMIC_GROUPS,
-    SCENARIO_DIR,
     Scenario,
     available_scenarios,
     load_catalogue,
@@ -53,7 +52,9 @@ def test_every_task_group_is_mapped_or_outside(catalogue):
     assert sorted(catalogue.task_groups) == list(range(1, 11))
     for g, tg in catalogue.task_groups.items():
         assert bool(catalogue.levers_of(g)) != (tg.outside_boundary is not None), g
-    for g in ECONOMIC_GROUPS:
+    economic = [g for g, tg in catalogue.task_groups.items() if tg.economic]
+    assert economic == [2, 3, 4, 5, 6, 8]
+    for g in economic:
         assert catalogue.levers_of(g), g
 
 
@@ -71,7 +72,9 @@ def test_every_lever_has_range_unit_descriptions_and_variable(model, catalogue):
 
 
 def test_readme_is_rendered_from_the_catalogue(catalogue):
-    assert (SCENARIO_DIR / "README.md").read_text(encoding="utf-8") == render_readme(catalogue)
+    assert (default_project().scenarios / "README.md").read_text(encoding="utf-8") == render_readme(
+        catalogue
+    )
 
 
 def test_shipped_scenarios_have_both_languages_and_cites(model, catalogue):
@@ -169,7 +172,7 @@ def test_run_all(tmp_path):
 def _scenario_dir(tmp_path, text):
     folder = tmp_path / "scn"
     folder.mkdir()
-    shutil.copy(SCENARIO_DIR / "baseline.yaml", folder / "baseline.yaml")
+    shutil.copy(default_project().scenarios / "baseline.yaml", folder / "baseline.yaml")
     (folder / "bad.yaml").write_text(text, encoding="utf-8")
     return folder
 
@@ -239,7 +242,7 @@ def test_unknown_scenario_lists_the_available_ones(tmp_path, capsys):
 
 
 def test_catalogue_rejects_a_lever_the_model_lacks(tmp_path, model):
-    doc = yaml.safe_load((SCENARIO_DIR / "levers.yaml").read_text(encoding="utf-8"))
+    doc = yaml.safe_load((default_project().scenarios / "levers.yaml").read_text(encoding="utf-8"))
     doc["levers"]["airport"] = doc["levers"]["logistics"]
     path = tmp_path / "levers.yaml"
     path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")

@@ -199,9 +199,9 @@ def test_time_settings(model):
 
 
 def test_plan_indicators_are_named_outputs(model):
-    from hatinh_sd.targets import INDICATOR_VARIABLES
+    from hatinh_sd.targets import indicator_variables
 
-    for var in INDICATOR_VARIABLES.values():
+    for var in indicator_variables().values():
         assert var in model.outputs, var
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hatinh_sd.model import DEFAULT_MODEL_PATH
+from hatinh_sd.project import default_project
 from hatinh_sd.units import (
     UnitIssue,
     check_model_units,
@@ -27,7 +27,7 @@ ALLOWED: dict[str, str] = {}
 
 
 def test_no_inline_initial_in_model():
-    assert inline_initials(DEFAULT_MODEL_PATH) == []
+    assert inline_initials(default_project().model) == []
 
 
 def test_allow_list_is_short_and_explained():
@@ -37,7 +37,7 @@ def test_allow_list_is_short_and_explained():
 
 
 def test_every_equation_has_consistent_units():
-    issues = check_model_units(DEFAULT_MODEL_PATH)
+    issues = check_model_units(default_project().model)
     failing = {i.element for i in issues}
     stale = sorted(set(ALLOWED) - failing)
     assert stale == [], (

@@ -43,7 +43,8 @@ from hatinh_sd.errors import (
     read_yaml,
     validate,
 )
-from hatinh_sd.model import DEFAULT_CALIBRATION_PATH, Model, repo_root
+from hatinh_sd.model import Model
+from hatinh_sd.project import current_project
 from hatinh_sd.results import atomic_file
 
 __all__ = [
@@ -68,8 +69,10 @@ __all__ = [
     "write_calibration",
 ]
 
-DEFAULT_SETUP_PATH = repo_root() / "model" / "calibration_setup.yaml"
-DEFAULT_FIT_TABLE_PATH = repo_root() / "model" / "calibration_fit.csv"
+
+def fit_table_path() -> Path:
+    """The fit table beside the active project's calibration file (``calibration_fit.csv``)."""
+    return current_project().path("calibration").with_name("calibration_fit.csv")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -306,7 +309,7 @@ def _rule_dict(rule: _Rule) -> dict:
     return out
 
 
-def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> CalibrationSetup:
+def load_setup(model: Model, path: Path | str | None = None) -> CalibrationSetup:
     """Read and validate the calibration setup against the model.
 
     Raises
@@ -318,7 +321,7 @@ def load_setup(model: Model, path: Path | str = DEFAULT_SETUP_PATH) -> Calibrati
         the model's range, an unknown model variable, R >= D >= E violated,
         more fitted parameters than allowed.
     """
-    path = Path(path)
+    path = Path(path) if path else current_project().path("calibration_setup")
     doc, node = parse_yaml(path)
     if not isinstance(doc, dict):
         raise HatinhInputError("expected a mapping at the top level", path=path)
@@ -944,12 +947,13 @@ def model_fit(
 
 
 def write_calibration(
-    result: CalibrationResult, model: Model, path: Path | str = DEFAULT_CALIBRATION_PATH
+    result: CalibrationResult, model: Model, path: Path | str | None = None
 ) -> Path:
-    """Write the fitted values as the reviewed calibration file (atomically)."""
-    path = Path(path)
+    """Write the fitted values as the reviewed calibration file (atomically; the active
+    project's by default)."""
+    path = Path(path) if path else current_project().path("calibration")
     header = (
-        "# Fitted values of the parameters marked 'calibrated:' in model/hatinh.mdl.\n"
+        f"# Fitted values of the parameters marked 'calibrated:' in {model.mdl_path.name}.\n"
         "# Written by `hatinh-sd calibrate`; review the change (git diff) before committing.\n"
         + (
             "# Every run of the model reads this file.\n"

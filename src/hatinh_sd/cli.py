@@ -9,6 +9,7 @@ with status 2 and writes nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import pkgutil
 import sys
@@ -17,6 +18,7 @@ from typing import NoReturn
 from hatinh_sd import commands
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import LANGUAGES, text
+from hatinh_sd.project import current_project, use_project
 
 __all__ = ["build_parser", "main"]
 
@@ -42,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--lang", choices=LANGUAGES, default="en", help="language of labels and messages"
     )
     parser.add_argument(
+        "--project",
+        metavar="FILE",
+        help="project file naming the model, data, scenarios and factor table (default: "
+        "$HATINH_SD_PROJECT, else project.yaml of this repository)",
+    )
+    parser.add_argument(
         "--allow-stale-calibration",
         action="store_true",
         help="run with a model/calibration.yaml fitted to other equations (a warning instead "
@@ -65,7 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     strict = not args.allow_stale_calibration and args.command not in STALE_ALLOWED
     previous, model_module.STRICT_CALIBRATION = model_module.STRICT_CALIBRATION, strict
     try:
-        return int(args.func(args))
+        with contextlib.ExitStack() as stack:
+            if args.project:
+                stack.enter_context(use_project(args.project))
+            else:  # the project file is checked before the command runs
+                current_project()
+            return int(args.func(args))
     except HatinhInputError as exc:
         print(f"hatinh-sd: {text('error.prefix', args.lang)}: {exc}", file=sys.stderr)
         return 2

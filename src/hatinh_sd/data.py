@@ -47,6 +47,7 @@ from pathlib import Path
 import pandas as pd
 
 from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.project import current_project
 
 __all__ = [
     "COMPARATORS",
@@ -167,6 +168,7 @@ TARGETS_COLUMNS = (
     "price_basis",
     "source",
     "note",
+    "variable",
 )
 SOURCES_COLUMNS = ("key", "publisher_or_title", "url", "note")
 
@@ -197,10 +199,9 @@ def data_dir(directory: str | os.PathLike[str] | None = None) -> Path:
     -------
     pathlib.Path
         The absolute directory. In order of precedence: ``directory``; the
-        environment variable ``HATINH_SD_DATA_DIR``; ``model/data`` of the
-        repository the package is in (``src/hatinh_sd/../../model/data``,
-        true for an editable install or a checkout); ``model/data`` under the
-        current working directory.
+        environment variable ``HATINH_SD_DATA_DIR``; the active project's data
+        folder (:func:`hatinh_sd.project.current_project`; ``model/data`` of this
+        repository's ``project.yaml``).
 
     Raises
     ------
@@ -224,17 +225,7 @@ def data_dir(directory: str | os.PathLike[str] | None = None) -> Path:
             )
         return chosen.resolve()
 
-    beside_package = Path(__file__).resolve().parents[2] / "model" / "data"
-    if beside_package.is_dir():
-        return beside_package
-    in_cwd = Path.cwd() / "model" / "data"
-    if in_cwd.is_dir():
-        return in_cwd.resolve()
-    raise HatinhInputError(
-        "data directory not found (neither beside the package nor under the current "
-        f"directory); set {DATA_DIR_ENV_VAR} or pass the directory",
-        path=beside_package,
-    )
+    return current_project().data
 
 
 # --------------------------------------------------------------------------
@@ -639,7 +630,10 @@ def load_targets(
         ``line`` : int
             Line number in the file.
 
-        The indicators are the model's outcome names, not checked against
+        ``variable`` is the model variable (its Python name, as in a run's
+        Dataset) that computes the indicator, ``""`` for a target outside the
+        model's boundary; one indicator is computed by one variable. The
+        indicators are the model's outcome names, not checked against
         :data:`KNOWN_INDICATORS`.
 
     Raises
@@ -656,6 +650,7 @@ def load_targets(
     known_sources = _known_source_keys(file, source_keys)
     rows: list[dict[str, object]] = []
     first_line: dict[str, int] = {}
+    variable_of: dict[str, tuple[str, int]] = {}  # indicator -> (variable, line)
     for record in records:
         f = _Fields(file, record)
         target_id = f.text("target_id")
@@ -676,6 +671,21 @@ def load_targets(
         value = f.number("value")
         unit = f.text("unit")
         keys = f.source_keys("source", known_sources, allow_list=True)
+        variable = f.text("variable", required=False)
+        if variable and not _IDENTIFIER_RE.fullmatch(variable):
+            raise f.error(
+                "variable",
+                f"{variable!r} is not a model variable's Python name (lower-case letters, "
+                "digits and _)",
+            )
+        if variable:
+            before = variable_of.setdefault(indicator, (variable, f.line))
+            if before[0] != variable:
+                raise f.error(
+                    "variable",
+                    f"indicator {indicator!r} is computed by {before[0]!r} on line {before[1]}, "
+                    f"not {variable!r}",
+                )
         rows.append(
             {
                 "target_id": target_id,
@@ -687,6 +697,7 @@ def load_targets(
                 "price_basis": f.text("price_basis", required=False),
                 "source": f.raw["source"],
                 "note": f.text("note", required=False),
+                "variable": variable,
                 "group": target_id[0],
                 "source_keys": keys,
                 "line": f.line,

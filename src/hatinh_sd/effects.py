@@ -68,7 +68,7 @@ def target_rows(targets: pd.DataFrame, ids: Sequence[str], years: Sequence[int])
     ``years`` holds target years and/or :data:`LATER_YEAR`; a target is read in a year
     of ``years`` that is its own year or :data:`LATER_YEAR`.
     """
-    from hatinh_sd.targets import INDICATOR_VARIABLES
+    from hatinh_sd.targets import indicator_variables
 
     rows = []
     for tid in ids:
@@ -80,7 +80,7 @@ def target_rows(targets: pd.DataFrame, ids: Sequence[str], years: Sequence[int])
                     {
                         "id": tid,
                         "indicator": str(t["indicator"]),
-                        "variable": INDICATOR_VARIABLES[t["indicator"]],
+                        "variable": indicator_variables()[t["indicator"]],
                         "year": year,
                         "comparator": str(t["comparator"]),
                         "target": float(t["value"]),
@@ -378,10 +378,10 @@ def prepare(
     import difflib
 
     from hatinh_sd.data import load_targets
-    from hatinh_sd.factors import DEFAULT_FACTORS_PATH, load_factors
-    from hatinh_sd.posterior import DEFAULT_POSTERIOR_PATH, posterior_draws
+    from hatinh_sd.factors import load_factors
+    from hatinh_sd.posterior import posterior_draws
     from hatinh_sd.scenarios import load_scenario, resolve_scenario
-    from hatinh_sd.targets import INDICATOR_VARIABLES, PLAN_TARGETS
+    from hatinh_sd.targets import indicator_variables, plan_targets
     from hatinh_sd.uncertainty import draw_with_posterior
 
     if n < 2:
@@ -391,12 +391,12 @@ def prepare(
     targets = load_targets()
     ids = [
         t
-        for t in PLAN_TARGETS
+        for t in plan_targets()
         if t in set(targets["target_id"])
-        and targets.set_index("target_id").loc[t, "indicator"] in INDICATOR_VARIABLES
+        and targets.set_index("target_id").loc[t, "indicator"] in indicator_variables()
     ]
     years = check_years(list(years), targets, ids)
-    factors = load_factors(factors_path or DEFAULT_FACTORS_PATH, model)
+    factors = load_factors(factors_path, model)
     table_levers = [f for f in factors if f.group == "lever"]
     if levers is not None:
         known = {f.variable: f for f in table_levers}
@@ -421,7 +421,9 @@ def prepare(
     scn = load_scenario(scenario, model=model)
     settings = dict(resolve_scenario(scn, model))
     uncertain = [f for f in factors if f.group == "uncertainty"]
-    post = Path(posterior_path or DEFAULT_POSTERIOR_PATH)
+    from hatinh_sd.project import current_project
+
+    post = Path(posterior_path) if posterior_path else current_project().path("posterior")
     draws = posterior_draws(model, post)
     names, values = draw_with_posterior(uncertain, draws, n, seed)
     drawn_py = {model.py_name(x) for x in names}

@@ -33,20 +33,18 @@ import numpy as np
 from scipy import stats
 
 from hatinh_sd.errors import HatinhInputError, did_you_mean, read_text
-from hatinh_sd.model import Model, repo_root
+from hatinh_sd.model import Model
+from hatinh_sd.project import FROM_PROJECT, FromProject, current_project
 
 __all__ = [
     "COLUMNS",
     "factor_rows",
     "write_factor_table",
-    "DEFAULT_FACTORS_PATH",
     "DISTRIBUTIONS",
     "Factor",
     "load_factors",
     "to_values",
 ]
-
-DEFAULT_FACTORS_PATH = repo_root() / "sensitivity" / "factors.csv"
 
 COLUMNS = ("name", "variable", "unit", "default", "low", "high", "distribution", "group", "source")
 DISTRIBUTIONS = ("uniform", "triangular", "normal", "lognormal")
@@ -126,7 +124,7 @@ def _float(value: str, path: Path, line: int, column: str) -> float:
 
 
 def load_factors(
-    path: Path | str = DEFAULT_FACTORS_PATH,
+    path: Path | str | None = None,
     model: Model | None = None,
     *,
     names: list[str] | None = None,
@@ -151,7 +149,7 @@ def load_factors(
     """
     from hatinh_sd.model import load_model
 
-    path = Path(path)
+    path = Path(path) if path else current_project().factors
     model = model or load_model()
     text = read_text(path, missing="factor table not found")
     try:
@@ -291,7 +289,7 @@ PROJECT_WINDOW = (2028.0, 2045.0)
 
 
 def factor_rows(
-    model: Model, previous: Path | str | None = DEFAULT_FACTORS_PATH
+    model: Model, previous: Path | str | None | FromProject = FROM_PROJECT
 ) -> list[dict[str, str]]:
     """The factor table generated from the ``.mdl``: every lever and every uncertain constant.
 
@@ -303,6 +301,8 @@ def factor_rows(
     import re
 
     old: dict[str, dict[str, str]] = {}
+    if previous is FROM_PROJECT:
+        previous = current_project().factors
     if previous is not None and Path(previous).exists():
         with open(previous, encoding="utf-8", newline="") as f:
             old = {r["name"]: r for r in csv.DictReader(f)}
@@ -374,11 +374,12 @@ def factor_table_text(rows: list[dict[str, str]]) -> str:
     return buf.getvalue()
 
 
-def write_factor_table(model: Model, path: Path | str = DEFAULT_FACTORS_PATH) -> Path:
-    """Regenerate the factor table from the ``.mdl`` (atomically), keeping chosen distributions."""
+def write_factor_table(model: Model, path: Path | str | None = None) -> Path:
+    """Regenerate the factor table from the ``.mdl`` (atomically), keeping chosen distributions;
+    the active project's table by default."""
     from hatinh_sd.results import atomic_file
 
-    path = Path(path)
+    path = Path(path) if path else current_project().factors
     text = factor_table_text(factor_rows(model, path))
     with atomic_file(path) as tmp:
         tmp.write_text(text, encoding="utf-8")

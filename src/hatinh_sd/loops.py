@@ -168,14 +168,14 @@ def model_loops(model, readme: Path | str | None = None, *, timeout: float | Non
     difference between pysimlin and PySD on the baseline)."""
     from hatinh_sd.crosscheck import crosscheck
     from hatinh_sd.mdlexport import calibrated_mdl
-    from hatinh_sd.model import repo_root
+    from hatinh_sd.project import current_project
 
     check = crosscheck(model, "simlin", sets=0)
     with tempfile.TemporaryDirectory(prefix="hatinh-loops-") as tmp:
         path = Path(tmp) / "hatinh_simlin.mdl"
         path.write_text(calibrated_mdl(model, engine="simlin"), encoding="utf-8")
         scores, _ = loop_scores(path, timeout=timeout)
-    _name(scores, named_loops(readme or repo_root() / "model" / "README.md"))
+    _name(scores, named_loops(readme or current_project().path("readme")))
     return scores, check.worst
 
 

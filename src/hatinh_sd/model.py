@@ -34,13 +34,11 @@ import pandas as pd
 import xarray as xr
 
 from hatinh_sd.errors import HatinhInputError, did_you_mean, read_yaml
-from hatinh_sd.paths import DEFAULT_CALIBRATION_PATH, DEFAULT_MODEL_PATH, repo_root
+from hatinh_sd.project import FROM_PROJECT, FromProject, current_project, repo_root
 from hatinh_sd.pysd_runtime import scalar_mode
 from hatinh_sd.translation import equations_hash, model_hash, translate
 
 __all__ = [
-    "DEFAULT_CALIBRATION_PATH",
-    "DEFAULT_MODEL_PATH",
     "Model",
     "Parameter",
     "load_model",
@@ -157,12 +155,14 @@ class Model:
 
     def __init__(
         self,
-        mdl_path: Path | str = DEFAULT_MODEL_PATH,
-        calibration_path: Path | str | None = DEFAULT_CALIBRATION_PATH,
+        mdl_path: Path | str | None = None,
+        calibration_path: Path | str | None | FromProject = FROM_PROJECT,
     ):
         import pysd
 
-        self.mdl_path = Path(mdl_path)
+        if calibration_path is FROM_PROJECT:
+            calibration_path = current_project().calibration
+        self.mdl_path = Path(mdl_path) if mdl_path else current_project().model
         self.hash = model_hash(self.mdl_path)
         self.py_path = translate(self.mdl_path)
         with warnings.catch_warnings():
@@ -568,10 +568,15 @@ _MODEL_CACHE: dict[tuple[str, str, str], Model] = {}
 
 
 def load_model(
-    mdl_path: Path | str = DEFAULT_MODEL_PATH,
-    calibration_path: Path | str | None = DEFAULT_CALIBRATION_PATH,
+    mdl_path: Path | str | None = None,
+    calibration_path: Path | str | None | FromProject = FROM_PROJECT,
 ) -> Model:
-    """Load the model once per process, model hash and calibration file (translation cached on disk)."""
+    """Load the model once per process, model hash and calibration file (translation cached on
+    disk); by default the active project's (:func:`hatinh_sd.project.current_project`)."""
+    if mdl_path is None:
+        mdl_path = current_project().model
+    if calibration_path is FROM_PROJECT:
+        calibration_path = current_project().calibration
     cal = Path(calibration_path) if calibration_path else None
     cal_key = hashlib.sha256(cal.read_bytes()).hexdigest() if cal and cal.exists() else ""
     key = (str(Path(mdl_path).resolve()), model_hash(mdl_path), cal_key)

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hatinh_sd.model import Model, repo_root
+from hatinh_sd.model import Model
+from hatinh_sd.project import current_project
 from hatinh_sd.results import atomic_file
 
 __all__ = [
@@ -205,7 +206,7 @@ def update_readme(
     The assumptions and effects tables always; the lever table when ``levers``
     (from :func:`hatinh_sd.scenarios.lever_effects`) is given.
     """
-    path = Path(path or repo_root() / "model" / "README.md")
+    path = Path(path) if path else current_project().path("readme")
     text = path.read_text(encoding="utf-8")
     text = _write_section(text, "assumptions", render_assumptions(model), path)
     text = _write_section(text, "effects", render_effects(model), path)

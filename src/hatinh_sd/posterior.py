@@ -52,10 +52,10 @@ from scipy import stats
 
 from hatinh_sd.calibration import CalibrationSetup, Likelihood
 from hatinh_sd.errors import HatinhInputError
-from hatinh_sd.model import Model, library_versions, repo_root
+from hatinh_sd.model import Model, library_versions
+from hatinh_sd.project import current_project
 
 __all__ = [
-    "DEFAULT_POSTERIOR_PATH",
     "Evaluator",
     "estimates",
     "EstimateRow",
@@ -70,8 +70,6 @@ __all__ = [
     "smc",
     "write_posterior",
 ]
-
-DEFAULT_POSTERIOR_PATH = repo_root() / "model" / "posterior.nc"
 
 
 # ------------------------------------------------------------------ prior
@@ -133,9 +131,9 @@ class Prior:
         their distributions in the factor table; ``setup.posterior.priors``
         replaces either.
         """
-        from hatinh_sd.factors import DEFAULT_FACTORS_PATH, load_factors
+        from hatinh_sd.factors import load_factors
 
-        factors = {f.variable: f for f in load_factors(factors_path or DEFAULT_FACTORS_PATH, model)}
+        factors = {f.variable: f for f in load_factors(factors_path, model)}
         out = []
         for n, (lo, hi) in setup.parameters.items():
             out.append(
@@ -469,11 +467,11 @@ def screen_uncertain(
     of the array engine). Constants below ``setup.posterior.screen`` keep their prior.
     """
     from hatinh_sd.ensemble import ArrayModel
-    from hatinh_sd.factors import DEFAULT_FACTORS_PATH, load_factors
+    from hatinh_sd.factors import load_factors
 
     factors = [
         f
-        for f in load_factors(factors_path or DEFAULT_FACTORS_PATH, model)
+        for f in load_factors(factors_path, model)
         if f.group == "uncertainty" and f.variable not in setup.parameters
     ]
     lik = Likelihood(model, setup, observed, fit_until)
@@ -541,7 +539,7 @@ def run_posterior(
 def write_posterior(
     result: SMCResult,
     model: Model,
-    path: Path | str = DEFAULT_POSTERIOR_PATH,
+    path: Path | str | None = None,
     *,
     max_draws: int = 2000,
     extra_attrs: dict[str, Any] | None = None,
@@ -562,7 +560,7 @@ def write_posterior(
             "role": ("parameter", result.roles),
         },
         attrs={
-            "title": "Posterior draws of the Hà Tĩnh model's fitted parameters and uncertainties",
+            "title": f"Posterior draws of the {current_project().title['en']}: fitted parameters and uncertainties",
             "model_sha256": model.hash,
             "library_versions": json.dumps(library_versions()),
             "calibration_sha256": model.calibration_hash,
@@ -575,8 +573,9 @@ def write_posterior(
             **(extra_attrs or {}),
         },
     )
-    write_netcdf(ds, Path(path))
-    return Path(path)
+    path = Path(path) if path else current_project().path("posterior")
+    write_netcdf(ds, path)
+    return path
 
 
 def estimates(result: SMCResult, setup: CalibrationSetup, point: dict[str, float]) -> pd.DataFrame:
@@ -685,8 +684,9 @@ def write_estimates(
     return path
 
 
-def load_posterior(path: Path | str = DEFAULT_POSTERIOR_PATH) -> xr.Dataset:
-    path = Path(path)
+def load_posterior(path: Path | str | None = None) -> xr.Dataset:
+    """The posterior draws file (the active project's by default)."""
+    path = Path(path) if path else current_project().path("posterior")
     if not path.exists():
         raise HatinhInputError(
             "posterior draws not found (run: hatinh-sd calibrate --posterior)", path=path
@@ -696,7 +696,7 @@ def load_posterior(path: Path | str = DEFAULT_POSTERIOR_PATH) -> xr.Dataset:
 
 
 def posterior_draws(
-    model: Model, path: Path | str = DEFAULT_POSTERIOR_PATH, *, check_hash: bool = True
+    model: Model, path: Path | str | None = None, *, check_hash: bool = True
 ) -> pd.DataFrame:
     """The committed posterior draws as a table (draw x parameter, model names).
 
@@ -708,7 +708,7 @@ def posterior_draws(
     ds = load_posterior(path)
     if check_hash and ds.attrs.get("model_sha256") != model.hash:
         raise HatinhInputError(
-            "posterior draws belong to another version of model/hatinh.mdl "
+            f"posterior draws belong to another version of {model.mdl_path.name} "
             f"({str(ds.attrs.get('model_sha256'))[:12]} vs {model.hash[:12]}); "
             "run: hatinh-sd calibrate --posterior",
             path=path,

@@ -173,13 +173,13 @@ def _target_chart(
 ) -> str:
     """A target chart of :mod:`hatinh_sd.charts` with the scenarios' uncertainty bands."""
     from hatinh_sd.charts import png_base64, target_figure
-    from hatinh_sd.targets import INDICATOR_VARIABLES, indicator_series
+    from hatinh_sd.targets import indicator_series, indicator_variables
 
     titles = titles or {}
     fig = target_figure(runs, tid, lang=lang, targets=targets, observed=observed, titles=titles)
     ax = fig.axes[0]
     indicator = str(targets.set_index("target_id").at[tid, "indicator"])
-    var = INDICATOR_VARIABLES[indicator]
+    var = indicator_variables()[indicator]
     added = False
     scenario_lines = list(ax.lines)[: len(runs)]  # drawn first, one per scenario
     for line, name in zip(scenario_lines, runs):
@@ -1085,7 +1085,7 @@ def build_report(
     from hatinh_sd.compare import investment_table, target_table
     from hatinh_sd.data import load_observed, load_targets
     from hatinh_sd.scenarios import load_catalogue, load_scenario, run_scenario
-    from hatinh_sd.targets import PLAN_TARGETS
+    from hatinh_sd.targets import plan_targets
 
     if lang not in LANGUAGES:
         raise HatinhInputError(
@@ -1141,7 +1141,7 @@ def build_report(
             f"{tid}: {text(f'target.{tid}', lang)}",
         )
         + "</figure>"
-        for tid in PLAN_TARGETS
+        for tid in plan_targets()
     )
     sections["targets"] = (
         f"<p>{e(text('report.targets.intro', lang))}</p>"

@@ -51,13 +51,13 @@ from hatinh_sd.errors import (
     parse_yaml,
     validation_error,
 )
-from hatinh_sd.model import Model, Parameter, load_model, repo_root
+from hatinh_sd.model import Model, Parameter, load_model
+from hatinh_sd.project import current_project
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
 
 __all__ = [
-    "SCENARIO_DIR",
     "Catalogue",
     "LeverEntry",
     "Ramp",
@@ -74,14 +74,8 @@ __all__ = [
     "scenario_path",
 ]
 
-#: Folder of the lever catalogue and the scenario files.
-SCENARIO_DIR = repo_root() / "scenarios"
-
 #: Files in the scenario folder that are not scenarios.
 RESERVED = {"levers"}
-
-#: Task groups that are economic and must map to levers (issue 4).
-ECONOMIC_GROUPS = (2, 3, 4, 5, 6, 8)
 
 
 # --------------------------------------------------------------------- schemas
@@ -142,6 +136,7 @@ class TaskGroup(_Strict):
     """A task group of the Action Programme and, if so, why it is outside the model."""
 
     title: Bilingual
+    economic: bool = False  # an economic group must map to levers
     outside_boundary: Bilingual | None = None
 
 
@@ -188,10 +183,10 @@ class Expected(_Strict):
     @field_validator("indicator")
     @classmethod
     def _known_target(cls, v: str) -> str:
-        from hatinh_sd.targets import PLAN_TARGETS
+        from hatinh_sd.targets import plan_targets
 
-        if v not in PLAN_TARGETS:
-            raise ValueError(f"'{v}' is not a target id; use one of {', '.join(PLAN_TARGETS)}")
+        if v not in plan_targets():
+            raise ValueError(f"'{v}' is not a target id; use one of {', '.join(plan_targets())}")
         return v
 
 
@@ -372,11 +367,12 @@ def _check_catalogue(cat: Catalogue, node: yaml.Node | None) -> None:
                 f"task group {g} has levers {mapped} but is declared outside the boundary",
                 ("task_groups", g),
             )
-        if g in ECONOMIC_GROUPS and not mapped:
+        if tg.economic and not mapped:
             raise fail(f"economic task group {g} must map to levers", ("task_groups", g))
-    if sorted(cat.task_groups) != list(range(1, 11)):
+    if sorted(cat.task_groups) != list(range(1, len(cat.task_groups) + 1)):
         raise fail(
-            "task_groups must list the ten groups 1-10 of the Action Programme", ("task_groups",)
+            f"task_groups must be numbered 1 to {len(cat.task_groups)} without gaps",
+            ("task_groups",),
         )
 
 
@@ -390,7 +386,7 @@ def load_catalogue(path: Path | str | None = None, model: Model | None = None) -
         lever missing from the file, a ``sets`` variable that does not use the
         lever, or a task group neither mapped nor declared outside the boundary.
     """
-    path = Path(path) if path else SCENARIO_DIR / "levers.yaml"
+    path = Path(path) if path else current_project().scenarios / "levers.yaml"
     model = model or load_model()
     return _load_catalogue_cached(
         str(path.resolve()), path.stat().st_mtime_ns if path.exists() else 0, id(model), model
@@ -413,14 +409,14 @@ def _load_catalogue_cached(path_s: str, _mtime: int, _mid: int, model: Model) ->
 # --------------------------------------------------------------------- scenarios
 def available_scenarios(folder: Path | str | None = None) -> list[str]:
     """Names of the scenario files in ``folder`` (``scenarios/``), baseline first."""
-    folder = Path(folder) if folder else SCENARIO_DIR
+    folder = Path(folder) if folder else current_project().scenarios
     names = sorted(p.stem for p in folder.glob("*.yaml") if p.stem not in RESERVED)
     return sorted(names, key=lambda n: n != "baseline")
 
 
 def scenario_path(name: str, folder: Path | str | None = None) -> Path:
     """The file of scenario ``name`` (or ``name`` itself if it is a YAML path)."""
-    folder = Path(folder) if folder else SCENARIO_DIR
+    folder = Path(folder) if folder else current_project().scenarios
     if name.endswith((".yaml", ".yml")):
         path = Path(name)
         check_name(path.stem, what="scenario file name", path=path)
@@ -482,7 +478,7 @@ def load_scenario(
     resolved once (:func:`resolve_scenario`) so that all errors surface before
     any run starts.
     """
-    folder = Path(folder) if folder else SCENARIO_DIR
+    folder = Path(folder) if folder else current_project().scenarios
     path = scenario_path(name, folder)
     scn, node, data = _parse(path)
     model = model or load_model()
@@ -642,7 +638,7 @@ def run_scenario(scn: Scenario | str, model: Model | None = None, **run_kwargs: 
 # --------------------------------------------------------------------- README
 def render_readme(cat: Catalogue, folder: Path | str | None = None) -> str:
     """Markdown of the catalogue and the shipped scenarios (``scenarios/README.md``)."""
-    folder = Path(folder) if folder else SCENARIO_DIR
+    folder = Path(folder) if folder else current_project().scenarios
     lines = [
         "# Scenarios and the lever catalogue",
         "",

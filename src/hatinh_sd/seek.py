@@ -56,7 +56,7 @@ from hatinh_sd.scenarios import (
     load_scenario,
     resolve_scenario,
 )
-from hatinh_sd.targets import INDICATOR_VARIABLES, PLAN_TARGETS, is_met
+from hatinh_sd.targets import indicator_variables, is_met, plan_targets
 
 __all__ = ["OBJECTIVES", "SeekResult", "seek"]
 
@@ -140,9 +140,9 @@ def _target_specs(
 ) -> dict[str, tuple[str, float, int, str]]:
     out = {}
     for tid in ids:
-        if tid not in PLAN_TARGETS:
+        if tid not in plan_targets():
             raise HatinhInputError(
-                f"'{tid}' is not a target; choose from {', '.join(PLAN_TARGETS)}", path="--target"
+                f"'{tid}' is not a target; choose from {', '.join(plan_targets())}", path="--target"
             )
         row = targets.loc[targets["target_id"] == tid].iloc[0]
         value = float((thresholds or {}).get(tid, row["value"]))
@@ -150,7 +150,7 @@ def _target_specs(
             str(row["comparator"]),
             value,
             int(row["year"]),
-            INDICATOR_VARIABLES[row["indicator"]],
+            indicator_variables()[row["indicator"]],
         )
     for tid in thresholds or {}:
         if tid not in out:

@@ -513,9 +513,10 @@ def load_config(path: Path | str, model: Any = None, catalogue: Any = None) -> S
         unknown group kind, a group with no member or a factor in no group.
     """
     from hatinh_sd.data import load_targets
-    from hatinh_sd.factors import DEFAULT_FACTORS_PATH, load_factors
-    from hatinh_sd.model import load_model, repo_root
-    from hatinh_sd.targets import INDICATOR_VARIABLES
+    from hatinh_sd.factors import load_factors
+    from hatinh_sd.model import load_model
+    from hatinh_sd.project import current_project
+    from hatinh_sd.targets import indicator_variables
 
     path = Path(path)
     doc, node = parse_yaml(path, missing="configuration file not found")
@@ -527,7 +528,8 @@ def load_config(path: Path | str, model: Any = None, catalogue: Any = None) -> S
     method = cfg.method
     model = model or load_model()
     table = doc.get("factor_table")
-    table_path = (repo_root() / table) if table else DEFAULT_FACTORS_PATH
+    project = current_project()
+    table_path = (project.root / table) if table else project.factors
     sel = doc.get("factors", "all")
     if sel == "all":
         factors = load_factors(table_path, model)
@@ -542,10 +544,10 @@ def load_config(path: Path | str, model: Any = None, catalogue: Any = None) -> S
     posterior_path = None
     dropped: list[str] = []
     if post:
-        from hatinh_sd.posterior import DEFAULT_POSTERIOR_PATH, posterior_draws
+        from hatinh_sd.posterior import posterior_draws
 
-        posterior_path = DEFAULT_POSTERIOR_PATH if post is True else repo_root() / str(post)
         try:
+            posterior_path = project.path("posterior") if post is True else project.root / str(post)
             columns = set(posterior_draws(model, posterior_path).columns)
         except HatinhInputError as exc:
             raise _err(exc.message, path, "posterior") from None
@@ -586,14 +588,14 @@ def load_config(path: Path | str, model: Any = None, catalogue: Any = None) -> S
         if "target" in item:
             tid = str(item["target"])
             row = targets.loc[targets["target_id"] == tid]
-            if row.empty or row.iloc[0]["indicator"] not in INDICATOR_VARIABLES:
+            if row.empty or row.iloc[0]["indicator"] not in indicator_variables():
                 ok = [
                     t
                     for t in targets["target_id"]
-                    if targets.set_index("target_id").loc[t, "indicator"] in INDICATOR_VARIABLES
+                    if targets.set_index("target_id").loc[t, "indicator"] in indicator_variables()
                 ]
                 raise _err(f"unknown target '{tid}'; allowed: {', '.join(ok)}", path, key)
-            var = INDICATOR_VARIABLES[row.iloc[0]["indicator"]]
+            var = indicator_variables()[row.iloc[0]["indicator"]]
             year = item.get("year", int(row.iloc[0]["year"]))
             label_base = tid
         elif "variable" in item:

@@ -1,7 +1,7 @@
 """The plan's targets and the scorecard.
 
-Targets come from ``model/data/targets.csv``; each plan indicator is computed
-by a named model variable (:data:`INDICATOR_VARIABLES`). The scorecard reads a
+Targets come from the project's ``targets.csv`` (``model/data``); its ``variable``
+column names the model variable that computes each indicator. The scorecard reads a
 result Dataset at the target year and at 2050 and says whether each target is
 met: ``>``, ``>=``, ``<``, ``<=`` literally, and ``~`` ("about") within
 +-10 % of the target value, as the data README defines it.
@@ -9,9 +9,8 @@ met: ``>``, ``>=``, ``<``, ``<=`` literally, and ``~`` ("about") within
 
 from __future__ import annotations
 
-import difflib
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -19,43 +18,50 @@ import pandas as pd
 import xarray as xr
 
 from hatinh_sd.data import TARGETS_FILE, load_targets
-from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.errors import HatinhInputError, did_you_mean
 
 __all__ = [
     "DERIVED_OBSERVED",
     "check_targets",
     "status",
     "INDICATOR_FIRST_YEAR",
-    "INDICATOR_VARIABLES",
-    "PLAN_TARGETS",
+    "indicator_variables",
+    "plan_targets",
     "indicator_series",
     "is_met",
     "observed_series",
     "scorecard",
 ]
 
-#: Indicator name in targets.csv -> model variable (PySD name) that computes it.
-INDICATOR_VARIABLES: dict[str, str] = {
-    "grdp_growth_average_2021_2030": "t01_average_grdp_growth_since_2020",
-    "grdp_per_capita_current": "grdp_per_capita_current",
-    "share_industry_grdp": "share_industry",
-    "share_manufacturing_grdp": "share_manufacturing",
-    "manufacturing_va_per_capita_current": "manufacturing_value_added_per_capita",
-    "share_services_grdp": "share_services",
-    "employment_share_agriculture": "employment_share_agriculture",
-    "trained_labour_share_certified": "trained_labour_share",
-    "university_students_per_10000": "students_per_10000",
-    "digital_economy_share_grdp": "digital_economy_share",
-    "urbanisation_rate": "urbanisation_rate",
-    "grdp_ratio_to_20th_province": "grdp_ratio_to_20th_province",
-    "share_agriculture_grdp": "share_agriculture",
-    "share_industry_construction_grdp": "share_industry_construction",
-    "share_product_taxes_grdp": "share_product_taxes",
-    "steel_output": "steel_output",
-}
+_CACHE: dict[tuple[str, int, int], pd.DataFrame] = {}
 
-#: The Action Programme's targets computed by the model (T13 is outside its boundary).
-PLAN_TARGETS = [f"T{i:02d}" for i in range(1, 13)]
+
+def _project_targets() -> pd.DataFrame:
+    """The active project's ``targets.csv``, read again only when the file changes."""
+    from hatinh_sd.data import TARGETS_FILE, data_dir
+
+    path = data_dir() / TARGETS_FILE
+    st = path.stat() if path.exists() else None
+    key = (str(path), st.st_mtime_ns if st else 0, st.st_size if st else 0)
+    if key not in _CACHE:
+        _CACHE.clear()
+        _CACHE[key] = load_targets(path)
+    return _CACHE[key]
+
+
+def plan_targets(targets: pd.DataFrame | None = None) -> list[str]:
+    """The plan's targets the model computes, in file order: the rows of ``targets.csv``
+    whose id starts with ``T`` and that name a model ``variable`` (T13, outside the model's
+    boundary, names none)."""
+    t = _project_targets() if targets is None else targets
+    return [str(i) for i, g, v in zip(t["target_id"], t["group"], t["variable"]) if g == "T" and v]
+
+
+def indicator_variables(targets: pd.DataFrame | None = None) -> dict[str, str]:
+    """Indicator of ``targets.csv`` -> the model variable (Python name) that computes it."""
+    t = _project_targets() if targets is None else targets
+    return {str(i): str(v) for i, v in zip(t["indicator"], t["variable"]) if v}
+
 
 #: Relative tolerance of an "about" (``~``) target.
 ABOUT_TOLERANCE = 0.10
@@ -117,7 +123,7 @@ INDICATOR_FIRST_YEAR: dict[str, int] = {"grdp_growth_average_2021_2030": 2021}
 
 def indicator_series(ds: Mapping[Any, xr.DataArray], indicator: str) -> xr.DataArray:
     """A target indicator over time from a run: NaN before :data:`INDICATOR_FIRST_YEAR`."""
-    da = ds[INDICATOR_VARIABLES[indicator]]
+    da = ds[indicator_variables()[indicator]]
     first = INDICATOR_FIRST_YEAR.get(indicator)
     return da.where(da["time"] >= first) if first is not None else da
 
@@ -163,41 +169,50 @@ def observed_series(observed: pd.DataFrame, indicator: str) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def check_targets(targets: pd.DataFrame, ids: list[str] | None = None) -> None:
-    """Check that ``targets`` (``targets.csv``) has a row for each of ``ids`` with a known indicator.
+def check_targets(
+    targets: pd.DataFrame,
+    ids: list[str] | None = None,
+    variables: Collection[str] | None = None,
+) -> None:
+    """Check that ``targets`` (``targets.csv``) has a row for each of ``ids`` (the plan's
+    targets by default) naming the model variable that computes it (one of ``variables``,
+    the model's, when given).
 
     Raises
     ------
     HatinhInputError
-        Naming the file, the missing target ids or the row whose indicator the
-        model does not compute (with the allowed indicators).
+        Naming the file, the missing target ids, or the row and column whose variable
+        is empty or not the model's (with the closest names).
     """
-    ids = PLAN_TARGETS if ids is None else ids
+    ids = plan_targets(targets) if ids is None else ids
     path = targets.attrs.get("path", TARGETS_FILE)
     present = set(targets["target_id"])
     missing = [t for t in ids if t not in present]
     if missing:
         raise HatinhInputError(
             f"no row for target(s) {', '.join(missing)}; the plan's targets are"
-            f" {', '.join(PLAN_TARGETS)}",
+            f" {', '.join(plan_targets(targets))}",
             path=path,
         )
     wanted = set(ids)
-    unknown = [
-        i
-        for i, (tid, indicator) in enumerate(zip(targets["target_id"], targets["indicator"]))
-        if tid in wanted and indicator not in INDICATOR_VARIABLES
-    ]
-    for row in targets.iloc[unknown[:1]].itertuples():
-        if row.indicator not in INDICATOR_VARIABLES:
-            close = difflib.get_close_matches(str(row.indicator), list(INDICATOR_VARIABLES), n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
+    for row in targets.itertuples():
+        if row.target_id not in wanted:
+            continue
+        if not row.variable:
             raise HatinhInputError(
-                f"indicator {row.indicator!r} of {row.target_id} is not an outcome of the model"
-                f"{hint} (outcomes: INDICATOR_VARIABLES in hatinh_sd/targets.py)",
+                f"target {row.target_id} names no model variable that computes "
+                f"{row.indicator!r}",
                 path=path,
                 line=getattr(row, "line", None),
-                column="indicator",
+                column="variable",
+            )
+        if variables is not None and row.variable not in variables:
+            raise HatinhInputError(
+                f"variable {row.variable!r} of {row.target_id} is not a model variable"
+                + did_you_mean(row.variable, variables),
+                path=path,
+                line=getattr(row, "line", None),
+                column="variable",
             )
 
 
@@ -227,9 +242,9 @@ def scorecard(
         One row per target: id, indicator, variable, year, value, comparator,
         target, unit, met, gap and the value in ``extra_year``.
     """
-    targets = load_targets() if targets is None else targets
-    ids = PLAN_TARGETS if ids is None else ids
-    check_targets(targets, ids)
+    targets = _project_targets() if targets is None else targets
+    ids = plan_targets(targets) if ids is None else ids
+    check_targets(targets, ids, variables=set(map(str, ds.data_vars)) or None)
     rows = []
     first: dict[str, dict] = {}
     for record in targets.to_dict("records"):
@@ -246,7 +261,7 @@ def scorecard(
 
     for tid in ids:
         t = first[tid]
-        var = INDICATOR_VARIABLES[t["indicator"]]
+        var = str(t["variable"])
         year = int(t["year"])
         value = at(var, year)
         later = at(var, extra_year) if extra_year in times else math.nan

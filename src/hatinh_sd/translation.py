@@ -18,24 +18,24 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hatinh_sd.errors import HatinhInputError
-from hatinh_sd.paths import DEFAULT_MODEL_PATH, repo_root
+from hatinh_sd.project import current_project, repo_root
 
 __all__ = ["build_cached", "cache_dir", "equations_hash", "model_hash", "translate"]
 
 
-def model_hash(mdl_path: Path | str = DEFAULT_MODEL_PATH) -> str:
+def model_hash(mdl_path: Path | str | None = None) -> str:
     """SHA-256 of the model file's bytes (the cache key of its translation)."""
-    path = Path(mdl_path)
+    path = Path(mdl_path) if mdl_path else current_project().model
     if not path.exists():
         raise HatinhInputError("model file not found", path=path)
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def equations_hash(mdl_path: Path | str = DEFAULT_MODEL_PATH) -> str:
+def equations_hash(mdl_path: Path | str | None = None) -> str:
     """SHA-256 of the model's equations alone: each equation's text before its units, with
     whitespace runs as one space; comments, units, group headers and the sketch do not count.
     A calibration is stale when the equations it was fitted to changed."""
-    path = Path(mdl_path)
+    path = Path(mdl_path) if mdl_path else current_project().model
     if not path.exists():
         raise HatinhInputError("model file not found", path=path)
     text = path.read_text(encoding="utf-8").split("\\\\\\---///", 1)[0]
@@ -54,7 +54,7 @@ def cache_dir() -> Path:
     return Path(env) if env else repo_root() / ".cache"
 
 
-def translate(mdl_path: Path | str = DEFAULT_MODEL_PATH, *, force: bool = False) -> Path:
+def translate(mdl_path: Path | str | None = None, *, force: bool = False) -> Path:
     """Translate the ``.mdl`` with PySD once per content hash; return the ``.py`` path.
 
     The translation is made in a temporary folder and moved into the cache
@@ -65,7 +65,7 @@ def translate(mdl_path: Path | str = DEFAULT_MODEL_PATH, *, force: bool = False)
     """
     import pysd
 
-    mdl_path = Path(mdl_path)
+    mdl_path = Path(mdl_path) if mdl_path else current_project().model
     digest = model_hash(mdl_path)
     target = cache_dir() / "translated" / f"{mdl_path.stem}-{digest[:16]}-pysd{pysd.__version__}"
 

@@ -215,12 +215,12 @@ def probabilities(
     A run with a non-finite value counts as not meeting the target
     (``is_met`` says so); such runs are reported separately.
     """
-    from hatinh_sd.targets import INDICATOR_VARIABLES
+    from hatinh_sd.targets import indicator_variables
 
     rows = []
     for tid in ids:
         t = targets.loc[targets["target_id"] == tid].iloc[0]
-        var = INDICATOR_VARIABLES[t["indicator"]]
+        var = indicator_variables()[t["indicator"]]
         year = int(t["year"])
         vals = ds[var].sel(time=year).values
         met = np.array([is_met(float(v), t["comparator"], float(t["value"])) for v in vals])
@@ -267,10 +267,10 @@ def probability_rows(prob: pd.DataFrame) -> Iterator[TargetProbability]:
 
 def target_variables(targets: pd.DataFrame, ids: Sequence[str]) -> list[str]:
     """The model variables of targets ``ids`` (each once, in the targets' order)."""
-    from hatinh_sd.targets import INDICATOR_VARIABLES
+    from hatinh_sd.targets import indicator_variables
 
     indicator = targets.set_index("target_id")["indicator"]
-    return list(dict.fromkeys(INDICATOR_VARIABLES[str(indicator.loc[tid])] for tid in ids))
+    return list(dict.fromkeys(indicator_variables()[str(indicator.loc[tid])] for tid in ids))
 
 
 @dataclasses.dataclass

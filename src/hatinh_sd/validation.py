@@ -38,7 +38,8 @@ from hatinh_sd.calibration import (
 )
 from hatinh_sd.data import load_observed, load_targets
 from hatinh_sd.errors import read_yaml
-from hatinh_sd.model import Model, repo_root
+from hatinh_sd.model import Model
+from hatinh_sd.project import current_project, repo_root
 
 __all__ = ["Dossier", "build_dossier", "history_checks", "run_test_suite"]
 
@@ -615,7 +616,7 @@ def holdout_result(
 
     from hatinh_sd.calibration import evaluate
 
-    record = repo_root() / "model" / f"calibration_holdout_{year}.yaml"
+    record = current_project().path("calibration").with_name(f"calibration_holdout_{year}.yaml")
     if record.exists():
         doc = yaml.safe_load(record.read_text(encoding="utf-8")) or {}
         if doc.get("model_sha256") == model.hash and doc.get("fit_until") == year:

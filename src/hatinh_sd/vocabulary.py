@@ -32,10 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from hatinh_sd.errors import HatinhInputError, read_yaml
-from hatinh_sd.paths import repo_root
+from hatinh_sd.project import current_project
 
 __all__ = [
-    "TRANSLATION_PATH",
     "digest",
     "label",
     "limitations",
@@ -43,19 +42,23 @@ __all__ = [
     "unit",
 ]
 
-#: The Vietnamese of the model's names, units, notes and limitations.
-TRANSLATION_PATH = repo_root() / "model" / "translation_vi.yaml"
-#: The English known limitations.
-README_PATH = repo_root() / "model" / "README.md"
-
 
 def digest(s: str) -> str:
     """First 12 hex digits of the SHA-256 of ``s`` (whitespace runs count as one space)."""
     return hashlib.sha256(" ".join(s.split()).encode("utf-8")).hexdigest()[:12]
 
 
+def translations(path: Path | None = None) -> dict[str, Any]:
+    """The Vietnamese of the model's names, units, notes and limitations: the active
+    project's translation file (empty sections when it has none)."""
+    path = path or current_project().translation
+    if path is None:
+        return {"units": {}, "names": {}, "limitations": {}}
+    return _translations(path)
+
+
 @cache
-def translations(path: Path = TRANSLATION_PATH) -> dict[str, Any]:
+def _translations(path: Path) -> dict[str, Any]:
     doc = read_yaml(path)
     if not isinstance(doc, dict) or not {"units", "names", "limitations"} <= set(doc):
         raise HatinhInputError("expected the sections units, names and limitations", path=path)
@@ -98,7 +101,12 @@ def unit(u: str, lang: str = "en") -> str:
     return u
 
 
-def english_limitations(readme: Path = README_PATH) -> str:
+def english_limitations(readme: Path | None = None) -> str:
+    """The bullets under ``## Known limitations`` of the project's model README ("" without
+    one)."""
+    readme = readme or current_project().readme
+    if readme is None:
+        return ""
     doc = readme.read_text(encoding="utf-8")
     m = re.search(r"^## Known limitations\s*$(.*?)(?=^## |\Z)", doc, re.M | re.S)
     return m.group(1).strip() if m else ""
@@ -123,6 +131,7 @@ def limitations(lang: str = "en") -> list[tuple[str, list[str]]]:
             items.append((line[2:].strip(), []))
         elif re.match(r"\s+- ", line) and items:
             items[-1][1].append(line.strip()[2:])
-    if not items:
-        raise HatinhInputError("no bullet list under '## Known limitations'", path=README_PATH)
+    readme = current_project().readme
+    if not items and readme is not None:
+        raise HatinhInputError("no bullet list under '## Known limitations'", path=readme)
     return items

@@ -223,18 +223,16 @@ class LiveBands:
             if self.posterior is False:
                 self._error = LiveBandsUnavailable("off")
                 raise self._error
-            from hatinh_sd.factors import DEFAULT_FACTORS_PATH, load_factors
-            from hatinh_sd.posterior import DEFAULT_POSTERIOR_PATH, posterior_draws
+            from hatinh_sd.factors import load_factors
+            from hatinh_sd.posterior import posterior_draws
             from hatinh_sd.uncertainty import draw_with_posterior
 
             try:
                 factors = [
-                    f
-                    for f in load_factors(self.factors or DEFAULT_FACTORS_PATH, self.model)
-                    if f.group == "uncertainty"
+                    f for f in load_factors(self.factors, self.model) if f.group == "uncertainty"
                 ]
                 path = self.posterior if isinstance(self.posterior, str | Path) else None
-                post = posterior_draws(self.model, path or DEFAULT_POSTERIOR_PATH)
+                post = posterior_draws(self.model, path)
                 self._draws = draw_with_posterior(factors, post, self.runs, self.seed)
             except (HatinhInputError, OSError, ValueError) as exc:
                 self._error = LiveBandsUnavailable("posterior", str(exc))

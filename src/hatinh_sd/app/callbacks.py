@@ -16,7 +16,7 @@ from hatinh_sd.app.explorer import Explorer, summary_json
 from hatinh_sd.app.logic import BAND_TRACES, CHART_YEARS, band_values, scorecard_cells
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import text
-from hatinh_sd.targets import PLAN_TARGETS
+from hatinh_sd.targets import plan_targets
 
 __all__ = [
     "band_outputs",
@@ -105,7 +105,7 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
         status_ids = [o["id"] for o in ctx.outputs_list[2]]
         effects = effects_outputs(explorer, values, lang, choice, shown)
         if triggered == ["effects-target"]:  # another target and year: the card alone
-            unchanged = [no_update] * len(PLAN_TARGETS), [no_update] * len(cell_ids)
+            unchanged = [no_update] * len(plan_targets()), [no_update] * len(cell_ids)
             return *unchanged, [no_update] * len(status_ids), *[no_update] * 5, *effects
         levers_only = bool(triggered) and all(
             isinstance(i, dict) and i.get("type") == "lever" for i in triggered
@@ -338,7 +338,7 @@ def band_outputs(
         else ""
     )
     figures = []
-    for tid in PLAN_TARGETS:
+    for tid in plan_targets():
         low, high = band_values(explorer.indicator(tid), years, bands.variables if bands else None)
         p = Patch()
         p["data"][BAND_TRACES[0]]["x"] = low["x"]

@@ -29,9 +29,10 @@ from hatinh_sd.calibration import comparable_observed, load_setup
 from hatinh_sd.data import load_observed, load_targets
 from hatinh_sd.errors import MAX_YAML_BYTES, HatinhInputError, did_you_mean
 from hatinh_sd.i18n import number, text
-from hatinh_sd.model import Model, load_model, repo_root
+from hatinh_sd.model import Model, load_model
+from hatinh_sd.project import current_project
 from hatinh_sd.results import csv_text, tidy, write_xlsx
-from hatinh_sd.targets import PLAN_TARGETS, observed_series, scorecard
+from hatinh_sd.targets import observed_series, plan_targets, scorecard
 
 __all__ = ["Bands", "EffectsView", "Explorer", "RunView"]
 
@@ -153,7 +154,7 @@ class Explorer:
         engine: str = "simlin",
     ):
         self.model = model or load_model()
-        self.outputs = Path(outputs) if outputs else repo_root() / "outputs"
+        self.outputs = Path(outputs) if outputs else current_project().root / "outputs"
         self.controls = logic.lever_controls(self.model)
         self.by_name = {c.name: c for c in self.controls}
         self.cache = logic.RunCache(self.model, maxsize=cache_size)
@@ -169,7 +170,7 @@ class Explorer:
         self.engine, self.engine_check = self._choose_engine(engine)
         self.observed_by_target = {
             tid: observed_series(self.observed, self.indicator(tid)).set_index("time")["value"]
-            for tid in PLAN_TARGETS
+            for tid in plan_targets()
         }
         #: Live bands of the settings on screen (:mod:`hatinh_sd.app.bands`).
         self.live = LiveBands(
@@ -252,7 +253,7 @@ class Explorer:
         params = self.params(raw_values)
         run = self.cache.get(params, self.run_outputs)
         bands, note = self.band_view(params, lang, compute=False) if show_bands else (None, "")
-        current = [logic.chart_values(run, self.indicator(tid)) for tid in PLAN_TARGETS]
+        current = [logic.chart_values(run, self.indicator(tid)) for tid in plan_targets()]
         charts = [
             logic.chart_figure(
                 tid,
@@ -264,7 +265,7 @@ class Explorer:
                 bands=bands.variables if bands else None,
                 band_label=(bands.low, bands.high) if bands else None,
             )
-            for tid in PLAN_TARGETS
+            for tid in plan_targets()
             if figures
         ]
         card = logic.scorecard_rows(run, self.baseline_card, self.targets_raw)
@@ -294,7 +295,7 @@ class Explorer:
         from hatinh_sd.effects import LATER_YEAR, target_rows
 
         years = sorted({*self.targets_raw["year"].astype(int), LATER_YEAR})
-        rows = target_rows(self.targets_raw, PLAN_TARGETS, years)
+        rows = target_rows(self.targets_raw, plan_targets(), years)
         return [(str(tid), int(year)) for tid, year in zip(rows["id"], rows["year"])]
 
     def _stored_effects(self, folder: Path):
@@ -622,7 +623,7 @@ class Explorer:
         path = stored.path
         assert path is not None  # a band read from a file (find_bands)
         try:
-            path = path.resolve().relative_to(repo_root())
+            path = path.resolve().relative_to(current_project().root)
         except ValueError:
             pass
         mtime = self._bands[scenario][0]  # when the file read was written
@@ -679,9 +680,9 @@ def find_bands(outputs: Path, scenario: str, model_hash: str | None = None) -> B
 
 
 def _target_variables() -> list[str]:
-    from hatinh_sd.targets import INDICATOR_VARIABLES
+    from hatinh_sd.targets import indicator_variables
 
-    return list(INDICATOR_VARIABLES.values())
+    return list(indicator_variables().values())
 
 
 def summary_json(summary: dict) -> str:

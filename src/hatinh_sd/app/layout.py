@@ -13,7 +13,7 @@ from hatinh_sd import vocabulary
 from hatinh_sd.app.explorer import EffectsView, Explorer
 from hatinh_sd.app.logic import SCORE_COLUMNS, LeverControl, scorecard_cells, scorecard_rows
 from hatinh_sd.i18n import LANGUAGES, number, text
-from hatinh_sd.targets import PLAN_TARGETS
+from hatinh_sd.targets import plan_targets
 
 __all__ = [
     "CSS",
@@ -227,7 +227,7 @@ def scorecard_table(explorer: Explorer, lang: str) -> html.Table:
             ],
             id=f"score-{tid}",
         )
-        for tid in PLAN_TARGETS
+        for tid in plan_targets()
     ]
     return html.Table([html.Thead(head), html.Tbody(rows)], className="hsd-scorecard")
 
@@ -464,7 +464,7 @@ def build_layout(
                         style={"height": "270px"},
                         config={"displaylogo": False, "responsive": True},
                     )
-                    for tid in PLAN_TARGETS
+                    for tid in plan_targets()
                 ],
                 className="hsd-charts",
             ),

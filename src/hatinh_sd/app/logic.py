@@ -25,7 +25,7 @@ from hatinh_sd import vocabulary
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import number, text
 from hatinh_sd.model import Model, Parameter
-from hatinh_sd.targets import INDICATOR_VARIABLES, PLAN_TARGETS, indicator_series, scorecard
+from hatinh_sd.targets import indicator_series, indicator_variables, plan_targets, scorecard
 
 __all__ = [
     "LeverControl",
@@ -247,9 +247,9 @@ class RunCache:
 
 def target_rows(targets: pd.DataFrame) -> pd.DataFrame:
     """The plan's targets T01-T12 with their model variable."""
-    rows = targets[targets["target_id"].isin(PLAN_TARGETS)].copy()
-    rows["variable"] = rows["indicator"].map(INDICATOR_VARIABLES)
-    return rows.set_index("target_id").loc[PLAN_TARGETS]
+    rows = targets[targets["target_id"].isin(plan_targets())].copy()
+    rows["variable"] = rows["indicator"].map(indicator_variables())
+    return rows.set_index("target_id").loc[plan_targets()]
 
 
 def _in_chart(ds: xr.Dataset) -> np.ndarray:
@@ -403,7 +403,7 @@ def band_values(
     indicator's variable. ``bands`` maps variables to DataArrays with a
     ``percentile`` dimension of two values (low, high) over ``time``.
     """
-    var = INDICATOR_VARIABLES[indicator]
+    var = indicator_variables()[indicator]
     if bands is None or var not in bands:
         return {"x": [], "y": []}, {"x": [], "y": []}
     band = indicator_series(bands, indicator)

@@ -23,9 +23,9 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from hatinh_sd.i18n import number, text  # noqa: E402
 from hatinh_sd.targets import (  # noqa: E402
-    PLAN_TARGETS,
     indicator_series,
     observed_series,
+    plan_targets,
 )
 
 __all__ = ["png_base64", "target_figure", "write_charts"]
@@ -165,7 +165,7 @@ def write_charts(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for tid in ids or PLAN_TARGETS:
+    for tid in ids or plan_targets():
         fig = target_figure(runs, tid, lang=lang, targets=targets, observed=observed)
         try:
             fig.savefig(folder / f"{tid}.png")

@@ -11,6 +11,7 @@ import pandas as pd
 
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import text
+from hatinh_sd.project import current_project
 
 
 def format_fit(table: pd.DataFrame) -> str:
@@ -47,12 +48,11 @@ def _previous_values(setup) -> dict[str, float]:
     """
     import yaml
 
-    from hatinh_sd.model import DEFAULT_CALIBRATION_PATH
-
-    if not DEFAULT_CALIBRATION_PATH.exists():
+    path = current_project().path("calibration")
+    if not path.exists():
         return {}
     try:
-        doc = yaml.safe_load(DEFAULT_CALIBRATION_PATH.read_text(encoding="utf-8")) or {}
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError:
         return {}
     values = doc.get("parameters") or {}
@@ -219,7 +219,7 @@ def cmd_identify(args: argparse.Namespace) -> int:
 
 def cmd_posterior(args: argparse.Namespace) -> int:
     from hatinh_sd.calibration import collinearity_index, identify, load_setup
-    from hatinh_sd.model import DEFAULT_CALIBRATION_PATH, load_model, repo_root
+    from hatinh_sd.model import load_model
     from hatinh_sd.posterior import (
         estimates,
         run_posterior,
@@ -268,10 +268,9 @@ def cmd_posterior(args: argparse.Namespace) -> int:
         },
     )
     write_estimates(table, corr, result, model, calibration)
-    if calibration.resolve() == DEFAULT_CALIBRATION_PATH.resolve():
-        update_readme_section(
-            repo_root() / "model" / "README.md", "estimates", estimates_lines(table, corr, gamma)
-        )
+    project = current_project()
+    if project.readme and calibration.resolve() == project.path("calibration").resolve():
+        update_readme_section(project.readme, "estimates", estimates_lines(table, corr, gamma))
     last = result.stages.iloc[-1]
     print(
         text(
@@ -295,18 +294,22 @@ def cmd_posterior(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    project = current_project()
+    args.setup = args.setup or project.path("calibration_setup")
+    args.calibration = args.calibration or project.path("calibration")
+    args.posterior_path = args.posterior_path or project.path("posterior")
     if args.identify:
         return cmd_identify(args)
     if args.posterior:
         return cmd_posterior(args)
     from hatinh_sd.calibration import (
-        DEFAULT_FIT_TABLE_PATH,
         calibrate,
+        fit_table_path,
         load_setup,
         write_calibration,
     )
     from hatinh_sd.data import load_observed
-    from hatinh_sd.model import DEFAULT_CALIBRATION_PATH, load_model, repo_root
+    from hatinh_sd.model import load_model
     from hatinh_sd.results import atomic_dir, write_csv
 
     # fit from the .mdl's own values: the result must not depend on (or fail
@@ -358,7 +361,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(format_fit(holdout))
         print(text("calibrate.benchmark_title", args.lang, year=args.fit_until))
         print(format_fit(benchmark))
-        record = repo_root() / "model" / f"calibration_holdout_{args.fit_until}.yaml"
+        record = project.path("calibration").with_name(f"calibration_holdout_{args.fit_until}.yaml")
         if not args.dry_run:
             write_calibration(result, model, record)
             print(text("run.wrote", args.lang, path=record))
@@ -372,22 +375,19 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return 0
     if args.dry_run:
         return 0
-    write_calibration(result, model, DEFAULT_CALIBRATION_PATH)
+    written = write_calibration(result, model, project.path("calibration"))
     from hatinh_sd.results import atomic_file, write_csv
 
-    with atomic_file(DEFAULT_FIT_TABLE_PATH) as tmp:
+    with atomic_file(fit_table_path()) as tmp:
         write_csv(result.fit, tmp, index=False, float_format="%.6g")
-    update_readme_fit(result.fit, repo_root() / "model" / "README.md")
-    print(text("run.wrote", args.lang, path=DEFAULT_CALIBRATION_PATH))
-    print(text("run.wrote", args.lang, path=DEFAULT_FIT_TABLE_PATH))
+    if project.readme:
+        update_readme_fit(result.fit, project.readme)
+    print(text("run.wrote", args.lang, path=written))
+    print(text("run.wrote", args.lang, path=fit_table_path()))
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from hatinh_sd.calibration import DEFAULT_SETUP_PATH
-    from hatinh_sd.model import DEFAULT_CALIBRATION_PATH
-    from hatinh_sd.posterior import DEFAULT_POSTERIOR_PATH
-
     p = sub.add_parser(
         "calibrate", help="fit the parameters marked 'calibrated' to model/data/observed.csv"
     )
@@ -399,8 +399,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--setup",
-        default=str(DEFAULT_SETUP_PATH),
-        help="calibration setup (default: model/calibration_setup.yaml)",
+        help="calibration setup (default: the project's, model/calibration_setup.yaml)",
     )
     p.add_argument("--observed", help="observed data file (default: model/data/observed.csv)")
     p.add_argument(
@@ -426,12 +425,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--calibration",
-        default=str(DEFAULT_CALIBRATION_PATH),
         help="calibration file read by --identify and --posterior, whose estimates --posterior writes (default: model/calibration.yaml)",
     )
     p.add_argument(
         "--posterior-path",
-        default=str(DEFAULT_POSTERIOR_PATH),
         help="where --posterior writes its draws (default: model/posterior.nc)",
     )
     p.add_argument("--workers", type=int, default=2, help="worker processes for --posterior")

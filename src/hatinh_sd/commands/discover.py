@@ -21,13 +21,13 @@ TOP_SCORES = 5
 def _target(name: str):
     """The row of ``targets.csv`` of plan target ``name`` (T01-T12, any case)."""
     from hatinh_sd.data import load_targets
-    from hatinh_sd.targets import INDICATOR_VARIABLES, PLAN_TARGETS
+    from hatinh_sd.targets import indicator_variables, plan_targets
 
     targets = load_targets().set_index("target_id")
     known = [
         t
-        for t in PLAN_TARGETS
-        if t in targets.index and targets.loc[t, "indicator"] in INDICATOR_VARIABLES
+        for t in plan_targets()
+        if t in targets.index and targets.loc[t, "indicator"] in indicator_variables()
     ]
     tid = name.strip().upper()
     if tid not in known:
@@ -54,7 +54,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
     from hatinh_sd.posterior import posterior_draws
     from hatinh_sd.results import output_folder
     from hatinh_sd.scenarios import load_scenario, resolve_scenario
-    from hatinh_sd.targets import INDICATOR_VARIABLES
+    from hatinh_sd.targets import indicator_variables
     from hatinh_sd.uncertainty import draw_with_posterior
 
     # every input is checked before anything runs or is written
@@ -99,7 +99,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
     # the scenario fixes only what is not drawn (with the shipped factor table, nothing:
     # every lever a scenario sets is a lever of the table)
     fixed = {k: v for k, v in settings.items() if k not in drawn}
-    variable = INDICATOR_VARIABLES[target["indicator"]]
+    variable = indicator_variables()[target["indicator"]]
     year = int(target["year"])
     ds = run_ensemble(
         values,

@@ -211,8 +211,6 @@ def _signed(value: float, lang: str) -> str:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from hatinh_sd.posterior import DEFAULT_POSTERIOR_PATH
-
     p = sub.add_parser(
         "effects",
         help="each lever's effect on each target (top of its range minus bottom) across "
@@ -237,8 +235,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=int, default=TOP, help="levers printed per target (3)")
     p.add_argument(
         "--posterior",
-        default=str(DEFAULT_POSTERIOR_PATH),
-        help="posterior draws of the fitted parameters (default model/posterior.nc)",
+        help="posterior draws of the fitted parameters (default: the project's, model/posterior.nc)",
     )
     p.add_argument(
         "--out", default="outputs", help="output folder; results go to OUT/effects/<scenario>/"

@@ -26,7 +26,7 @@ def problem(args: argparse.Namespace, model):
     from hatinh_sd.posterior import posterior_draws
     from hatinh_sd.robust import LeverMix
     from hatinh_sd.scenarios import load_catalogue, load_scenario, resolve_scenario
-    from hatinh_sd.targets import INDICATOR_VARIABLES
+    from hatinh_sd.targets import indicator_variables
     from hatinh_sd.uncertainty import draw_with_posterior
 
     if args.n < 2:
@@ -44,7 +44,7 @@ def problem(args: argparse.Namespace, model):
         targets.append(
             (
                 tid,
-                INDICATOR_VARIABLES[row["indicator"]],
+                indicator_variables()[row["indicator"]],
                 int(row["year"]),
                 str(row["comparator"]),
                 float(row["value"]),

@@ -84,9 +84,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from hatinh_sd.targets import check_targets, scorecard
 
     data = load_all()  # validate every data file before anything runs
-    check_targets(data.targets)
     params = parse_set(args.set or [])
     model = load_model()
+    check_targets(data.targets, variables=model.outputs)
     model.resolve_params(params, source="--set", ranged_only=True)
     names = list(args.scenario or [])
     if args.all or names:

@@ -9,9 +9,9 @@ from hatinh_sd.i18n import text
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
     from hatinh_sd.model import load_model
+    from hatinh_sd.project import current_project
     from hatinh_sd.results import atomic_file
     from hatinh_sd.scenarios import (
-        SCENARIO_DIR,
         available_scenarios,
         load_catalogue,
         load_scenario,
@@ -22,7 +22,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     cat = load_catalogue(model=model)
     if args.readme:
         md = render_readme(cat)
-        path = SCENARIO_DIR / "README.md"
+        path = current_project().scenarios / "README.md"
         with atomic_file(path) as tmp:
             tmp.write_text(md, encoding="utf-8")
         print(text("scenarios.readme_wrote", args.lang, path=path))

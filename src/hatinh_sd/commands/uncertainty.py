@@ -19,10 +19,10 @@ MAX_RUNS = 200_000
 
 def cmd_uncertainty(args: argparse.Namespace) -> int:
     from hatinh_sd.data import load_targets
-    from hatinh_sd.factors import DEFAULT_FACTORS_PATH, load_factors
+    from hatinh_sd.factors import load_factors
     from hatinh_sd.model import load_model
     from hatinh_sd.results import output_folder
-    from hatinh_sd.targets import PLAN_TARGETS
+    from hatinh_sd.targets import plan_targets
     from hatinh_sd.uncertainty import (
         draw_uncertainties,
         draw_with_posterior,
@@ -35,11 +35,7 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise HatinhInputError(f"must be at least 0, not {args.seed}", key="--seed")
     model = load_model()
-    factors = [
-        f
-        for f in load_factors(args.factors or DEFAULT_FACTORS_PATH, model)
-        if f.group == "uncertainty"
-    ]
+    factors = [f for f in load_factors(args.factors, model) if f.group == "uncertainty"]
     every_fixed = {}  # every scenario is checked before any is run
     for arg in args.scenario:
         name, fixed = scenario_overrides(arg, model)
@@ -53,7 +49,10 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
         every_fixed[name] = fixed
     if args.chunk_size is not None and args.chunk_size < 1:
         raise HatinhInputError("must be at least 1", key="--chunk-size")
-    if args.independent:
+    from hatinh_sd.project import current_project
+
+    posterior = args.posterior or current_project().posterior
+    if args.independent or posterior is None:  # a project without a posterior: the factor table
         names = [f.variable for f in factors]
         values = draw_uncertainties(factors, args.n, args.seed)
         how = {"draws_method": "independent", "draws_other": len(factors)}
@@ -61,7 +60,7 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
     else:
         from hatinh_sd.posterior import posterior_draws
 
-        draws = posterior_draws(model, args.posterior)
+        draws = posterior_draws(model, posterior)
         names, values = draw_with_posterior(factors, draws, args.n, args.seed)
         how = {
             "draws_method": "posterior",
@@ -69,7 +68,7 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
             "draws_joint": draws.shape[1],
             "draws_other": len(names) - draws.shape[1],
         }
-        key = Path(args.posterior).read_bytes()
+        key = Path(posterior).read_bytes()
     for name, fixed in every_fixed.items():
         clash = [n for n in names if n in fixed]
         if clash:
@@ -77,7 +76,7 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
                 f"scenario '{name}' sets drawn constant(s) {', '.join(clash)}", key="--scenario"
             )
     targets = load_targets()
-    ids = [t for t in PLAN_TARGETS if t in set(targets["target_id"])]
+    ids = [t for t in plan_targets() if t in set(targets["target_id"])]
     checks = history_observations()
     for name, fixed in every_fixed.items():
         _one_scenario(args, name, model, names, values, fixed, targets, ids, checks, how, key)
@@ -90,7 +89,7 @@ def _one_scenario(args, name, model, names, values, fixed, targets, ids, checks,
 
     from hatinh_sd.charts.uncertainty import plot_bands, plot_probabilities
     from hatinh_sd.results import atomic_dir, output_folder, write_csv, write_netcdf
-    from hatinh_sd.targets import INDICATOR_VARIABLES
+    from hatinh_sd.targets import indicator_variables
     from hatinh_sd.uncertainty import (
         analyse_scenario,
         describe_draws,
@@ -128,7 +127,7 @@ def _one_scenario(args, name, model, names, values, fixed, targets, ids, checks,
     labels = {
         var: f"{tid} {text(f'target.{tid}', lang)}"
         for tid in ids
-        for var in [INDICATOR_VARIABLES[targets.set_index("target_id").loc[tid, "indicator"]]]
+        for var in [indicator_variables()[targets.set_index("target_id").loc[tid, "indicator"]]]
     }
     tlabels = {tid: text(f"target.{tid}", lang) for tid in ids}
     marks = {r.variable: (r.year, r.target) for r in probability_rows(prob)}
@@ -189,8 +188,6 @@ def _one_scenario(args, name, model, names, values, fixed, targets, ids, checks,
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from hatinh_sd.posterior import DEFAULT_POSTERIOR_PATH
-
     p = sub.add_parser(
         "uncertainty",
         help="percentile bands and probability of meeting the targets under uncertainty",
@@ -210,8 +207,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--posterior",
-        default=str(DEFAULT_POSTERIOR_PATH),
-        help="posterior draws of the fitted parameters (default model/posterior.nc)",
+        help="posterior draws of the fitted parameters (default: the project's, model/posterior.nc)",
     )
     p.add_argument(
         "--independent",
