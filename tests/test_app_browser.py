@@ -28,7 +28,7 @@ from hatinh_sd.app.logic import format_number
 from hatinh_sd.i18n import text
 from hatinh_sd.model import repo_root
 from hatinh_sd.results import atomic_file
-from hatinh_sd.targets import indicator_series, scorecard
+from hatinh_sd.targets import indicator_series, scorecard, target_label
 from vietnamese import english_left
 
 
@@ -328,7 +328,7 @@ def test_language_scenarios_bad_upload_excel_and_screenshots(page, app_url, mode
             const gd = document.querySelector(`[id*='"target":"T07"'] .js-plotly-plot`);
             return gd && gd.layout.title.text.replaceAll('<br>', ' ').includes(title);
         }""",
-        arg=text("target.T07", "vi"),
+        arg=target_label("T07", "vi"),
         timeout=30_000,
     )
     body = page.locator("body").inner_text()

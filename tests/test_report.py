@@ -17,7 +17,7 @@ from hatinh_sd.cli import main
 from hatinh_sd.i18n import text
 from hatinh_sd.report import SECTIONS, _target_chart, find_bands, limitations, report_name
 from hatinh_sd.scenarios import load_catalogue, load_scenario, run_scenario
-from hatinh_sd.targets import indicator_variables, plan_targets, scorecard
+from hatinh_sd.targets import indicator_variables, plan_targets, scorecard, target_label
 
 SCENARIOS = ["baseline", "action_programme"]
 _IMG = re.compile(r"src='data:([^;]+);base64,([^']+)'")
@@ -100,7 +100,7 @@ def test_every_section_in_its_language(reports, lang):
     assert html.escape(text("report.disclaimer", lang)) in doc
     for tid in plan_targets():
         assert f"id='chart-{tid}'" in doc
-        assert html.escape(text(f"target.{tid}", lang)) in doc
+        assert html.escape(target_label(tid, lang)) in doc
 
 
 @pytest.mark.slow
@@ -318,7 +318,7 @@ def test_report_renders_offline_in_chromium(reports, page, tmp_path, lang):
         assert page.locator(f"section#{s} h2").inner_text() == text(f"report.section.{s}", lang)
     body = page.locator("body").inner_text()
     for tid in plan_targets():
-        assert text(f"target.{tid}", lang) in body
+        assert target_label(tid, lang) in body
     page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
     images = page.evaluate(
         "Array.from(document.images).map(i => [i.alt, i.complete && i.naturalWidth > 0])"

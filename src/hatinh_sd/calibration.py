@@ -49,6 +49,7 @@ from hatinh_sd.results import atomic_file
 
 __all__ = [
     "comparable_observed",
+    "project_setup",
     "CalibrationResult",
     "CalibrationSetup",
     "calibrate",
@@ -61,6 +62,7 @@ __all__ = [
     "fit_table",
     "fit_variables",
     "level_series",
+    "HistoryCheck",
     "Likelihood",
     "load_setup",
     "model_fit",
@@ -184,6 +186,18 @@ class PosteriorConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class HistoryCheck:
+    """What "reproduces history" means for an ensemble run: within ``tolerance`` (relative,
+    or in percentage points) of the observed ``indicator`` in ``year``."""
+
+    variable: str
+    indicator: str
+    year: int
+    error: str
+    tolerance: float
+
+
+@dataclasses.dataclass(frozen=True)
 class CalibrationSetup:
     """The parsed ``calibration_setup.yaml``.
 
@@ -206,6 +220,8 @@ class CalibrationSetup:
     max_fitted : int
         Most parameters a fit may have.
     posterior : PosteriorConfig
+    history_checks : tuple of HistoryCheck
+        The checks an uncertainty ensemble's runs must pass to count as reproducing history.
     """
 
     parameters: dict[str, tuple[float, float]]
@@ -217,6 +233,7 @@ class CalibrationSetup:
     identify_threshold: float = 15.0
     max_fitted: int = 12
     posterior: PosteriorConfig = dataclasses.field(default_factory=PosteriorConfig)
+    history_checks: tuple[HistoryCheck, ...] = ()
 
 
 # ------------------------------------------------------------ the setup file's shape
@@ -288,6 +305,14 @@ class _Posterior(_Strict):
 _DEFAULT_STATUS_WEIGHTS: dict[Literal["R", "D", "E"], float] = {"R": 1.0, "D": 0.7, "E": 0.4}
 
 
+class _HistoryCheck(_Strict):
+    variable: str
+    indicator: str
+    year: StrictInt
+    error: Literal["relative", "points"]
+    tolerance: Annotated[_Finite, Field(gt=0)]
+
+
 class _SetupFile(_Strict):
     """``model/calibration_setup.yaml``: shapes and types (names are checked against the model)."""
 
@@ -299,6 +324,7 @@ class _SetupFile(_Strict):
     not_used: dict[str, str] = Field(default_factory=dict)
     identify: _Identify = Field(default_factory=_Identify)
     posterior: _Posterior = Field(default_factory=_Posterior)
+    history_checks: list[_HistoryCheck] = Field(default_factory=list)
 
 
 def _rule_dict(rule: _Rule) -> dict:
@@ -384,6 +410,8 @@ def load_setup(model: Model, path: Path | str | None = None) -> CalibrationSetup
             exclude=tuple(_rule_dict(r) for r in spec.exclude),
             variants=tuple(_rule_dict(r) for r in spec.variants),
         )
+    for i, check in enumerate(cfg.history_checks):
+        known(check.variable, "history_checks", i, "variable")
     for i, name in enumerate(cfg.identify.candidates):
         _ranged(model, name, path, f"identify.candidates[{i}]")
     if len(params) > cfg.identify.max_fitted:
@@ -433,6 +461,7 @@ def load_setup(model: Model, path: Path | str | None = None) -> CalibrationSetup
             float(post.max_minutes),
             float(post.moves),
         ),
+        history_checks=tuple(HistoryCheck(**c.model_dump()) for c in cfg.history_checks),
     )
 
 
@@ -488,13 +517,20 @@ def _row_tolerance(row: pd.Series, spec: SeriesSpec) -> float:
     return spec.tolerance
 
 
-def comparable_observed(observed: pd.DataFrame, setup: CalibrationSetup) -> pd.DataFrame:
+def project_setup(model: Model) -> CalibrationSetup | None:
+    """The active project's calibration setup (``None`` for a project without one)."""
+    return load_setup(model) if current_project().calibration_setup else None
+
+
+def comparable_observed(observed: pd.DataFrame, setup: CalibrationSetup | None) -> pd.DataFrame:
     """``observed`` without the rows the setup's ``exclude`` rules mark as not comparable.
 
     Those rows (an older survey definition, another vintage) measure something
     else than the model variable; charts that set observed history against
-    the model leave them out, as the fit does.
+    the model leave them out, as the fit does. Without a setup, every row.
     """
+    if setup is None:
+        return observed
     keep = [
         r["indicator"] not in setup.series
         or not (

@@ -26,7 +26,7 @@ import xarray as xr
 
 from hatinh_sd.i18n import number, text
 from hatinh_sd.results import atomic_dir, write_csv, write_xlsx
-from hatinh_sd.targets import scorecard
+from hatinh_sd.targets import scorecard, target_label
 
 __all__ = [
     "BUDGET_SHORTFALL",
@@ -124,6 +124,24 @@ def target_table(
     return pd.concat(frames, ignore_index=True)
 
 
+#: The variables the investment table reads; a project whose model lacks one has no table.
+INVESTMENT_VARIABLES = (
+    *SOURCES.values(),
+    "total_investment",
+    "grdp",
+    "grdp_current",
+    "desired_public_investment",
+    "public_investment",
+    "programme_spending_need",
+    "programme_funding_ratio",
+)
+
+
+def has_investment_accounts(ds: xr.Dataset) -> bool:
+    """Whether a run has every variable of :data:`INVESTMENT_VARIABLES`."""
+    return all(v in ds for v in INVESTMENT_VARIABLES)
+
+
 def investment_table(runs: Mapping[str, xr.Dataset]) -> pd.DataFrame:
     """Investment by source per period, ICOR and the budget check.
 
@@ -172,7 +190,7 @@ def localise(df: pd.DataFrame, lang: str) -> pd.DataFrame:
             text("compare.over" if m else "compare.within", lang) for m in out["over_budget"]
         ]
     if "id" in out:
-        out.insert(2, "label", [text(f"target.{i}", lang) for i in out["id"]])
+        out.insert(2, "label", [target_label(i, lang) for i in out["id"]])
     return out.rename(columns={c: text(f"compare.col.{c}", lang) for c in out.columns})
 
 
@@ -206,7 +224,8 @@ def write_comparison(
     charts: bool = True,
     titles: Mapping[str, str] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Write ``targets.csv``, ``investment.csv``, ``comparison.xlsx`` and ``charts/`` into ``folder``.
+    """Write ``targets.csv``, ``investment.csv`` (for models with the investment accounts,
+    :data:`INVESTMENT_VARIABLES`), ``comparison.xlsx`` and ``charts/`` into ``folder``.
 
     The CSV files keep the scenario names and indicator codes (data for programs); the
     workbook, for people, shows the scenarios' ``titles``, units in planning terms and no
@@ -216,12 +235,11 @@ def write_comparison(
     Returns
     -------
     dict
-        ``targets`` and ``investment`` tables (unlocalised).
+        ``targets`` and (when written) ``investment`` tables (unlocalised).
     """
-    tables = {
-        "targets": target_table(runs, targets),
-        "investment": investment_table(runs),
-    }
+    tables = {"targets": target_table(runs, targets)}
+    if all(has_investment_accounts(ds) for ds in runs.values()):
+        tables["investment"] = investment_table(runs)
     with atomic_dir(Path(folder)) as tmp:
         sheets = {}
         for key, df in tables.items():

@@ -169,6 +169,8 @@ TARGETS_COLUMNS = (
     "source",
     "note",
     "variable",
+    "label_en",
+    "label_vi",
 )
 SOURCES_COLUMNS = ("key", "publisher_or_title", "url", "note")
 
@@ -632,7 +634,9 @@ def load_targets(
 
         ``variable`` is the model variable (its Python name, as in a run's
         Dataset) that computes the indicator, ``""`` for a target outside the
-        model's boundary; one indicator is computed by one variable. The
+        model's boundary; one indicator is computed by one variable.
+        ``label_en`` and ``label_vi`` name the target in reports and the
+        explorer (``""`` when not given: the indicator's name is shown). The
         indicators are the model's outcome names, not checked against
         :data:`KNOWN_INDICATORS`.
 
@@ -698,6 +702,8 @@ def load_targets(
                 "source": f.raw["source"],
                 "note": f.text("note", required=False),
                 "variable": variable,
+                "label_en": f.text("label_en", required=False),
+                "label_vi": f.text("label_vi", required=False),
                 "group": target_id[0],
                 "source_keys": keys,
                 "line": f.line,

@@ -40,6 +40,7 @@ import xarray as xr
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.invariants import Invariant, invariants, violations
 from hatinh_sd.model import Model, library_versions, load_model
+from hatinh_sd.project import current_project
 from hatinh_sd.pysd_runtime import array_mode, set_constants
 from hatinh_sd.workers import stop_with_parent
 
@@ -144,9 +145,11 @@ class ArrayModel:
 _LOADED: dict[tuple[str, str], ArrayModel] = {}
 
 
-def _array_model(mdl_path: str) -> ArrayModel:
-    """The process's array model of ``mdl_path`` (loaded once, reused for every chunk)."""
-    model = load_model(mdl_path)
+def _array_model(mdl_path: str, calibration_path: str | None) -> ArrayModel:
+    """The process's array model of ``mdl_path`` with a calibration file (``None``: none),
+    loaded once and reused for every chunk. Both paths are given: a worker process does not
+    know its parent's project."""
+    model = load_model(mdl_path, calibration_path)
     key = (mdl_path, model.hash + model.calibration_hash)
     if key not in _LOADED:
         _LOADED[key] = ArrayModel(model)
@@ -173,7 +176,7 @@ def run_chunk(spec: dict[str, Any], index: int, sample: np.ndarray) -> dict[str,
         ``index``, ``time``, ``values`` (output, sample, time), ``stock_min``
         (stock, sample) and ``check`` (largest relative difference found).
     """
-    vec = _array_model(spec["mdl_path"])
+    vec = _array_model(spec["mdl_path"], spec["calibration_path"])
     n = sample.shape[0]
     values = {py: sample[:, j] for j, py in enumerate(spec["factors"])}
     annual = list(spec.get("annual", ()))
@@ -484,6 +487,7 @@ def run_ensemble(
     final = float(final_time if final_time is not None else model.final_time)
     spec: dict[str, Any] = {
         "mdl_path": str(model.mdl_path),
+        "calibration_path": str(model.calibration_path) if model.calibration_path else None,
         "chunk_size": int(chunk_size),
         "factors": factor_py,
         "fixed": fixed_py,
@@ -500,7 +504,7 @@ def run_ensemble(
     manifest = {
         "model_sha256": model.hash,
         "calibration_sha256": model.calibration_hash,
-        "spec": {k: v for k, v in spec.items() if k != "mdl_path"},
+        "spec": {k: v for k, v in spec.items() if k not in ("mdl_path", "calibration_path")},
         "n": n,
         "sample_sha256": hashlib.sha256(values.tobytes()).hexdigest(),
         "seed": seed,
@@ -595,7 +599,7 @@ def run_ensemble(
             "cell_methods": "time: mean over the calendar year",
         }
     ds.attrs = {
-        "title": "Hà Tĩnh model ensemble (hatinh-sd)",
+        "title": f"{current_project().title['en']} ensemble (hatinh-sd)",
         "model_sha256": model.hash,
         "library_versions": json.dumps(library_versions()),
         "calibration_sha256": model.calibration_hash or "none",

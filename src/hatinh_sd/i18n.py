@@ -39,8 +39,26 @@ def catalogue(lang: str) -> dict[str, str]:
 
 
 def text(key: str, lang: str = "en", **fields: object) -> str:
-    """The string ``key`` in ``lang``, formatted with ``fields``."""
-    return catalogue(lang)[key].format(**fields)
+    """The string ``key`` in ``lang``, formatted with ``fields``.
+
+    The active project's names fill ``{project_region}``, ``{project_title}``,
+    ``{project_plan}`` and ``{project_model}`` (the ``.mdl`` relative to the project file),
+    so that no message names one province.
+    """
+    template = catalogue(lang)[key]
+    if "{project_" in template:
+        from hatinh_sd.project import current_project
+
+        p = current_project()
+        model = p.model.relative_to(p.root) if p.model.is_relative_to(p.root) else p.model
+        fields = {
+            "project_region": p.region[lang],
+            "project_title": p.title[lang],
+            "project_plan": p.plan[lang],
+            "project_model": model.as_posix(),
+            **fields,
+        }
+    return template.format(**fields)
 
 
 def number(

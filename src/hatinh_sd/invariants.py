@@ -75,8 +75,11 @@ def invariants(model: Any) -> list[Invariant]:
     for stock in model.stocks:
         py = model.py_name(stock)
         out.append(Invariant(f"{py} finite", py, "finite"))
-    lo, hi = GROWTH_RANGE
-    out.append(Invariant(f"grdp growth in [{lo:.0%}, {hi:.0%}] a year", "grdp", "growth", lo, hi))
+    if "grdp" in model.outputs:  # a model of a region's economy names its GRDP so
+        lo, hi = GROWTH_RANGE
+        out.append(
+            Invariant(f"grdp growth in [{lo:.0%}, {hi:.0%}] a year", "grdp", "growth", lo, hi)
+        )
     return out
 
 

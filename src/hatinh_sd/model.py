@@ -544,7 +544,7 @@ class Model:
             data_vars, coords={"time": ("time", times, {"units": "year", "long_name": "mid-year"})}
         )
         ds.attrs = {
-            "title": "Hà Tĩnh industrialisation model (hatinh-sd) results",
+            "title": f"{current_project().title['en']} (hatinh-sd) results",
             "disclaimer": "A planning model, not a forecast: results depend on stated assumptions.",
             "scenario": scenario,
             "parameter_overrides": json.dumps(

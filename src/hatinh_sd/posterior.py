@@ -560,7 +560,8 @@ def write_posterior(
             "role": ("parameter", result.roles),
         },
         attrs={
-            "title": f"Posterior draws of the {current_project().title['en']}: fitted parameters and uncertainties",
+            "title": f"Posterior draws of the {current_project().title['en']}'s fitted parameters "
+            "and uncertainties",
             "model_sha256": model.hash,
             "library_versions": json.dumps(library_versions()),
             "calibration_sha256": model.calibration_hash,

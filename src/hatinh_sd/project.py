@@ -83,6 +83,7 @@ class _ProjectFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     region: _Labels
     title: _Labels
+    plan: _Labels = _Labels(vi="kế hoạch", en="the plan")
     model: str
     calibration: str | None = None
     calibration_setup: str | None = None
@@ -96,7 +97,8 @@ class _ProjectFile(BaseModel):
 
 @dataclasses.dataclass(frozen=True)
 class Project:
-    """A project's files and the region it models (see the module's docstring).
+    """A project's files, the region it models and the plan whose targets it scores (see the
+    module's docstring).
 
     Optional files are ``None`` when the project has none: a project without a
     calibration runs the model's own constants, one without a posterior draws its
@@ -106,6 +108,7 @@ class Project:
     file: Path
     region: dict[str, str]
     title: dict[str, str]
+    plan: dict[str, str]
     model: Path
     data: Path
     scenarios: Path
@@ -131,8 +134,8 @@ class Project:
 
 
 def load_project(path: str | os.PathLike[str]) -> Project:
-    """Read and check a project file; the files it names must exist (except the ones a
-    command writes: calibration, posterior)."""
+    """Read and check a project file; its model, data folder and scenario folder must exist
+    (the other files are checked when a command reads them: some are written by commands)."""
     file = Path(path).resolve()
     data, node = parse_yaml(file, missing="project file not found")
     doc = validate(_ProjectFile, data, file, node)
@@ -151,15 +154,7 @@ def load_project(path: str | os.PathLike[str]) -> Project:
     ):
         value = getattr(doc, key)
         paths[key] = None if value is None else (root / value).resolve()
-    for key in (
-        "model",
-        "data",
-        "scenarios",
-        "factors",
-        "calibration_setup",
-        "translation",
-        "readme",
-    ):
+    for key in ("model", "data", "scenarios"):  # the others are checked when read
         p = paths[key]
         if p is not None and not p.exists():
             raise HatinhInputError(f"the project's {key} is not found: {p}", path=file, key=key)
@@ -167,6 +162,7 @@ def load_project(path: str | os.PathLike[str]) -> Project:
         file=file,
         region=doc.region.model_dump(),
         title=doc.title.model_dump(),
+        plan=doc.plan.model_dump(),
         **paths,  # type: ignore[arg-type]
     )
 
@@ -206,10 +202,17 @@ def _load_cached(path: str) -> Project:
 @contextlib.contextmanager
 def use_project(project: Project | str | os.PathLike[str]) -> Iterator[Project]:
     """Make ``project`` (a :class:`Project` or a project file) the active project inside the
-    ``with`` block."""
+    ``with`` block, for this process and the worker processes it starts (through
+    ``HATINH_SD_PROJECT``)."""
     p = project if isinstance(project, Project) else load_project(project)
+    before = os.environ.get(PROJECT_ENV_VAR)
     _ACTIVE.append(p)
+    os.environ[PROJECT_ENV_VAR] = str(p.file)
     try:
         yield p
     finally:
         _ACTIVE.pop()
+        if before is None:
+            os.environ.pop(PROJECT_ENV_VAR, None)
+        else:
+            os.environ[PROJECT_ENV_VAR] = before

@@ -137,7 +137,8 @@ def array_mode(pysd_model: Any, samples: Callable[[], int]) -> None:
     varying constant an array (:func:`set_constants`)."""
     module = pysd_model.components._components
     module.float = array_float
-    module.if_then_else = per_sample(module.if_then_else)
+    if hasattr(module, "if_then_else"):  # imported by PySD's translation when the model uses it
+        module.if_then_else = per_sample(module.if_then_else)
     memoise_call_counts(pysd_model)
     adapt_smooth_states(pysd_model, samples)
     euler_per_stock(pysd_model)

@@ -32,11 +32,12 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import html
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 import pandas as pd
 import xarray as xr
@@ -45,7 +46,11 @@ from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import LANGUAGES, number, text
 from hatinh_sd.model import Model
 from hatinh_sd.results import atomic_file, is_current, joined_name
+from hatinh_sd.targets import target_label
 from hatinh_sd.vocabulary import label, note, unit
+
+if TYPE_CHECKING:
+    from hatinh_sd.calibration import CalibrationSetup
 
 __all__ = [
     "SECTIONS",
@@ -253,9 +258,9 @@ def _num(x: float, lang: str) -> str:
 # --------------------------------------------------------------------- sections
 def _unit(unit: object, lang: str) -> str:
     """A unit of targets.csv in ``lang`` (the charts' unit labels)."""
-    from hatinh_sd.charts import _UNIT_KEYS
+    from hatinh_sd.charts import unit_label
 
-    return text(_UNIT_KEYS.get(str(unit), "unit.percent"), lang)
+    return unit_label(unit, lang)
 
 
 def _target_text(first: pd.Series, lang: str) -> str:
@@ -289,7 +294,7 @@ def _target_table(
     e = html.escape
     header = [e(text(f"report.col.{c}", lang)) for c in ("id", "indicator", "target")]
     rows = [
-        [e(str(tid)), e(text(f"target.{tid}", lang)), e(_target_text(grp.iloc[0], lang))]
+        [e(str(tid)), e(target_label(str(tid), lang)), e(_target_text(grp.iloc[0], lang))]
         + cells(str(tid), grp)
         for tid, grp in card.groupby("id", sort=False)
     ]
@@ -336,7 +341,12 @@ def _scorecard(card: pd.DataFrame, names: list[str], titles: Mapping[str, str], 
     return (
         f"<p>{e(text('report.scorecard.intro', lang))}</p>"
         + _target_table(card, columns, cells, lang, "t scorecard")
-        + f"<p>{e(counts)}</p><p class='note'>{e(text('scorecard.note_T05', lang))}</p>"
+        + f"<p>{e(counts)}</p>"
+        + (  # the Action Programme's T05 contradicts its own T02 and T04
+            f"<p class='note'>{e(text('scorecard.note_T05', lang))}</p>"
+            if "T05" in set(card["id"])
+            else ""
+        )
     )
 
 
@@ -356,7 +366,7 @@ def _probability(
     lang: str,
 ) -> str:
     """The probability of meeting each target, from the current uncertainty ensembles."""
-    from hatinh_sd.uncertainty import describe_draws
+    from hatinh_sd.uncertainty import check_labels, describe_draws
 
     e = html.escape
     parts = [f"<p>{e(text('report.probability.intro', lang))}</p>"]
@@ -364,16 +374,23 @@ def _probability(
     for name in shown:
         attrs = bands[name].data.attrs  # type: ignore[attr-defined]
         share = attrs.get("history_consistent_share")
+        checks = json.loads(str(attrs.get("history_checks", "[]")))
+        described = (
+            check_labels(checks, model, lang)
+            if all(isinstance(c, dict) for c in checks)
+            else "; ".join(map(str, checks))
+        )
         parts.append(
             "<p class='note'>"
             + e(
                 text(
-                    "report.probability.how",
+                    "report.probability.how" if checks else "report.probability.how_plain",
                     lang,
                     scenario=titles[name],
                     runs=number(int(attrs.get("n_runs", 0)), lang),
                     how=describe_draws(attrs, lang),
                     share="–" if share is None else number(100 * float(share), lang, digits=1),
+                    checks=described,
                 )
             )
             + f" <code>{e(str(bands[name].path.parent / 'probabilities.csv'))}</code></p>"
@@ -478,12 +495,13 @@ def _costs(invest: pd.DataFrame, titles: Mapping[str, str], lang: str) -> str:
 
 def key_messages(
     card: pd.DataFrame,
-    invest: pd.DataFrame,
+    invest: pd.DataFrame | None,
     names: list[str],
     titles: Mapping[str, str],
     lang: str,
 ) -> list[str]:
-    """Three messages generated from the numbers: targets met, the widest gap, financing."""
+    """Three messages generated from the numbers: targets met, the widest gap, financing
+    (when the model has the investment accounts, ``invest``)."""
     met = {n: int(card.loc[card["scenario"] == n, "met"].sum()) for n in names}
     total = int((card["scenario"] == names[0]).sum())
     best = max(names, key=lambda n: (met[n], -names.index(n)))
@@ -506,11 +524,13 @@ def key_messages(
             lang,
             scenario=titles[best],
             id=r["id"],
-            indicator=text(f"target.{r['id']}", lang),
+            indicator=target_label(r["id"], lang),
             value=number(float(r["value"]), lang),
             target=f"{r['comparator']} {number(float(r['target']), lang)}",
             unit=_unit(r["unit"], lang),
         )
+    if invest is None:
+        return [m1, m2]
     first = invest[invest["period"] == invest["period"].iloc[0]].set_index("scenario")
     period = str(invest["period"].iloc[0])
     last = names[-1]
@@ -541,7 +561,7 @@ def key_messages(
 
 def _summary(
     card: pd.DataFrame,
-    invest: pd.DataFrame,
+    invest: pd.DataFrame | None,
     probs: Mapping[str, pd.DataFrame],
     names: list[str],
     titles: Mapping[str, str],
@@ -565,7 +585,13 @@ def _summary(
             out.append(_status_cell(r, name, lang, extra))
         return out
 
-    first_period = str(invest["period"].iloc[0])
+    costs = ""
+    if invest is not None:
+        first_period = str(invest["period"].iloc[0])
+        costs = (
+            f"<p class='note'>{e(text('report.summary.costs', lang, period=first_period))}</p>"
+            + _costs_table(invest, titles, lang, [first_period])
+        )
     return (
         "<ol class='messages'>"
         + "".join(f"<li>{e(m)}</li>" for m in messages)
@@ -573,8 +599,7 @@ def _summary(
         + _target_table(
             card, [e(titles[n]) for n in names], cells, lang, "t scorecard summary-card"
         )
-        + f"<p class='note'>{e(text('report.summary.costs', lang, period=first_period))}</p>"
-        + _costs_table(invest, titles, lang, [first_period])
+        + costs
         + f"<p class='note'>{e(text('report.summary.note', lang))}</p>"
     )
 
@@ -738,7 +763,7 @@ def _sensitivity(evidence: list[Evidence], lang: str, model: Model) -> str:
         for out in outputs:
             m = re.match(r"(T\d\d)_(\d{4})$", str(out))
             if m:
-                shown = f"{m.group(1)} {m.group(2)}: {text(f'target.{m.group(1)}', lang)}"
+                shown = f"{m.group(1)} {m.group(2)}: {target_label(m.group(1), lang)}"
             else:  # another output: the model variable's label
                 variable = table.loc[table["output"] == out, "variable"].iloc[0]
                 shown = label(model.real_name(str(variable)), lang)
@@ -827,9 +852,7 @@ def _drivers(model: Model, names: list[str], outputs: Path, lang: str) -> str:
                 f"{_percent(r.share_helps, lang)}"
                 for r in group.sort_values("rank").itertuples()
             ]
-            rows.append(
-                [e(f"{tid} {text(f'target.{tid}', lang)}")] + cells + [""] * (3 - len(cells))
-            )
+            rows.append([e(f"{tid} {target_label(tid, lang)}")] + cells + [""] * (3 - len(cells)))
         parts.append(
             f"<h3>{e(text('report.drivers.effects', lang))}</h3>"
             f"<p>{e(text('report.drivers.effects_intro', lang, n=int(group['draws'].iloc[0]), year=int(table['year'].min())))}</p>"
@@ -1075,14 +1098,9 @@ def build_report(
     """
     from hatinh_sd.calibration import (
         comparable_observed,
-        fine_times,
-        fit_table,
-        load_setup,
-        model_fit,
+        project_setup,
     )
-    from hatinh_sd.charts import png_base64
-    from hatinh_sd.charts.fit import fit_figure
-    from hatinh_sd.compare import investment_table, target_table
+    from hatinh_sd.compare import has_investment_accounts, investment_table, target_table
     from hatinh_sd.data import load_observed, load_targets
     from hatinh_sd.scenarios import load_catalogue, load_scenario, run_scenario
     from hatinh_sd.targets import plan_targets
@@ -1099,13 +1117,14 @@ def build_report(
     outputs = Path(outputs)
     cat = load_catalogue(model=model)
     scenarios = [load_scenario(n, model=model, catalogue=cat) for n in scenario_names]
-    setup = load_setup(model)
+    setup = project_setup(model)  # None: a project without calibration
     targets, observed = load_targets(), comparable_observed(load_observed(), setup)
     runs = {s.name: run_scenario(s, model) for s in scenarios}
     names = list(runs)
     titles = {s.name: str(getattr(s.title, lang)) for s in scenarios}
     card = target_table(runs, targets)
-    invest = investment_table(runs)
+    accounts = all(has_investment_accounts(ds) for ds in runs.values())
+    invest = investment_table(runs) if accounts else None
     bands = find_bands(model, names, outputs)
     probs = find_probabilities(bands)
 
@@ -1122,13 +1141,12 @@ def build_report(
         return _document(title, lang, "", summary)
 
     sens = find_sensitivity(model, outputs)
-    obs, values = model_fit(model, setup)
-    fit = fit_table(obs, values)
 
-    sections: dict[str, str] = {}
+    sections: dict[str, str] = {}  # the sections the project has, in the order of SECTIONS
     sections["scorecard"] = _scorecard(card, names, titles, lang)
     sections["probability"] = _probability(card, names, titles, probs, bands, model, outputs, lang)
-    sections["costs"] = _costs(invest, titles, lang)
+    if invest is not None:
+        sections["costs"] = _costs(invest, titles, lang)
 
     shown = [titles[n] for n, ev in bands.items() if ev.current]
     notes = []
@@ -1138,7 +1156,7 @@ def build_report(
         f"<figure id='chart-{tid}'>"
         + _img(
             _target_chart(runs, tid, lang, targets, observed, bands, titles),
-            f"{tid}: {text(f'target.{tid}', lang)}",
+            f"{tid}: {target_label(tid, lang)}",
         )
         + "</figure>"
         for tid in plan_targets()
@@ -1149,6 +1167,43 @@ def build_report(
         + charts
     )
 
+    if setup is not None:
+        sections["calibration"] = _calibration(model, setup, lang)
+    sections["sensitivity"] = _sensitivity(sens, lang, model) + _drivers(
+        model, names, Path(outputs), lang
+    )
+    sections["levers"] = _levers(model, scenarios, lang)
+    sections["assumptions"] = _assumptions(model, lang)
+    sections["diagram"] = _diagram(model, lang)
+    sections["limitations"] = _limitations(lang)
+    shown_sections = [s for s in SECTIONS if s in sections]
+
+    toc = "".join(
+        f"<li><a href='#{s}'>{e(text(f'report.section.{s}', lang))}</a></li>"
+        for s in ("summary", *shown_sections)
+    )
+    nav = f"<nav><h2>{e(text('report.contents', lang))}</h2><ol>{toc}</ol></nav>"
+    body = (
+        summary
+        + nav
+        + "".join(
+            f"<section id='{s}'><h2>{e(text(f'report.section.{s}', lang))}</h2>{sections[s]}</section>"
+            for s in shown_sections
+        )
+        + f"<hr><p class='disclaimer'>{e(disclaimer)}</p>"
+    )
+    return _document(title, lang, "", body)
+
+
+def _calibration(model: Model, setup: CalibrationSetup, lang: str) -> str:
+    """The calibration section: the fit table, the posterior estimates and the fit charts."""
+    from hatinh_sd.calibration import fine_times, fit_table, fit_variables, model_fit
+    from hatinh_sd.charts import png_base64
+    from hatinh_sd.charts.fit import fit_figure
+
+    e = html.escape
+    obs, values = model_fit(model, setup)
+    fit = fit_table(obs, values)
     fit_rows = [
         [
             f"<td data-series='{e(str(r['series']))}'>{e(text(f'series.{r.series}', lang))}</td>",
@@ -1163,7 +1218,6 @@ def build_report(
         e(text(f"report.fit.col.{c}", lang))
         for c in ("series", "years", "n", "mape", "rmse", "r2", "um", "us", "uc", "sources")
     ]
-    from hatinh_sd.calibration import fit_variables
 
     variables = fit_variables(setup)
     fine = model.run(outputs=variables, times=fine_times(model))
@@ -1201,20 +1255,19 @@ def build_report(
                 "t est",
             )
         )
-    sections["calibration"] = (
+    return (
         f"<p>{e(text('report.calibration.intro', lang, n=int(obs['used'].sum())))}</p>"
         + _table(fit_header, fit_rows, "t fit")
         + est_html
         + f"<h3>{e(text('report.fit.charts', lang))}</h3>"
         + fit_charts
     )
-    sections["sensitivity"] = _sensitivity(sens, lang, model) + _drivers(
-        model, names, Path(outputs), lang
-    )
-    sections["levers"] = _levers(model, scenarios, lang)
-    sections["assumptions"] = _assumptions(model, lang)
-    sections["diagram"] = _diagram(model, lang)
-    sections["limitations"] = (
+
+
+def _limitations(lang: str) -> str:
+    """The project's known limitations (its model README), in ``lang``."""
+    e = html.escape
+    return (
         f"<p class='note'>{e(text('report.limitations.intro', lang))}</p><ul>"
         + "".join(
             f"<li>{_inline_md(item)}"
@@ -1228,21 +1281,6 @@ def build_report(
         )
         + "</ul>"
     )
-
-    toc = "".join(
-        f"<li><a href='#{s}'>{e(text(f'report.section.{s}', lang))}</a></li>" for s in SECTIONS
-    )
-    nav = f"<nav><h2>{e(text('report.contents', lang))}</h2><ol>{toc}</ol></nav>"
-    body = (
-        summary
-        + nav
-        + "".join(
-            f"<section id='{s}'><h2>{e(text(f'report.section.{s}', lang))}</h2>{sections[s]}</section>"
-            for s in SECTIONS[1:]
-        )
-        + f"<hr><p class='disclaimer'>{e(disclaimer)}</p>"
-    )
-    return _document(title, lang, "", body)
 
 
 def _range_text(rng: str, lang: str) -> str:

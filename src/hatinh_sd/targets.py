@@ -24,6 +24,7 @@ __all__ = [
     "DERIVED_OBSERVED",
     "check_targets",
     "status",
+    "target_label",
     "INDICATOR_FIRST_YEAR",
     "indicator_variables",
     "plan_targets",
@@ -55,6 +56,17 @@ def plan_targets(targets: pd.DataFrame | None = None) -> list[str]:
     boundary, names none)."""
     t = _project_targets() if targets is None else targets
     return [str(i) for i, g, v in zip(t["target_id"], t["group"], t["variable"]) if g == "T" and v]
+
+
+def target_label(target_id: str, lang: str = "en", targets: pd.DataFrame | None = None) -> str:
+    """The name of a target in ``lang`` (``label_en``/``label_vi`` of ``targets.csv``; the
+    indicator's name when the row gives none)."""
+    t = _project_targets() if targets is None else targets
+    rows = t[t["target_id"] == target_id]
+    if rows.empty:
+        return str(target_id)
+    row = rows.iloc[0]
+    return str(row.get(f"label_{lang}") or row.get("label_en") or row["indicator"])
 
 
 def indicator_variables(targets: pd.DataFrame | None = None) -> dict[str, str]:
@@ -200,15 +212,14 @@ def check_targets(
             continue
         if not row.variable:
             raise HatinhInputError(
-                f"target {row.target_id} names no model variable that computes "
-                f"{row.indicator!r}",
+                f"target {row.target_id!s} names no model variable that computes {row.indicator!r}",
                 path=path,
                 line=getattr(row, "line", None),
                 column="variable",
             )
         if variables is not None and row.variable not in variables:
             raise HatinhInputError(
-                f"variable {row.variable!r} of {row.target_id} is not a model variable"
+                f"variable {row.variable!r} of {row.target_id!s} is not a model variable"
                 + did_you_mean(row.variable, variables),
                 path=path,
                 line=getattr(row, "line", None),

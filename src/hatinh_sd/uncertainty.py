@@ -7,7 +7,7 @@ factor table (group ``uncertainty``) by Latin hypercube sampling (seeded) throug
 their own distributions, not narrowed. The scenario's levers are held fixed. The
 ensemble gives, for every target indicator, percentile bands over time, the share
 of runs that meet each target, and the share of runs that reproduce history
-(:data:`HISTORY_CHECKS`).
+(the calibration setup's ``history_checks``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -23,8 +23,10 @@ import xarray as xr
 
 from hatinh_sd.errors import HatinhInputError
 
+if TYPE_CHECKING:
+    from hatinh_sd.calibration import HistoryCheck
+
 __all__ = [
-    "HISTORY_CHECKS",
     "ScenarioEnsemble",
     "analyse_scenario",
     "target_variables",
@@ -34,6 +36,7 @@ __all__ = [
     "draw_uncertainties",
     "history_consistency",
     "history_observations",
+    "check_labels",
     "percentile_bands",
     "probabilities",
     "probability_rows",
@@ -97,40 +100,43 @@ def draw_with_posterior(
     return names, post
 
 
-#: What "reproduces history" means for an ensemble run (Calibration v2 issue):
-#: (model variable, observed indicator, year, error, tolerance).
-HISTORY_CHECKS = (
-    ("grdp", "grdp_const2010", 2021, "relative", 0.05),
-    ("grdp_per_capita_current", "grdp_per_capita_current", 2022, "relative", 0.08),
-    ("employment_share_agriculture", "employment_share_agriculture", 2025, "points", 3.0),
-)
-
-
-def history_observations(observed: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The observed values of :data:`HISTORY_CHECKS` (the mean of a year's rows, status R first)."""
+def history_observations(
+    observed: pd.DataFrame | None = None, checks: Sequence[HistoryCheck] | None = None
+) -> pd.DataFrame:
+    """The observed values of the history ``checks`` (the project's calibration setup's
+    ``history_checks`` by default; none for a project without a setup): the mean of a
+    year's rows, status R first."""
     from hatinh_sd.data import load_observed
 
+    if checks is None:
+        from hatinh_sd.calibration import project_setup
+        from hatinh_sd.model import load_model
+
+        setup = project_setup(load_model())
+        checks = setup.history_checks if setup else ()
     observed = load_observed() if observed is None else observed
     rows = []
-    for var, indicator, year, error, tol in HISTORY_CHECKS:
-        sel = observed[(observed["indicator"] == indicator) & (observed["year"] == year)]
+    for c in checks:
+        sel = observed[(observed["indicator"] == c.indicator) & (observed["year"] == c.year)]
         if (sel["status"] == "R").any():
             sel = sel[sel["status"] == "R"]
         if sel.empty:
             raise HatinhInputError(
-                f"no observation of '{indicator}' in {year} for the history check", key=indicator
+                f"no observation of '{c.indicator}' in {c.year} for the history check",
+                key=c.indicator,
             )
         rows.append(
             {
-                "variable": var,
-                "indicator": indicator,
-                "year": year,
+                "variable": c.variable,
+                "indicator": c.indicator,
+                "year": c.year,
                 "observed": float(sel["value"].astype(float).mean()),
-                "error": error,
-                "tolerance": tol,
+                "error": c.error,
+                "tolerance": c.tolerance,
             }
         )
-    return pd.DataFrame(rows)
+    columns = ["variable", "indicator", "year", "observed", "error", "tolerance"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 class _HistoryCheck(Protocol):
@@ -168,8 +174,35 @@ def history_consistency(ds: xr.Dataset, checks: pd.DataFrame) -> tuple[np.ndarra
                 "share": float(ok.mean()),
             }
         )
-    rows.append({"check": "all", "share": float(ok_all.mean())})
+    # without checks (a project with no history to reproduce) the share is undefined
+    rows.append({"check": "all", "share": float(ok_all.mean()) if rows else float("nan")})
     return ok_all, pd.DataFrame(rows)
+
+
+def check_labels(checks: Sequence[Mapping[str, Any]], model: Any, lang: str = "en") -> str:
+    """The history checks (rows of :func:`history_observations`, or the ``history_checks``
+    attribute of ``bands.nc``) in words, in ``lang``: "GRDP 2021 within 5 %; ..."."""
+    from hatinh_sd.i18n import number, text
+    from hatinh_sd.vocabulary import label
+
+    parts = []
+    for c in checks:
+        try:
+            name = label(model.real_name(str(c["variable"])), lang)
+        except KeyError:
+            name = str(c["variable"])
+        relative = c["error"] == "relative"
+        tol = float(c["tolerance"]) * (100 if relative else 1)
+        parts.append(
+            text(
+                "uncertainty.check_relative" if relative else "uncertainty.check_points",
+                lang,
+                variable=name,
+                year=int(c["year"]),
+                tolerance=number(tol, lang, significant=3),
+            )
+        )
+    return "; ".join(parts)
 
 
 def describe_draws(attrs: dict[str, Any], lang: str = "en") -> str:
@@ -338,6 +371,6 @@ def analyse_scenario(
         "library_versions": ds.attrs["library_versions"],
         **how,
         "history_consistent_share": result.history_share,
-        "history_checks": json.dumps(history["check"].tolist()[:-1]),
+        "history_checks": json.dumps(checks.to_dict("records")),
     }
     return result

@@ -76,7 +76,14 @@ def band_percentiles(
         return times, np.percentile(out, np.array(LIVE_PERCENTILES), axis=1)
 
 
-def _serve(conn, parent: int, mdl_path: str, drawn: list[str], values: np.ndarray, outputs):
+def _serve(
+    conn,
+    parent: int,
+    paths: tuple[str, str | None],
+    drawn: list[str],
+    values: np.ndarray,
+    outputs,
+):
     """The worker process: load the model once, then answer settings with percentiles.
 
     It ends when the explorer's process closes the pipe or ends (not through
@@ -101,7 +108,7 @@ def _serve(conn, parent: int, mdl_path: str, drawn: list[str], values: np.ndarra
         if fixed is None:
             return
         try:
-            engine = engine or _array_model(mdl_path)
+            engine = engine or _array_model(*paths)
             conn.send((True, band_percentiles(engine, drawn, values, fixed, outputs)))
         except Exception as exc:  # the explorer shows the failure; the worker keeps serving
             conn.send((False, f"{type(exc).__name__}: {exc}"))
@@ -110,12 +117,18 @@ def _serve(conn, parent: int, mdl_path: str, drawn: list[str], values: np.ndarra
 class _Worker:
     """A worker process running the band ensembles (:func:`_serve`)."""
 
-    def __init__(self, mdl_path: str, drawn: list[str], values: np.ndarray, outputs: list[str]):
+    def __init__(
+        self,
+        paths: tuple[str, str | None],
+        drawn: list[str],
+        values: np.ndarray,
+        outputs: list[str],
+    ):
         ctx = multiprocessing.get_context("spawn")
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(
             target=_serve,
-            args=(child, os.getpid(), mdl_path, drawn, values, outputs),
+            args=(child, os.getpid(), paths, drawn, values, outputs),
             name="hatinh-sd-live-bands",
             daemon=True,
         )
@@ -316,7 +329,8 @@ class LiveBands:
         out_py = [model.py_name(o) for o in self.outputs]
         if self.engine == "process":
             if self._engine is None or not self._engine.process.is_alive():
-                self._engine = _Worker(str(model.mdl_path), drawn, values, out_py)
+                cal = str(model.calibration_path) if model.calibration_path else None
+                self._engine = _Worker((str(model.mdl_path), cal), drawn, values, out_py)
             try:
                 times, pct = self._engine.run(fixed)
             except (EOFError, OSError):  # the worker died: a new one next time

@@ -25,14 +25,15 @@ import yaml
 from hatinh_sd import vocabulary
 from hatinh_sd.app import logic
 from hatinh_sd.app.bands import LiveBands, LiveBandsUnavailable
-from hatinh_sd.calibration import comparable_observed, load_setup
+from hatinh_sd.calibration import comparable_observed, project_setup
+from hatinh_sd.compare import INVESTMENT_VARIABLES
 from hatinh_sd.data import load_observed, load_targets
 from hatinh_sd.errors import MAX_YAML_BYTES, HatinhInputError, did_you_mean
 from hatinh_sd.i18n import number, text
 from hatinh_sd.model import Model, load_model
 from hatinh_sd.project import current_project
 from hatinh_sd.results import csv_text, tidy, write_xlsx
-from hatinh_sd.targets import observed_series, plan_targets, scorecard
+from hatinh_sd.targets import observed_series, plan_targets, scorecard, target_label
 
 __all__ = ["Bands", "EffectsView", "Explorer", "RunView"]
 
@@ -61,21 +62,9 @@ class Bands:
     seed: int | None = None
 
 
-#: What the costs panel needs of a run (:meth:`Explorer.costs`).
-COST_OUTPUTS = (
-    "investment_state_current",
-    "investment_private_current",
-    "investment_fdi_current",
-    "total_investment_current",
-    "total_investment",
-    "grdp",
-    "grdp_current",
-    "desired_public_investment",
-    "public_investment",
-    "programme_spending_need",
-    "programme_funding_ratio",
-    "fdi_incentives_cost",
-)
+#: What the costs panel needs of a run (:meth:`Explorer.costs`); a project whose model lacks
+#: one of them has no costs panel.
+COST_OUTPUTS = (*INVESTMENT_VARIABLES, "fdi_incentives_cost")
 #: Columns of the costs panel, as ``compare`` names them.
 COST_COLUMNS = ("total", "state", "private", "fdi", "icor", "state_share_grdp", "budget_unpaid")
 
@@ -160,13 +149,16 @@ class Explorer:
         self.cache = logic.RunCache(self.model, maxsize=cache_size)
         self.targets = logic.target_rows(load_targets())
         self.targets_raw = load_targets()
-        self.observed = comparable_observed(load_observed(), load_setup(self.model))
+        self.observed = comparable_observed(load_observed(), project_setup(self.model))
         self.baseline = self.cache.get({})
         self.baseline_card = scorecard(self.baseline, targets=self.targets_raw)
         #: Variables the page shows (charts and scorecard); the CSV has all.
         self.page_outputs = list(dict.fromkeys(self.targets["variable"]))
+        #: Whether the model has the investment accounts the costs panel reads.
+        self.has_costs = all(v in self.model.outputs for v in COST_OUTPUTS)
+        costs = COST_OUTPUTS if self.has_costs else ()
         #: Variables a run of the page returns: the charts' and what the costs need.
-        self.run_outputs = list(dict.fromkeys([*self.page_outputs, *COST_OUTPUTS]))
+        self.run_outputs = list(dict.fromkeys([*self.page_outputs, *costs]))
         self.engine, self.engine_check = self._choose_engine(engine)
         self.observed_by_target = {
             tid: observed_series(self.observed, self.indicator(tid)).set_index("time")["value"]
@@ -275,9 +267,12 @@ class Explorer:
         """Investment and budget of 2026-2030 for the settings, as ``hatinh-sd compare``
         computes them (:func:`hatinh_sd.compare.investment_table`): by source, ICOR, state
         share of GRDP, the budget check, and the public cost
-        (:func:`hatinh_sd.compare.public_cost`); the same run as the charts."""
+        (:func:`hatinh_sd.compare.public_cost`); the same run as the charts. Empty for a
+        model without the investment accounts."""
         from hatinh_sd.compare import PERIODS, investment_table, public_cost
 
+        if not self.has_costs:
+            return {}
         run = self.cache.get(self.params(raw_values), self.run_outputs)
         start, end = PERIODS[0]
         row = investment_table({"page": run}).iloc[0]
@@ -499,7 +494,7 @@ class Explorer:
         score = pd.DataFrame(
             {
                 text("scorecard.id", lang): card["id"],
-                text("scorecard.indicator", lang): [text(f"target.{i}", lang) for i in card["id"]],
+                text("scorecard.indicator", lang): [target_label(i, lang) for i in card["id"]],
                 text("scorecard.target", lang): [
                     f"{c} {number(float(v), lang)}"
                     for c, v in zip(card["comparator"], card["target"], strict=True)

@@ -13,7 +13,7 @@ from hatinh_sd import vocabulary
 from hatinh_sd.app.explorer import EffectsView, Explorer
 from hatinh_sd.app.logic import SCORE_COLUMNS, LeverControl, scorecard_cells, scorecard_rows
 from hatinh_sd.i18n import LANGUAGES, number, text
-from hatinh_sd.targets import plan_targets
+from hatinh_sd.targets import plan_targets, target_label
 
 __all__ = [
     "CSS",
@@ -86,9 +86,13 @@ def t(key: str, lang: str, tag=html.Span, slot: str = "", **kwargs):
 
 def costs_table(costs: dict, lang: str) -> html.Div:
     """The costs panel: investment of 2026-2030 by source, ICOR, the budget check and the
-    public cost, with the labels and rounding of ``hatinh-sd compare``."""
+    public cost, with the labels and rounding of ``hatinh-sd compare`` (empty for a model
+    without the investment accounts)."""
     from hatinh_sd.app.explorer import COST_COLUMNS
     from hatinh_sd.i18n import number
+
+    if not costs:
+        return html.Div()
 
     digits = {"icor": 2, "state_share_grdp": 1, "budget_unpaid": 1}
     rows = [
@@ -153,7 +157,7 @@ def effects_table(view: EffectsView, explorer: Explorer, lang: str) -> html.Div:
         heading = text(
             "effects.target",
             lang,
-            target=f"{view.target} {text(f'target.{view.target}', lang)}",
+            target=f"{view.target} {target_label(view.target, lang)}",
             year=view.year,
             comparator=first["comparator"],
             value=number(float(first["target_value"]), lang),

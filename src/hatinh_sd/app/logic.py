@@ -25,7 +25,13 @@ from hatinh_sd import vocabulary
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import number, text
 from hatinh_sd.model import Model, Parameter
-from hatinh_sd.targets import indicator_series, indicator_variables, plan_targets, scorecard
+from hatinh_sd.targets import (
+    indicator_series,
+    indicator_variables,
+    plan_targets,
+    scorecard,
+    target_label,
+)
 
 __all__ = [
     "LeverControl",
@@ -372,7 +378,7 @@ def chart_figure(
         "data": data,
         "layout": {
             "title": {
-                "text": _wrap(f"{target_id}: {text(f'target.{target_id}', lang)}"),
+                "text": _wrap(f"{target_id}: {target_label(target_id, lang)}"),
                 "font": {"size": 13},
                 "x": 0.01,
                 "xanchor": "left",
@@ -497,7 +503,7 @@ def scorecard_cells(
         cells.update(
             {
                 (tid, "id"): tid,
-                (tid, "indicator"): text(f"target.{tid}", lang),
+                (tid, "indicator"): target_label(tid, lang),
                 (tid, "value"): format_number(r["value"], lang),
                 (tid, "baseline"): format_number(r["value_baseline"], lang),
                 (tid, "later"): format_number(r[extra], lang),

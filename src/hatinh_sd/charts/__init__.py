@@ -26,6 +26,7 @@ from hatinh_sd.targets import (  # noqa: E402
     indicator_series,
     observed_series,
     plan_targets,
+    target_label,
 )
 
 __all__ = ["png_base64", "target_figure", "write_charts"]
@@ -37,6 +38,19 @@ _UNIT_KEYS = {
     "ratio": "unit.ratio",
     "students per 10000 people": "unit.per10000",
 }
+
+
+def unit_label(unit: object, lang: str) -> str:
+    """A unit of ``targets.csv`` as charts and tables label it in ``lang``: the catalogue's
+    words for the plan's units, ``%`` for a percentage, else the project's translation."""
+    from hatinh_sd.vocabulary import unit as translated
+
+    u = str(unit)
+    if u in _UNIT_KEYS:
+        return text(_UNIT_KEYS[u], lang)
+    if u.startswith("%"):
+        return text("unit.percent", lang)
+    return translated(u, lang)
 
 
 def png_base64(fig, *, dpi: int = 100, tight: bool = False) -> str:
@@ -122,15 +136,13 @@ def target_figure(
     ax.axvline(year, color="#bbbbbb", lw=0.8, ls=":", zorder=1)
     ax.axvspan(ax.get_xlim()[0], 2025.5, color="#f2f2f2", zorder=0)
     ax.set_xlim(min(2008, float(obs["time"].min()) - 1 if not obs.empty else 2008), 2051)
-    ax.set_title(f"{target_id}: {text(f'target.{target_id}', lang)}", fontsize=12)
-    unit_key = _UNIT_KEYS.get(str(t["unit"]), "unit.percent")
-    if unit_key == "unit.million_vnd":
+    ax.set_title(f"{target_id}: {target_label(target_id, lang)}", fontsize=12)
+    label = unit_label(t["unit"], lang)
+    if _UNIT_KEYS.get(str(t["unit"])) == "unit.million_vnd":
         # current-price values grow ~40-fold by 2050: a log scale keeps history and target legible
         ax.set_yscale("log")
-        unit_label = f"{text(unit_key, lang)} ({text('chart.log_scale', lang)})"
-    else:
-        unit_label = text(unit_key, lang)
-    ax.set_ylabel(unit_label)
+        label = f"{label} ({text('chart.log_scale', lang)})"
+    ax.set_ylabel(label)
     # tick labels as the language writes numbers (vi: 1.729,4); years stay plain
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: number(v, lang)))
     if ax.get_yscale() == "log":  # label the minor ticks at 2 and 5 of each decade

@@ -8,7 +8,7 @@ from hatinh_sd.i18n import number, text
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from hatinh_sd.calibration import comparable_observed, load_setup
+    from hatinh_sd.calibration import comparable_observed, project_setup
     from hatinh_sd.compare import write_comparison
     from hatinh_sd.data import load_all
     from hatinh_sd.model import load_model
@@ -30,38 +30,40 @@ def cmd_compare(args: argparse.Namespace) -> int:
         folder,
         lang=args.lang,
         targets=data.targets,
-        observed=comparable_observed(data.observed, load_setup(model)),
+        observed=comparable_observed(data.observed, project_setup(model)),
         titles=titles,
     )
     t = tables["targets"]
-    print(text("compare.header", args.lang, year=2030))
+    print(text("compare.header", args.lang, year=2030, count=t["id"].nunique()))
     for name, grp in t.groupby("scenario", sort=False):
         print(
             f"  {int(grp['met'].sum()):>2}  {titles[str(name)]}: "
             + " ".join(grp.loc[grp["met"], "id"])
         )
-    print(text("compare.investment_header", args.lang))
-    inv = tables["investment"]
-    for _, r in inv.iterrows():
-        flag = text("compare.over" if r["over_budget"] else "compare.within", args.lang)
-        print(
-            "  "
-            + text(
-                "compare.investment_line",
-                args.lang,
-                scenario=titles[r["scenario"]],
-                period=r["period"],
-                total=number(r["total"], args.lang, digits=0),
-                state=number(r["state"], args.lang, digits=0),
-                private=number(r["private"], args.lang, digits=0),
-                fdi=number(r["fdi"], args.lang, digits=0),
-                icor=number(r["icor"], args.lang, digits=2),
-                share=number(r["state_share_grdp"], args.lang, digits=1),
-                unpaid=number(r["budget_unpaid"], args.lang, digits=1),
-                flag=flag,
+    inv = tables.get("investment")
+    if inv is not None:
+        print(text("compare.investment_header", args.lang))
+        for _, r in inv.iterrows():
+            flag = text("compare.over" if r["over_budget"] else "compare.within", args.lang)
+            print(
+                "  "
+                + text(
+                    "compare.investment_line",
+                    args.lang,
+                    scenario=titles[r["scenario"]],
+                    period=r["period"],
+                    total=number(r["total"], args.lang, digits=0),
+                    state=number(r["state"], args.lang, digits=0),
+                    private=number(r["private"], args.lang, digits=0),
+                    fdi=number(r["fdi"], args.lang, digits=0),
+                    icor=number(r["icor"], args.lang, digits=2),
+                    share=number(r["state_share_grdp"], args.lang, digits=1),
+                    unpaid=number(r["budget_unpaid"], args.lang, digits=1),
+                    flag=flag,
+                )
             )
-        )
-    print(text("compare.wrote", args.lang, path=folder))
+    files = ", ".join([*(f"{k}.csv" for k in tables), "comparison.xlsx", "charts/"])
+    print(text("compare.wrote", args.lang, path=f"{folder} ({files})"))
     return 0
 
 

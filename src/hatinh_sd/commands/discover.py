@@ -13,6 +13,7 @@ from typing import Any
 from hatinh_sd.commands.sensitivity import add_engine_options, engine_kwargs
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import number, text
+from hatinh_sd.targets import target_label
 
 #: Inputs named in the list of feature scores printed.
 TOP_SCORES = 5
@@ -287,7 +288,7 @@ def _analyse_and_write(
     flat[variable] = outcome
     flat["met"] = met.astype(int)
 
-    target_text = f"{tid} {text(f'target.{tid}', lang)} ({year} {comparator} {number(value, lang)})"
+    target_text = f"{tid} {target_label(tid, lang)} ({year} {comparator} {number(value, lang)})"
     labels = {n: label(n, lang) for n in names}
     # calendar years (start years) and dimensionless inputs are written without a unit
     low = dict(zip(names, values.min(axis=0)))

@@ -12,6 +12,7 @@ from typing import Any
 from hatinh_sd.commands.sensitivity import add_engine_options, engine_kwargs, sweep_store
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import number, text
+from hatinh_sd.targets import target_label
 
 #: Levers printed per target (``--top``).
 TOP = 3
@@ -90,7 +91,7 @@ def _run_and_write(args, setup, out, chunk, key, engine) -> None:
     lever_of = {f.variable: f for f in setup.levers}
     lever_labels = {f.variable: label(f.variable, lang) for f in setup.levers}
     unit_of = {str(t): str(u) for t, u in zip(eff["target"].values, eff["unit"].values)}
-    short = {tid: text(f"target.{tid}", lang) for tid in unit_of}
+    short = {tid: target_label(tid, lang) for tid in unit_of}
     titles = {tid: f"{tid} {short[tid]}" for tid in unit_of}
     # effects on a percentage are percentage points; ratios have no unit
     target_unit = {tid: "" if u == "Dmnl" else unit(u, lang) for tid, u in unit_of.items()}

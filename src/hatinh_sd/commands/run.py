@@ -12,6 +12,7 @@ import pandas as pd
 
 from hatinh_sd.errors import HatinhInputError, short_repr
 from hatinh_sd.i18n import number, text
+from hatinh_sd.targets import target_label
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -58,7 +59,7 @@ def format_scorecard(card: pd.DataFrame, lang: str = "en") -> str:
     )
     lines = [text("scorecard.title", lang), head, "-" * len(head)]
     for _, r in card.iterrows():
-        label = text(f"target.{r['id']}", lang)
+        label = target_label(r["id"], lang)
         status = text(f"scorecard.{r['status']}", lang)
         lines.append(
             f"{r['id']:<4} {label[:58]:<58} {number(r['value'], lang, digits=2):>12} "

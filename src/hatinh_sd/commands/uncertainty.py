@@ -12,6 +12,7 @@ from hatinh_sd.commands.sensitivity import add_engine_options, engine_kwargs, sw
 from hatinh_sd.ensemble import DEFAULT_CHUNK_SIZE
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import number, text
+from hatinh_sd.targets import target_label
 
 #: Most runs of one uncertainty ensemble (the draws alone take n x 150 x 8 bytes).
 MAX_RUNS = 200_000
@@ -92,6 +93,7 @@ def _one_scenario(args, name, model, names, values, fixed, targets, ids, checks,
     from hatinh_sd.targets import indicator_variables
     from hatinh_sd.uncertainty import (
         analyse_scenario,
+        check_labels,
         describe_draws,
         probability_rows,
     )
@@ -125,11 +127,11 @@ def _one_scenario(args, name, model, names, values, fixed, targets, ids, checks,
     bands, prob, history, bad = res.bands, res.probabilities, res.history, res.bad
     share = res.history_share
     labels = {
-        var: f"{tid} {text(f'target.{tid}', lang)}"
+        var: f"{tid} {target_label(tid, lang)}"
         for tid in ids
         for var in [indicator_variables()[targets.set_index("target_id").loc[tid, "indicator"]]]
     }
-    tlabels = {tid: text(f"target.{tid}", lang) for tid in ids}
+    tlabels = {tid: target_label(tid, lang) for tid in ids}
     marks = {r.variable: (r.year, r.target) for r in probability_rows(prob)}
     out = output_folder(args.out, name)
     with atomic_dir(out) as tmp:
@@ -172,9 +174,11 @@ def _one_scenario(args, name, model, names, values, fixed, targets, ids, checks,
         )
     )
     print("  " + describe_draws(bands.attrs, lang))
-    print(text("uncertainty.history", lang, share=f"{100 * share:.1f}"))
-    for check, check_share in zip(history["check"], history["share"]):
-        print(f"    {check}: {100 * check_share:.1f} %")
+    if len(checks):  # a project with history checks
+        described = check_labels(checks.to_dict("records"), model, lang)
+        print(text("uncertainty.history", lang, share=f"{100 * share:.1f}", checks=described))
+        for check, check_share in zip(history["check"], history["share"]):
+            print(f"    {check}: {100 * check_share:.1f} %")
     if len(bad):
         print(text("uncertainty.bad_runs", lang, n=len(bad), path=out / "bad_runs.csv"))
     print(text("uncertainty.probability", lang))
