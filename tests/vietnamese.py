@@ -51,6 +51,13 @@ def _forbidden() -> tuple[list[str], list[str]]:
     model = load_model()
     names = [str(n) for n in model.doc["Real Name"] if len(str(n).split()) >= 2]
     phrases.update(n for n in names if n not in ALLOWED)
+    from hatinh_sd.scenarios import load_catalogue
+
+    levers = load_catalogue(model=model)  # the levers' and task groups' English names
+    labelled = [*levers.levers.values(), *levers.timing_labels.values()]
+    labels = [(e.label if hasattr(e, "label") else e) for e in labelled]
+    labels += [g.short for g in levers.task_groups.values()]
+    phrases.update(b.en for b in labels if b.en != b.vi and len(b.en) >= 12)
     scenario_ids = [
         p.stem for p in (repo_root() / "scenarios").glob("*.yaml") if p.stem != "levers"
     ]

@@ -633,7 +633,7 @@ def _levers(model: Model, scenarios: list, lang: str) -> str:  # noqa: C901
         for n in members:
             p = cat.parameters[n]
             row = [
-                f"<td data-lever='{e(n)}'>{e(label(n, lang))}</td>",
+                f"<td data-lever='{e(n)}'>{e(cat.label(n, lang))}</td>",
                 e(unit(p.units, lang)),
                 f"[{number(p.low, lang)}; {number(p.high, lang)}]"
                 if lang == "vi"

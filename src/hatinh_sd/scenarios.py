@@ -115,8 +115,12 @@ class EffectBound(_Strict):
 
 
 class LeverEntry(_Strict):
-    """A lever of the catalogue (ranges and units come from the model)."""
+    """A lever of the catalogue (ranges and units come from the model): its label, how the
+    explorer shows it (``control``: a slider, or a yes/no ``switch``), what it sets, its timing
+    parameters, cost and effect bound."""
 
+    label: Bilingual
+    control: Literal["slider", "switch"] = "slider"
     sets: list[str] = Field(min_length=1)
     timing: Timing | None = None
     seek: bool = True
@@ -136,6 +140,7 @@ class TaskGroup(_Strict):
     """A task group of the Action Programme and, if so, why it is outside the model."""
 
     title: Bilingual
+    short: Bilingual  # the explorer's heading of the group's levers
     economic: bool = False  # an economic group must map to levers
     outside_boundary: Bilingual | None = None
 
@@ -143,6 +148,7 @@ class TaskGroup(_Strict):
 class CatalogueFile(_Strict):
     task_groups: dict[int, TaskGroup]
     levers: dict[str, LeverEntry]
+    timing_labels: dict[str, Bilingual] = Field(default_factory=dict)
 
 
 def _whole_year(value: float) -> float:
@@ -264,12 +270,15 @@ class Catalogue:
         The model's metadata of every lever and timing parameter.
     timing_of : dict[str, str]
         Timing parameter -> the first lever using it (for messages).
+    timing_labels : dict[str, Bilingual]
+        Timing parameter -> its label.
     """
 
     def __init__(self, path: Path, data: CatalogueFile, model: Model):
         self.path = path
         self.task_groups = dict(sorted(data.task_groups.items()))
         self.levers = data.levers
+        self.timing_labels = data.timing_labels
         self.model = model
         self.parameters: dict[str, Parameter] = model.levers()
         self.timing_of: dict[str, str] = {}
@@ -292,6 +301,25 @@ class Catalogue:
     def names(self) -> list[str]:
         """Every name a scenario may set: levers and their timing parameters."""
         return list(self.levers) + list(self.timing_of)
+
+    def label(self, name: str, lang: str) -> str:
+        """The label of a lever or timing parameter in ``lang``."""
+        entry = self.levers.get(name)
+        labels = entry.label if entry is not None else self.timing_labels[name]
+        return str(getattr(labels, lang))
+
+    def control(self, name: str) -> str:
+        """How the explorer shows a lever or timing parameter: ``slider`` or ``switch`` (the
+        lever's ``control``), ``year`` for a start year, ``slider`` for a ramp."""
+        entry = self.levers.get(name)
+        if entry is not None:
+            return entry.control
+        starts = {e.timing.start for e in self.levers.values() if e.timing}
+        return "year" if name in starts else "slider"
+
+    def group_label(self, group: int, lang: str) -> str:
+        """The explorer's short heading of a task group in ``lang``."""
+        return str(getattr(self.task_groups[group].short, lang))
 
 
 def _check_catalogue(cat: Catalogue, node: yaml.Node | None) -> None:
@@ -355,6 +383,22 @@ def _check_catalogue(cat: Catalogue, node: yaml.Node | None) -> None:
     for name in levers:
         if name not in listed:
             raise fail(f"model lever '{name}' is missing from the catalogue", ("levers",))
+    for name in cat.timing_of:
+        if name not in cat.timing_labels:
+            raise fail(f"timing parameter '{name}' has no label", ("timing_labels",))
+    for name in cat.timing_labels:
+        if name not in cat.timing_of:
+            raise fail(
+                f"'{name}' is not a timing parameter of a lever{did_you_mean(name, cat.timing_of)}",
+                ("timing_labels", name),
+            )
+    for name, entry in cat.levers.items():
+        p = levers[name]
+        if entry.control == "switch" and (p.low, p.high) != (0, 1):
+            raise fail(
+                f"a switch needs the range [0, 1], not [{p.low:g}, {p.high:g}]",
+                ("levers", name, "control"),
+            )
     for g, tg in cat.task_groups.items():
         mapped = cat.levers_of(g)
         if not mapped and tg.outside_boundary is None:

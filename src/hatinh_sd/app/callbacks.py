@@ -51,6 +51,7 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
         Output({"type": "i18n", "key": ALL, "slot": ALL}, "children"),
         Output({"type": "i18n-group", "group": ALL}, "children"),
         Output({"type": "i18n-range", "name": ALL}, "children"),
+        Output({"type": "i18n-lever", "name": ALL}, "children"),
         Output("scenario-choice", "options"),
         Output("scenario-choice", "placeholder"),
         Output("uncertainty", "options"),
@@ -63,12 +64,14 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
     def switch_language(lang, message):
         from hatinh_sd.app.layout import group_title, range_text, slider_marks
 
-        keys, groups, ranges = (o for o in ctx.outputs_list[:3])
-        sliders = ctx.outputs_list[6]
+        keys, groups, ranges, levers = (o for o in ctx.outputs_list[:4])
+        sliders = ctx.outputs_list[7]
+        first = {c.group: c for c in reversed(explorer.controls)}  # a control of each group
         return (
             [text(o["id"]["key"], lang) for o in keys],
-            [group_title(o["id"]["group"], lang) for o in groups],
+            [group_title(first[o["id"]["group"]], lang) for o in groups],
             [range_text(explorer.by_name[o["id"]["name"]], lang) for o in ranges],
+            [explorer.by_name[o["id"]["name"]].label[lang] for o in levers],
             explorer.scenario_options(lang),
             text("app.scenario.placeholder", lang),
             [{"label": text("app.uncertainty.toggle", lang), "value": "on"}],

@@ -144,7 +144,11 @@ class Explorer:
     ):
         self.model = model or load_model()
         self.outputs = Path(outputs) if outputs else current_project().root / "outputs"
-        self.controls = logic.lever_controls(self.model)
+        from hatinh_sd.scenarios import load_catalogue
+
+        #: The lever catalogue: the levers' labels, controls and timing.
+        self.catalogue = load_catalogue(model=self.model)
+        self.controls = logic.lever_controls(self.model, self.catalogue)
         self.by_name = {c.name: c for c in self.controls}
         self.cache = logic.RunCache(self.model, maxsize=cache_size)
         self.targets = logic.target_rows(load_targets())
@@ -520,9 +524,7 @@ class Explorer:
         )
         levers = pd.DataFrame(
             {
-                text("app.xlsx.lever", lang): [
-                    text(f"app.lever.{c.name}", lang) for c in self.controls
-                ],
+                text("app.xlsx.lever", lang): [c.label[lang] for c in self.controls],
                 text("app.xlsx.value", lang): [
                     float(params.get(c.name, c.default)) for c in self.controls
                 ],

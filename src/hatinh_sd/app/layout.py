@@ -183,7 +183,7 @@ def effects_table(view: EffectsView, explorer: Explorer, lang: str) -> html.Div:
             interval = f"{_signed(r['p05_effect'], lang)}; {_signed(r['p95_effect'], lang)}"
             cells = [
                 (str(int(r["rank"])), "num"),
-                (text(f"app.lever.{r['lever']}", lang), ""),
+                (control.label[lang], ""),
                 (range_text(control, lang), ""),
                 (_signed(r["median_effect"], lang), "num"),
                 (interval, "num"),
@@ -297,8 +297,14 @@ def lever_control(c: LeverControl, lang: str, description: str | None) -> html.D
     return html.Div(
         [
             html.Div(
-                [t(f"app.lever.{c.name}", lang, className="hsd-lever-label")],
-                title=description or text(f"app.lever.{c.name}", lang),
+                [
+                    html.Span(
+                        c.label[lang],
+                        id={"type": "i18n-lever", "name": c.name},
+                        className="hsd-lever-label",
+                    )
+                ],
+                title=description or c.label[lang],
             ),
             control,
             html.Div(
@@ -312,8 +318,9 @@ def lever_control(c: LeverControl, lang: str, description: str | None) -> html.D
     )
 
 
-def group_title(group: int, lang: str) -> str:
-    return text("app.group", lang, number=group, name=text(f"app.group.{group}", lang))
+def group_title(control: LeverControl, lang: str) -> str:
+    """The heading of a task group's levers (from the lever catalogue)."""
+    return text("app.group", lang, number=control.group, name=control.group_label[lang])
 
 
 def lever_panel(explorer: Explorer, lang: str, descriptions: dict[str, dict[str, str]]) -> html.Div:
@@ -329,7 +336,9 @@ def lever_panel(explorer: Explorer, lang: str, descriptions: dict[str, dict[str,
         children.append(
             html.Details(
                 [
-                    html.Summary(group_title(g, lang), id={"type": "i18n-group", "group": g}),
+                    html.Summary(
+                        group_title(controls[0], lang), id={"type": "i18n-group", "group": g}
+                    ),
                     *[
                         lever_control(c, lang, descriptions.get(c.name, {}).get(lang))
                         for c in controls

@@ -25,6 +25,7 @@ from hatinh_sd import vocabulary
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import number, text
 from hatinh_sd.model import Model, Parameter
+from hatinh_sd.scenarios import Catalogue
 from hatinh_sd.targets import (
     indicator_series,
     indicator_variables,
@@ -71,11 +72,13 @@ class LeverControl:
     name : str
         The lever's model name (the key of :meth:`Model.levers`).
     kind : str
-        ``switch`` for a yes/no decision (range exactly [0, 1] and a comment
-        saying "1 if ..."), ``year`` for a calendar year (unit ``Year``, name
-        ending in "year"), ``slider`` otherwise.
+        ``switch`` for a yes/no decision, ``year`` for a start year, ``slider``
+        otherwise (the lever catalogue's :meth:`~hatinh_sd.scenarios.Catalogue.control`).
     group : int
-        Task group of Action Programme 26-CTr/TU.
+        Task group of the plan (the ``.mdl``'s ``lever gN``).
+    label, group_label : dict
+        The lever's and its task group's names, ``{"vi": ..., "en": ...}``
+        (the lever catalogue).
     low, high, default, step : float
         Range and default from the model; ``step`` the slider's step
         (about a fiftieth of the range, rounded down to a power of ten).
@@ -91,6 +94,8 @@ class LeverControl:
     default: float
     step: float
     units: str
+    label: dict[str, str] = dataclasses.field(default_factory=dict)
+    group_label: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def decimals(self) -> int:
@@ -130,39 +135,38 @@ class LeverControl:
         return value
 
 
-def _control(p: Parameter) -> LeverControl:
-    if p.low == 0 and p.high == 1 and "1 if" in p.comment:
-        kind, step = "switch", 1.0
-    elif p.units == "Year" and p.name.endswith("year"):
-        kind, step = "year", 1.0
-    else:
-        kind = "slider"
+def _control(p: Parameter, catalogue: Catalogue) -> LeverControl:
+    kind = catalogue.control(p.name)
+    if kind == "slider":
         step = 10.0 ** math.floor(math.log10((p.high - p.low) / 50))
+    else:
+        step = 1.0
+    group = int(p.group or 0)
     return LeverControl(
         name=p.name,
         kind=kind,
-        group=int(p.group or 0),
+        group=group,
         low=p.low,
         high=p.high,
         default=p.default,
         step=step,
         units=p.units,
+        label={lang: catalogue.label(p.name, lang) for lang in ("vi", "en")},
+        group_label={lang: catalogue.group_label(group, lang) for lang in ("vi", "en")},
     )
 
 
-def lever_controls(model: Model) -> list[LeverControl]:
-    """Every lever of the model as a control, ordered by task group.
+def lever_controls(model: Model, catalogue: Catalogue) -> list[LeverControl]:
+    """Every lever of the model as a control, as the lever catalogue describes it, ordered
+    by task group.
 
     Within a group, the levers' own levels come first (switches and sliders),
     then the timing parameters (year pickers and ramp-up sliders), each in the
     model's order.
     """
-
-    def timing(p: Parameter) -> bool:
-        return p.units == "Year"
-
     levers = model.levers().values()
-    return [_control(p) for p in sorted(levers, key=lambda p: (p.group or 0, timing(p)))]
+    order = sorted(levers, key=lambda p: (p.group or 0, p.name in catalogue.timing_of))
+    return [_control(p, catalogue) for p in order]
 
 
 def params_from_values(
