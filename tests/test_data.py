@@ -239,7 +239,7 @@ def test_extra_field(copy_dir: Path) -> None:
 def test_too_few_fields(copy_dir: Path) -> None:
     replace_line(copy_dir / "targets.csv", 5, "T04,share_manufacturing_grdp,2030")
     message = str(error_of(data.load_targets, copy_dir / "targets.csv"))
-    assert message.startswith("model/data/targets.csv, line 5: expected 10 fields")
+    assert message.startswith("model/data/targets.csv, line 5: expected 12 fields")
 
 
 def test_unclosed_quote_is_malformed(copy_dir: Path) -> None:
