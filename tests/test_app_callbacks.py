@@ -311,7 +311,16 @@ def _write_bands(folder, scenario: str, model_hash: str) -> np.ndarray:
         coords={"sample": samples, "time": years},
     )
     bands_ds = percentile_bands(ens, ["urbanisation_rate"])
-    bands_ds.attrs = {"scenario": scenario, "n_runs": 20, "model_sha256": model_hash}
+    from hatinh_sd.model import load_model
+    from hatinh_sd.results import fingerprint
+
+    calibration = fingerprint(load_model())["calibration_sha256"]
+    bands_ds.attrs = {
+        "scenario": scenario,
+        "n_runs": 20,
+        "model_sha256": model_hash,
+        "calibration_sha256": calibration,
+    }
     (folder / "uncertainty" / scenario).mkdir(parents=True)
     write_netcdf(bands_ds, folder / "uncertainty" / scenario / "bands.nc")
     return data
@@ -319,9 +328,9 @@ def _write_bands(folder, scenario: str, model_hash: str) -> np.ndarray:
 
 def test_bands_from_a_precomputed_uncertainty_result(model, tmp_path):
     data = _write_bands(tmp_path, "baseline", model.hash)
-    bands = find_bands(tmp_path, "baseline", model.hash)
+    bands = find_bands(tmp_path, "baseline", model)
     assert bands is not None and bands.runs == 20 and (bands.low, bands.high) == (5.0, 95.0)
-    assert bands.current and find_bands(tmp_path, "formosa_phase2", model.hash) is None
+    assert bands.current and find_bands(tmp_path, "formosa_phase2", model) is None
     band = bands.variables["urbanisation_rate"]
     assert float(band.sel(percentile=95.0, time=2030)) == pytest.approx(
         np.percentile(data[:, 20], 95)

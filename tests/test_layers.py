@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "hatinh_sd"
 #: Layers, lowest first.
 LAYERS: dict[str, set[str]] = {
     "foundation": {"errors", "project", "units", "i18n", "workers"},
-    "inputs": {"translation", "pysd_runtime", "results", "data", "vocabulary"},
+    "inputs": {"translation", "pysd_runtime", "results", "store", "data", "vocabulary"},
     "model": {"model", "targets"},
     "model description": {"modeldoc", "factors", "scenarios", "invariants"},
     "engines and exports": {

@@ -143,6 +143,15 @@ def test_toy_project_explorer_callbacks(tmp_path):
         assert "Đào tạo thanh niên nông thôn" in layout and "Nhóm 2: Đào tạo nghề" in layout
 
 
+def test_docs_regenerates_the_toy_projects_readme_and_factor_table(tmp_path, capsys):
+    root = tmp_path / "toy"
+    shutil.copytree(TOY, root)
+    assert main(["--project", str(root / "project.yaml"), "docs"]) == 0
+    capsys.readouterr()
+    for name in ("model/README.md", "sensitivity/factors.csv"):  # committed as docs writes them
+        assert (root / name).read_text("utf-8") == (TOY / name).read_text("utf-8"), name
+
+
 NEW_LEVER = """
 subsidy = 0
 \t~\tDmnl [0,0.2]

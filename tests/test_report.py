@@ -16,6 +16,7 @@ from hatinh_sd.calibration import fit_table, load_setup, model_fit
 from hatinh_sd.cli import main
 from hatinh_sd.i18n import text
 from hatinh_sd.report import SECTIONS, _target_chart, find_bands, limitations, report_name
+from hatinh_sd.results import fingerprint
 from hatinh_sd.scenarios import load_catalogue, load_scenario, run_scenario
 from hatinh_sd.targets import indicator_variables, plan_targets, scorecard, target_label
 
@@ -36,7 +37,7 @@ def _fake_evidence(model, out, baseline):
             )
             for v in variables
         },
-        attrs={"scenario": "baseline", "n_runs": 40, "model_sha256": model.hash},
+        attrs={"scenario": "baseline", "n_runs": 40, **fingerprint(model)},
     )
     (out / "uncertainty" / "baseline").mkdir(parents=True)
     bands.to_netcdf(out / "uncertainty" / "baseline" / "bands.nc")
@@ -68,12 +69,30 @@ def _fake_evidence(model, out, baseline):
 @pytest.fixture(scope="module")
 def reports(model, baseline, tmp_path_factory):
     """The English report with ensemble results present, the Vietnamese one without."""
+    from hatinh_sd.model import Model
+
     with_ev = tmp_path_factory.mktemp("with_evidence")
     _fake_evidence(model, with_ev, baseline)
     bare = tmp_path_factory.mktemp("bare")
-    assert main(["report", "--scenarios", *SCENARIOS, "--out", str(with_ev)]) == 0
-    assert main(["report", "--scenarios", *SCENARIOS, "--lang", "vi", "--out", str(bare)]) == 0
+    # the scenarios' runs stored by `hatinh-sd run` beside the evidence, none in `bare`
+    runs = ["--scenario", SCENARIOS[0], "--scenario", SCENARIOS[1]]
+    assert main(["run", *runs, "--out", str(with_ev)]) == 0
+    calls: dict[str, list[str]] = {"en": [], "vi": []}
+    real = Model.run
+    with pytest.MonkeyPatch.context() as m:
+        for lang, out in (("en", with_ev), ("vi", bare)):
+            m.setattr(
+                Model,
+                "run",
+                lambda self, *a, _l=lang, **k: (
+                    calls[_l].append(k.get("scenario", "custom")) or real(self, *a, **k)
+                ),
+            )
+            assert (
+                main(["report", "--scenarios", *SCENARIOS, "--lang", lang, "--out", str(out)]) == 0
+            )
     return {
+        "runs": calls,
         "en": (with_ev / "report" / f"{report_name(SCENARIOS, 'en')}.html").read_text(
             encoding="utf-8"
         ),
@@ -82,6 +101,15 @@ def reports(model, baseline, tmp_path_factory):
         ),
         "evidence": with_ev,
     }
+
+
+@pytest.mark.slow
+def test_the_report_reads_stored_runs(reports):
+    """Runs of `hatinh-sd run` are read back: with them the report makes one run (the
+    calibration fit's, then stored too); without them it runs every scenario as well."""
+    assert reports["runs"]["en"] == ["custom"]
+    assert reports["runs"]["vi"] == ["baseline", "action_programme", "custom"]
+    assert (reports["evidence"] / ".store" / "calibration_fit.nc").exists()
 
 
 def _h2(doc):

@@ -42,6 +42,7 @@ from hatinh_sd.invariants import Invariant, invariants, violations
 from hatinh_sd.model import Model, library_versions, load_model
 from hatinh_sd.project import current_project
 from hatinh_sd.pysd_runtime import array_mode, set_constants
+from hatinh_sd.results import fingerprint
 from hatinh_sd.workers import stop_with_parent
 
 __all__ = [
@@ -602,7 +603,7 @@ def run_ensemble(
         "title": f"{current_project().title['en']} ensemble (hatinh-sd)",
         "model_sha256": model.hash,
         "library_versions": json.dumps(library_versions()),
-        "calibration_sha256": model.calibration_hash or "none",
+        "calibration_sha256": fingerprint(model)["calibration_sha256"],
         "factors": json.dumps([model.real_name(p) for p in factor_py], ensure_ascii=False),
         "fixed": json.dumps({model.real_name(k): v for k, v in fixed_py.items()}),
         "seed": "none" if seed is None else int(seed),

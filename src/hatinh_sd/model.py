@@ -36,6 +36,7 @@ import xarray as xr
 from hatinh_sd.errors import HatinhInputError, did_you_mean, read_yaml
 from hatinh_sd.project import FROM_PROJECT, FromProject, current_project, repo_root
 from hatinh_sd.pysd_runtime import scalar_mode
+from hatinh_sd.results import fingerprint
 from hatinh_sd.translation import equations_hash, model_hash, translate
 
 __all__ = [
@@ -551,9 +552,7 @@ class Model:
                 {self._py_to_real[k]: v for k, v in overrides.items()}, ensure_ascii=False
             ),
             "model_file": self.mdl_path.name,
-            "model_sha256": self.hash,
-            "calibration_sha256": self.calibration_hash
-            or "none (uncalibrated defaults of the .mdl)",
+            **fingerprint(self),
             "git_commit": self.git_commit,
             "hatinh_sd_version": __version__,
             "pysd_version": pysd.__version__,

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.model import Model
 from hatinh_sd.project import current_project
 from hatinh_sd.results import atomic_file
@@ -192,7 +193,9 @@ def render_levers(table: pd.DataFrame) -> str:
 def _write_section(text: str, name: str, content: str, path: Path) -> str:
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     if start not in text or end not in text:
-        raise ValueError(f"{path}: markers {start} and {end} not found")
+        raise HatinhInputError(
+            f"the generated section '{name}' needs the markers {start} and {end}", path=path
+        )
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
     return f"{head}{start}\n{content}\n{end}{tail}"

@@ -51,6 +51,7 @@ from hatinh_sd.vocabulary import label, note, unit
 
 if TYPE_CHECKING:
     from hatinh_sd.calibration import CalibrationSetup
+    from hatinh_sd.store import Store
 
 __all__ = [
     "SECTIONS",
@@ -112,15 +113,15 @@ def find_bands(model: Model, scenarios: Sequence[str], outputs: Path) -> dict[st
     Reads ``outputs/uncertainty/<scenario>/bands.nc`` (variables over
     ``percentile`` and ``time``, attribute ``model_sha256``).
     """
-    found = {}
+    from hatinh_sd.store import Store
+
+    store, found = Store(outputs), {}
     for name in scenarios:
-        path = Path(outputs) / "uncertainty" / name / "bands.nc"
-        if not path.exists():
-            continue
-        with xr.open_dataset(path) as ds:
-            bands = ds.load()
-        h = str(bands.attrs.get("model_sha256", ""))
-        found[name] = Evidence(path, h == model.hash, h, bands)
+        stored = store.bands(model, name)
+        if stored is not None:
+            bands, current = stored
+            h = str(bands.attrs.get("model_sha256", ""))
+            found[name] = Evidence(store.bands_path(name), current, h, bands)
     return found
 
 
@@ -1102,7 +1103,8 @@ def build_report(
     )
     from hatinh_sd.compare import has_investment_accounts, investment_table, target_table
     from hatinh_sd.data import load_observed, load_targets
-    from hatinh_sd.scenarios import load_catalogue, load_scenario, run_scenario
+    from hatinh_sd.scenarios import load_catalogue, load_scenario, resolve_scenario, run_scenario
+    from hatinh_sd.store import Store
     from hatinh_sd.targets import plan_targets
 
     if lang not in LANGUAGES:
@@ -1119,7 +1121,11 @@ def build_report(
     scenarios = [load_scenario(n, model=model, catalogue=cat) for n in scenario_names]
     setup = project_setup(model)  # None: a project without calibration
     targets, observed = load_targets(), comparable_observed(load_observed(), setup)
-    runs = {s.name: run_scenario(s, model) for s in scenarios}
+    store = Store(outputs)  # runs of `hatinh-sd run` are read back, not computed again
+    runs = {
+        s.name: store.run(model, s.name, resolve_scenario(s, model)) or run_scenario(s, model)
+        for s in scenarios
+    }
     names = list(runs)
     titles = {s.name: str(getattr(s.title, lang)) for s in scenarios}
     card = target_table(runs, targets)
@@ -1168,7 +1174,7 @@ def build_report(
     )
 
     if setup is not None:
-        sections["calibration"] = _calibration(model, setup, lang)
+        sections["calibration"] = _calibration(model, setup, lang, store)
     sections["sensitivity"] = _sensitivity(sens, lang, model) + _drivers(
         model, names, Path(outputs), lang
     )
@@ -1195,14 +1201,32 @@ def build_report(
     return _document(title, lang, "", body)
 
 
-def _calibration(model: Model, setup: CalibrationSetup, lang: str) -> str:
-    """The calibration section: the fit table, the posterior estimates and the fit charts."""
-    from hatinh_sd.calibration import fine_times, fit_table, fit_variables, model_fit
+def _calibration(model: Model, setup: CalibrationSetup, lang: str, store: Store) -> str:
+    """The calibration section: the fit table, the posterior estimates and the fit charts,
+    from one run at the fine step (stored: the next report reads it back)."""
+    import hashlib
+
+    from hatinh_sd.calibration import (
+        compare_with_observed,
+        fine_times,
+        fit_table,
+        fit_variables,
+        observations,
+    )
     from hatinh_sd.charts import png_base64
     from hatinh_sd.charts.fit import fit_figure
+    from hatinh_sd.data import load_observed
 
     e = html.escape
-    obs, values = model_fit(model, setup)
+    variables = fit_variables(setup)
+    fine = store.derived(
+        model,
+        "calibration_fit",
+        lambda: model.run(outputs=variables, times=fine_times(model)),
+        setup=hashlib.sha256(setup.path.read_bytes()).hexdigest(),
+    )
+    obs = observations(load_observed(), setup)
+    values = compare_with_observed(fine, obs, setup)
     fit = fit_table(obs, values)
     fit_rows = [
         [
@@ -1219,8 +1243,6 @@ def _calibration(model: Model, setup: CalibrationSetup, lang: str) -> str:
         for c in ("series", "years", "n", "mape", "rmse", "r2", "um", "us", "uc", "sources")
     ]
 
-    variables = fit_variables(setup)
-    fine = model.run(outputs=variables, times=fine_times(model))
     fit_charts = "".join(
         "<figure>"
         + _img(

@@ -409,24 +409,39 @@ def write_run(
     return folder
 
 
+#: The calibration hash recorded for results of a model without a calibration file.
+UNCALIBRATED = "none (uncalibrated defaults of the .mdl)"
+
+
+def fingerprint(model: Any) -> dict[str, str]:
+    """What makes stored results current: the SHA-256 of the model file and of the
+    calibration, as results record them in their attributes (or ``about.json``)."""
+    return {
+        "model_sha256": model.hash,
+        "calibration_sha256": model.calibration_hash or UNCALIBRATED,
+    }
+
+
+def current_attrs(model: Any, attrs: Mapping[str, Any]) -> bool:
+    """Whether results with attributes ``attrs`` were computed with ``model``: the same model
+    file and the same calibration (the one staleness rule of the report and the explorer)."""
+    return all(str(attrs.get(k, "")) == v for k, v in fingerprint(model).items())
+
+
 def write_about(path: Path, model: Any, **fields: object) -> None:
     """``about.json`` of a result folder: the model and calibration it was computed with (the
     report shows only results of the current model) and ``fields``."""
     import json
 
-    about = {
-        "model_sha256": model.hash,
-        "calibration_sha256": model.calibration_hash or "none",
-        **fields,
-    }
+    about = {**fingerprint(model), **fields}
     Path(path).write_text(json.dumps(about, ensure_ascii=False), encoding="utf-8")
 
 
 def is_current(model: Any, about: Path) -> bool | None:
     """Whether the results described by ``about`` (an ``about.json`` of :func:`write_about`, or
-    a netCDF file whose attributes carry ``model_sha256``) were computed with ``model`` (its
-    .mdl's hash); ``None`` when there are none. The one staleness rule of the report and the
-    explorer: results of another model are named, never shown."""
+    a netCDF file whose attributes carry the hashes) were computed with ``model``
+    (:func:`current_attrs`); ``None`` when there are none. Results of another model or
+    calibration are named, never shown."""
     import json
 
     about = Path(about)
@@ -437,7 +452,7 @@ def is_current(model: Any, about: Path) -> bool | None:
     else:
         with xr.open_dataset(about) as ds:
             meta = dict(ds.attrs)
-    return str(meta.get("model_sha256", "")) == model.hash
+    return current_attrs(model, meta)
 
 
 def write_xlsx(sheets: Mapping[str, pd.DataFrame], path: Path | str) -> Path:

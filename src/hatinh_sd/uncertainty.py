@@ -22,6 +22,7 @@ import pandas as pd
 import xarray as xr
 
 from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.results import fingerprint
 
 if TYPE_CHECKING:
     from hatinh_sd.calibration import HistoryCheck
@@ -367,7 +368,7 @@ def analyse_scenario(
         "n_runs": int(values.shape[0]),
         "uncertainties": json.dumps(names, ensure_ascii=False),
         "fixed_by_scenario": json.dumps(dict(fixed), ensure_ascii=False),
-        "model_sha256": model.hash,
+        **fingerprint(model),
         "library_versions": ds.attrs["library_versions"],
         **how,
         "history_consistent_share": result.history_share,

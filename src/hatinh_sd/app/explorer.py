@@ -33,6 +33,7 @@ from hatinh_sd.i18n import number, text
 from hatinh_sd.model import Model, load_model
 from hatinh_sd.project import current_project
 from hatinh_sd.results import csv_text, tidy, write_xlsx
+from hatinh_sd.store import Store
 from hatinh_sd.targets import observed_series, plan_targets, scorecard, target_label
 
 __all__ = ["Bands", "EffectsView", "Explorer", "RunView"]
@@ -154,8 +155,6 @@ class Explorer:
         self.targets = logic.target_rows(load_targets())
         self.targets_raw = load_targets()
         self.observed = comparable_observed(load_observed(), project_setup(self.model))
-        self.baseline = self.cache.get({})
-        self.baseline_card = scorecard(self.baseline, targets=self.targets_raw)
         #: Variables the page shows (charts and scorecard); the CSV has all.
         self.page_outputs = list(dict.fromkeys(self.targets["variable"]))
         #: Whether the model has the investment accounts the costs panel reads.
@@ -163,6 +162,13 @@ class Explorer:
         costs = COST_OUTPUTS if self.has_costs else ()
         #: Variables a run of the page returns: the charts' and what the costs need.
         self.run_outputs = list(dict.fromkeys([*self.page_outputs, *costs]))
+        # the baseline run of `hatinh-sd run`, when it is current, is not computed again
+        stored = Store(self.outputs).run(self.model, "baseline", {})
+        if stored is not None:
+            self.cache.put({}, None, stored)
+            self.cache.put({}, self.run_outputs, stored[self.run_outputs])
+        self.baseline = self.cache.get({})
+        self.baseline_card = scorecard(self.baseline, targets=self.targets_raw)
         self.engine, self.engine_check = self._choose_engine(engine)
         self.observed_by_target = {
             tid: observed_series(self.observed, self.indicator(tid)).set_index("time")["value"]
@@ -559,7 +565,7 @@ class Explorer:
             return None
         cached = self._bands.get(scenario)
         if cached is None or cached[0] != mtime:
-            cached = (mtime, find_bands(self.outputs, scenario, self.model.hash))
+            cached = (mtime, find_bands(self.outputs, scenario, self.model))
             self._bands[scenario] = cached
         return cached[1]
 
@@ -638,24 +644,30 @@ class Explorer:
         )
 
 
-def find_bands(outputs: Path, scenario: str, model_hash: str | None = None) -> Bands | None:
+def find_bands(outputs: Path, scenario: str, model: Model | None = None) -> Bands | None:
     """Percentile bands of the ensemble of ``scenario`` under ``outputs``, or ``None``.
 
     Reads the ``bands.nc`` written by ``hatinh-sd uncertainty`` for that
     scenario (``outputs/uncertainty/<scenario>/bands.nc``; variables over
-    ``percentile`` and ``time``, attributes ``scenario``, ``n_runs`` and
-    ``model_sha256``). ``None`` when the file is missing, unreadable, holds
-    no target variable or another scenario's ensemble. The result's
-    ``current`` says whether it was computed with the model of hash
-    ``model_hash`` (always true without one). The outermost percentiles
-    (5-95) are shown.
+    ``percentile`` and ``time``, attributes ``scenario``, ``n_runs`` and the
+    model's and calibration's hashes) through the results store. ``None`` when
+    the file is missing, unreadable, holds no target variable or another
+    scenario's ensemble. The result's ``current`` says whether it was computed
+    with ``model`` and its calibration (the store's rule, the report's too;
+    always true without a model). The outermost percentiles (5-95) are shown.
     """
-    path = Path(outputs) / "uncertainty" / scenario / "bands.nc"
-    try:
-        with xr.open_dataset(path) as f:
-            ds = f.load()  # read whole, the file closed
-    except (OSError, ValueError):
+    store = Store(outputs)
+    path = store.bands_path(scenario)
+    stored = store.bands(model, scenario) if model is not None else None
+    if model is None:
+        try:
+            with xr.open_dataset(path) as f:
+                stored = (f.load(), True)
+        except (OSError, ValueError):
+            return None
+    if stored is None:
         return None
+    ds, current = stored
     if str(ds.attrs.get("scenario", scenario)) != scenario:
         return None
     variables = [v for v in _target_variables() if v in ds and "percentile" in ds[v].dims]
@@ -672,7 +684,7 @@ def find_bands(outputs: Path, scenario: str, model_hash: str | None = None) -> B
         runs=int(ds.attrs.get("n_runs", 0)),
         scenario=scenario,
         path=path,
-        current=model_hash is None or str(ds.attrs.get("model_sha256", "")) == model_hash,
+        current=current,
     )
 
 

@@ -230,6 +230,14 @@ class RunCache:
         self._lock = threading.Lock()
         self.runs = 0  # model runs made (not served from the cache)
 
+    def put(
+        self, params: Mapping[str, float], outputs: Sequence[str] | None, ds: xr.Dataset
+    ) -> None:
+        """Keep a run made elsewhere (a stored run of the same settings and outputs)."""
+        key = (settings_key(params), tuple(outputs) if outputs is not None else None)
+        with self._lock:
+            self._runs[key] = ds
+
     def get(self, params: Mapping[str, float], outputs: Sequence[str] | None = None) -> xr.Dataset:
         """The run for ``params`` (model name -> value), from the cache or computed.
 

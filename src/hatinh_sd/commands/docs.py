@@ -12,10 +12,15 @@ def cmd_docs(args: argparse.Namespace) -> int:
     from hatinh_sd.commands.calibrate import update_readme_fit
     from hatinh_sd.model import load_model
     from hatinh_sd.modeldoc import update_readme
+    from hatinh_sd.project import current_project
     from hatinh_sd.scenarios import lever_effects
 
     model = load_model()
-    path = update_readme(model, levers=lever_effects(model))
+    readme = current_project().path("readme")
+    # the lever table (each lever's effect on GRDP, T01, T03, T07 and its costs) is the Hà Tĩnh
+    # model's: written where its README has the section for it
+    levers = "<!-- levers:start -->" in readme.read_text(encoding="utf-8")
+    path = update_readme(model, readme, levers=lever_effects(model) if levers else None)
     if model.calibration:  # the fit table of the reviewed calibration, without refitting
         fit = evaluate(model, load_setup(model), dict(model.calibration)).fit
         update_readme_fit(fit, path)
