@@ -13,7 +13,6 @@ from hatinh_sd.cli import main
 from hatinh_sd.ensemble import run_ensemble
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.factors import load_factors
-from hatinh_sd.targets import is_met
 from hatinh_sd.uncertainty import (
     PERCENTILES,
     draw_uncertainties,
@@ -91,7 +90,7 @@ def test_probability_is_fraction_of_runs_meeting_target():
         },
         coords={"sample": np.arange(5), "time": [2030.0]},
     )
-    p = probabilities(ds, targets, ["T11", "T04"], is_met).set_index("id")
+    p = probabilities(ds, targets, ["T11", "T04"]).set_index("id")
     assert p.loc["T11", "runs_meeting"] == 2 and p.loc["T11", "probability"] == 2 / 5
     # within +-10 % of 33: 29.7 .. 36.3
     assert p.loc["T04", "runs_meeting"] == 3 and p.loc["T04", "probability"] == 3 / 5

@@ -115,9 +115,9 @@ def draw_levers(factors: Sequence[Any], n: int, seed: int) -> np.ndarray:
 
 def target_outcome(values: np.ndarray, comparator: str, target: float) -> np.ndarray:
     """Whether each run's value meets ``comparator target`` (NaN does not)."""
-    from hatinh_sd.targets import is_met
+    from hatinh_sd.targets import met
 
-    return np.array([is_met(float(v), comparator, float(target)) for v in values], dtype=bool)
+    return met(values, comparator, float(target))
 
 
 def screen(x: pd.DataFrame, met: np.ndarray, *, alpha: float = SCREEN_ALPHA) -> pd.DataFrame:

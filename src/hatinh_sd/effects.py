@@ -29,6 +29,7 @@ import pandas as pd
 import xarray as xr
 
 from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.targets import met
 
 __all__ = [
     "EFFECT_RTOL",
@@ -111,19 +112,6 @@ def lever_sample(
             block[:, j] = float(end)
             blocks.append(np.hstack([block, draws]))
     return np.vstack(blocks) if blocks else np.empty((0, len(levers) + draws.shape[1]))
-
-
-def met(values: np.ndarray, comparator: str, target: float) -> np.ndarray:
-    """Whether each value meets ``comparator target`` (:func:`hatinh_sd.targets.is_met`)."""
-    from hatinh_sd.targets import is_met
-
-    flat = np.asarray(values, dtype=float)
-    out = np.fromiter(
-        (is_met(float(v), comparator, float(target)) for v in flat.ravel()),
-        dtype=bool,
-        count=flat.size,
-    )
-    return out.reshape(flat.shape)
 
 
 def _closer(first: np.ndarray, second: np.ndarray, comparator: str, target: float) -> np.ndarray:

@@ -189,7 +189,7 @@ class LeverMix:
         values as coordinates)."""
         from hatinh_sd.compare import budget_shortfall, public_cost, state_share
         from hatinh_sd.ensemble import run_ensemble
-        from hatinh_sd.targets import is_met
+        from hatinh_sd.targets import met as target_met
 
         x = np.atleast_2d(np.asarray(x, dtype=float))
         k, n = len(x), len(self.draws)
@@ -209,7 +209,7 @@ class LeverMix:
         out: dict[str, np.ndarray] = {}
         for tid, var, year, comparator, value in self.targets:
             vals = ds[var].sel(time=year).values.reshape(k, n)
-            met = np.array([[is_met(float(v), comparator, value) for v in row] for row in vals])
+            met = target_met(vals, comparator, value)
             out[f"p_{tid}"] = met.mean(axis=1)
         out["cost"] = np.asarray(public_cost(ds, *COST_PERIOD)).reshape(k, n).mean(axis=1)
         out["shortfall"] = np.asarray(budget_shortfall(ds, *COST_PERIOD)).reshape(k, n).mean(1)

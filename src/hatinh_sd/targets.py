@@ -9,6 +9,7 @@ met: ``>``, ``>=``, ``<``, ``<=`` literally, and ``~`` ("about") within
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -24,6 +25,9 @@ __all__ = [
     "DERIVED_OBSERVED",
     "check_targets",
     "status",
+    "met",
+    "Target",
+    "plan_target_list",
     "target_label",
     "INDICATOR_FIRST_YEAR",
     "indicator_variables",
@@ -33,6 +37,90 @@ __all__ = [
     "observed_series",
     "scorecard",
 ]
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """A target of the plan: an indicator, the model variable that computes it, the year, and
+    the comparison a value must pass (a row of ``targets.csv``).
+
+    >>> t = Target(
+    ...     "T07",
+    ...     "employment_share_agriculture",
+    ...     "employment_share_agriculture",
+    ...     2030,
+    ...     "<",
+    ...     21.0,
+    ...     "% of employed",
+    ...     {"en": "Agricultural share of employment"},
+    ... )
+    >>> t.is_met(20.5), round(t.gap(24.3), 6), round(t.margin(24.3), 6), t.margin(20.0)
+    (True, -3.3, -3.3, 1.0)
+    """
+
+    id: str
+    indicator: str
+    variable: str
+    year: int
+    comparator: str
+    value: float
+    unit: str
+    label: dict[str, str] = dataclasses.field(default_factory=dict, compare=False)
+
+    def is_met(self, x: float) -> bool:
+        """Whether ``x`` meets the target (:func:`is_met`)."""
+        return is_met(x, self.comparator, self.value)
+
+    def met(self, values: Any) -> np.ndarray:
+        """Whether each of ``values`` (an ensemble's) meets the target (:func:`met`)."""
+        return met(values, self.comparator, self.value)
+
+    def status(self, x: float) -> str:
+        """``met``, ``missed`` or ``exceeded`` (:func:`status`)."""
+        return status(x, self.comparator, self.value)
+
+    def gap(self, x: float) -> float:
+        """How far ``x`` must move to meet the target (0 when met; :func:`gap`)."""
+        return gap(x, self.comparator, self.value)
+
+    def margin(self, x: float) -> float:
+        """How far ``x`` is inside the target (positive, met) or outside it (negative), in the
+        indicator's unit: for "about" targets, the distance to the nearer edge of the band."""
+        if not math.isfinite(x):
+            return math.nan
+        if self.comparator in (">", ">="):
+            return x - self.value
+        if self.comparator in ("<", "<="):
+            return self.value - x
+        return ABOUT_TOLERANCE * abs(self.value) - abs(x - self.value)
+
+    def at(self, ds: Mapping[Any, xr.DataArray], year: int | None = None) -> xr.DataArray:
+        """The indicator in a run or ensemble in the target's year (or ``year``)."""
+        return ds[self.variable].sel(time=self.year if year is None else year)
+
+
+def plan_target_list(
+    targets: pd.DataFrame | None = None, ids: list[str] | None = None
+) -> list[Target]:
+    """The :class:`Target` s of ``ids`` (the plan's targets by default), from ``targets.csv``
+    (the first row of each id)."""
+    t = _project_targets() if targets is None else targets
+    ids = plan_targets(t) if ids is None else ids
+    rows = {str(r["target_id"]): r for r in reversed(t.to_dict("records"))}
+    return [
+        Target(
+            id=tid,
+            indicator=str(rows[tid]["indicator"]),
+            variable=str(rows[tid]["variable"]),
+            year=int(rows[tid]["year"]),
+            comparator=str(rows[tid]["comparator"]),
+            value=float(rows[tid]["value"]),
+            unit=str(rows[tid]["unit"]),
+            label={lang: target_label(tid, lang, t) for lang in ("vi", "en")},
+        )
+        for tid in ids
+    ]
+
 
 _CACHE: dict[tuple[str, int, int], pd.DataFrame] = {}
 
@@ -111,6 +199,32 @@ def is_met(value: float, comparator: str, target: float) -> bool:
     if comparator in ("~", "="):
         return abs(value - target) <= ABOUT_TOLERANCE * abs(target)
     raise ValueError(f"unknown comparator {comparator!r}")
+
+
+def met(values: Any, comparator: str, target: float) -> np.ndarray:
+    """:func:`is_met` for an array of values (an ensemble's): a boolean array of its shape.
+
+    >>> met(np.array([8.9, 9.0, 9.1, np.nan]), ">", 9).tolist()
+    [False, False, True, False]
+    >>> met(np.array([29.0, 33.0, 37.0]), "~", 33).tolist()
+    [False, True, False]
+    """
+    v = np.asarray(values, dtype=float)
+    finite = np.isfinite(v)
+    with np.errstate(invalid="ignore"):
+        if comparator == ">":
+            ok = v > target
+        elif comparator == ">=":
+            ok = v >= target
+        elif comparator == "<":
+            ok = v < target
+        elif comparator == "<=":
+            ok = v <= target
+        elif comparator in ("~", "="):
+            ok = np.abs(v - target) <= ABOUT_TOLERANCE * abs(target)
+        else:
+            raise ValueError(f"unknown comparator {comparator!r}")
+    return ok & finite
 
 
 def gap(value: float, comparator: str, target: float) -> float:
@@ -257,9 +371,6 @@ def scorecard(
     ids = plan_targets(targets) if ids is None else ids
     check_targets(targets, ids, variables=set(map(str, ds.data_vars)) or None)
     rows = []
-    first: dict[str, dict] = {}
-    for record in targets.to_dict("records"):
-        first.setdefault(record["target_id"], record)
     times = ds["time"].values
 
     def at(var: str, year: int) -> float:
@@ -270,26 +381,23 @@ def scorecard(
             )
         return float(ds[var].values[where[0]])
 
-    for tid in ids:
-        t = first[tid]
-        var = str(t["variable"])
-        year = int(t["year"])
-        value = at(var, year)
-        later = at(var, extra_year) if extra_year in times else math.nan
+    for t in plan_target_list(targets, ids):
+        value = at(t.variable, t.year)
+        later = at(t.variable, extra_year) if extra_year in times else math.nan
         rows.append(
             {
-                "id": tid,
-                "indicator": t["indicator"],
-                "variable": var,
-                "year": year,
+                "id": t.id,
+                "indicator": t.indicator,
+                "variable": t.variable,
+                "year": t.year,
                 "value": value,
                 f"value_{extra_year}": later,
-                "comparator": t["comparator"],
-                "target": float(t["value"]),
-                "unit": t["unit"],
-                "met": is_met(value, t["comparator"], float(t["value"])),
-                "status": status(value, t["comparator"], float(t["value"])),
-                "gap": gap(value, t["comparator"], float(t["value"])),
+                "comparator": t.comparator,
+                "target": t.value,
+                "unit": t.unit,
+                "met": t.is_met(value),
+                "status": t.status(value),
+                "gap": t.gap(value),
             }
         )
     return pd.DataFrame(rows)

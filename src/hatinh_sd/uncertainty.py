@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
@@ -242,14 +242,14 @@ def probabilities(
     ds: xr.Dataset,
     targets: pd.DataFrame,
     ids: list[str],
-    is_met: Callable[[float, str, float], bool],
 ) -> pd.DataFrame:
     """Share of runs that meet each target in its year.
 
     A run with a non-finite value counts as not meeting the target
-    (``is_met`` says so); such runs are reported separately.
+    (:func:`hatinh_sd.targets.met` says so); such runs are reported separately.
     """
     from hatinh_sd.targets import indicator_variables
+    from hatinh_sd.targets import met as target_met
 
     rows = []
     for tid in ids:
@@ -257,7 +257,7 @@ def probabilities(
         var = indicator_variables()[t["indicator"]]
         year = int(t["year"])
         vals = ds[var].sel(time=year).values
-        met = np.array([is_met(float(v), t["comparator"], float(t["value"])) for v in vals])
+        met = target_met(vals, t["comparator"], float(t["value"]))
         rows.append(
             {
                 "id": tid,
@@ -344,7 +344,6 @@ def analyse_scenario(
     ``engine``'s options), then the history checks, the bands of the target variables and
     the probability of meeting each target of ``ids``."""
     from hatinh_sd.ensemble import bad_runs, run_ensemble
-    from hatinh_sd.targets import is_met
 
     variables = target_variables(targets, ids)
     ds = run_ensemble(
@@ -360,7 +359,7 @@ def analyse_scenario(
     consistent, history = history_consistency(ds, checks)
     bands = percentile_bands(ds, variables)
     result = ScenarioEnsemble(
-        ds, bad_runs(ds), consistent, history, bands, probabilities(ds, targets, list(ids), is_met)
+        ds, bad_runs(ds), consistent, history, bands, probabilities(ds, targets, list(ids))
     )
     bands.attrs = {
         "scenario": name,
