@@ -42,7 +42,7 @@ LAYERS: dict[str, set[str]] = {
         "compare",
         "loops",
     },
-    "presentation": {"charts", "report", "dossier", "documents", "app"},
+    "presentation": {"charts", "templating", "report", "dossier", "documents", "app"},
     "command line": {"cli", "commands"},
 }
 

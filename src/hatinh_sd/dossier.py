@@ -68,6 +68,14 @@ def series_charts(d: Dossier, lang: str = "en") -> list[tuple[str, str]]:
     return charts
 
 
+_STYLE = (
+    "body{font-family:sans-serif;max-width:1100px;margin:auto}"
+    "table.t{border-collapse:collapse;font-size:13px}"
+    "table.t td,table.t th{border:1px solid #ccc;padding:3px 6px}"
+    "figure{display:inline-block;margin:4px}"
+)
+
+
 def _table(df: pd.DataFrame) -> str:
     return df.to_html(
         index=False, float_format=lambda v: f"{v:.4g}", na_rep="-", border=0, classes="t"
@@ -177,8 +185,16 @@ def write_dossier(d: Dossier, path: Path, lang: str = "en") -> Path:
         parts.append(
             f"<figure><img alt='{html.escape(title)}' src='data:image/png;base64,{png}'/></figure>"
         )
-    style = "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}table.t{border-collapse:collapse;font-size:13px}table.t td,table.t th{border:1px solid #ccc;padding:3px 6px}figure{display:inline-block;margin:4px}</style>"
-    doc = f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>{html.escape(text('validate.title', lang))}</title>{style}</head><body>{''.join(parts)}</body></html>"
+    from hatinh_sd.templating import Markup, render
+
+    doc = render(
+        "document.html",
+        lang=lang,
+        viewport=False,
+        title=text("validate.title", lang),
+        style=Markup(_STYLE),
+        body=Markup("".join(parts)),
+    )
     path = Path(path)
     with atomic_file(path) as tmp:
         tmp.write_text(doc, encoding="utf-8")

@@ -47,6 +47,7 @@ from hatinh_sd.i18n import LANGUAGES, number, text
 from hatinh_sd.model import Model
 from hatinh_sd.results import atomic_file, is_current, joined_name
 from hatinh_sd.targets import target_label
+from hatinh_sd.templating import Markup, render
 from hatinh_sd.vocabulary import label, note, unit
 
 if TYPE_CHECKING:
@@ -243,13 +244,14 @@ def limitations(lang: str = "en") -> list[tuple[str, list[str]]]:
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], cls: str = "t") -> str:
-    """An HTML table; cells are HTML already (escape before)."""
-    head = "".join(f"<th>{h}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in r) + "</tr>"
-        for r in rows
+    """An HTML table (``templates/table.html``); cells are HTML already (escape before), a
+    cell with its own ``<td ...>`` is used as it is."""
+    return render(
+        "table.html",
+        cls=cls,
+        header=[Markup(h) for h in header],
+        rows=[[Markup(c) for c in r] for r in rows],
     )
-    return f"<table class='{cls}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _num(x: float, lang: str) -> str:
@@ -1059,12 +1061,14 @@ def _meta(model: Model, titles: Mapping[str, str], lang: str) -> str:
 
 
 def _document(title: str, lang: str, head: str, body: str) -> str:
-    e = html.escape
-    return (
-        f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'>"
-        f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{e(title)}</title><style>{_STYLE}</style></head><body>"
-        f"{head}{body}</body></html>"
+    """The page around the report (``templates/document.html``)."""
+    return render(
+        "document.html",
+        lang=lang,
+        viewport=True,
+        title=title,
+        style=Markup(_STYLE),
+        body=Markup(head + body),
     )
 
 
@@ -1184,19 +1188,19 @@ def build_report(
     sections["limitations"] = _limitations(lang)
     shown_sections = [s for s in SECTIONS if s in sections]
 
-    toc = "".join(
-        f"<li><a href='#{s}'>{e(text(f'report.section.{s}', lang))}</a></li>"
-        for s in ("summary", *shown_sections)
-    )
-    nav = f"<nav><h2>{e(text('report.contents', lang))}</h2><ol>{toc}</ol></nav>"
-    body = (
-        summary
-        + nav
-        + "".join(
-            f"<section id='{s}'><h2>{e(text(f'report.section.{s}', lang))}</h2>{sections[s]}</section>"
-            for s in shown_sections
-        )
-        + f"<hr><p class='disclaimer'>{e(disclaimer)}</p>"
+    body = render(
+        "report.html",
+        summary=Markup(summary),
+        contents=text("report.contents", lang),
+        sections=[
+            {
+                "id": s,
+                "title": text(f"report.section.{s}", lang),
+                "html": Markup(sections.get(s, "")),
+            }
+            for s in ("summary", *shown_sections)
+        ],
+        disclaimer=disclaimer,
     )
     return _document(title, lang, "", body)
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import copy
 import difflib
-import json
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -665,7 +664,8 @@ def run_scenario(scn: Scenario | str, model: Model | None = None, **run_kwargs: 
     -------
     xarray.Dataset
         As :meth:`Model.run`, with attributes ``scenario`` (its name),
-        ``scenario_yaml`` (the merged scenario) and ``scenario_params``.
+        ``scenario_yaml`` (the merged scenario, as its file says it); the settings it
+        resolves to are the run's ``parameter_overrides``, stored once.
     """
     model = model or load_model()
     if isinstance(scn, str):
@@ -673,9 +673,6 @@ def run_scenario(scn: Scenario | str, model: Model | None = None, **run_kwargs: 
     params = resolve_scenario(scn, model)
     ds = model.run(params, scenario=scn.name, source=scn.path, **run_kwargs)
     ds.attrs["scenario_yaml"] = dump_scenario(scn)
-    ds.attrs["scenario_params"] = json.dumps(
-        {model.real_name(k): v for k, v in params.items()}, ensure_ascii=False
-    )
     return ds
 
 

@@ -97,9 +97,7 @@ class Store:
         if ds is None or not current_attrs(model, ds.attrs):
             return None
         try:
-            stored = json.loads(
-                str(ds.attrs.get("scenario_params") or ds.attrs["parameter_overrides"])
-            )
+            stored = json.loads(str(ds.attrs["parameter_overrides"]))
         except (KeyError, ValueError):
             return None
         if _settings(model, stored) != _settings(model, params):
