@@ -12,14 +12,19 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import xarray as xr  # noqa: E402
 
+from hatinh_sd.model import load_model  # noqa: E402
 from hatinh_sd.report import _drivers  # noqa: E402
+from hatinh_sd.results import fingerprint  # noqa: E402
 from vietnamese import english_left, visible_text  # noqa: E402
+
+#: The calibration's hash, as results of the current calibration record it.
+CAL = {"calibration_sha256": fingerprint(load_model())["calibration_sha256"]}
 
 
 def _outputs(tmp_path, model_hash: str, robust_hash: str):
     eff = tmp_path / "effects" / "baseline"
     eff.mkdir(parents=True)
-    xr.Dataset(attrs={"model_sha256": model_hash}).to_netcdf(eff / "effects.nc")
+    xr.Dataset(attrs={"model_sha256": model_hash, **CAL}).to_netcdf(eff / "effects.nc")
     pd.DataFrame(
         {
             "target": ["T07", "T07"],
@@ -35,7 +40,7 @@ def _outputs(tmp_path, model_hash: str, robust_hash: str):
     ).to_csv(eff / "effects.csv", index=False)
     loops = tmp_path / "loops"
     loops.mkdir()
-    (loops / "about.json").write_text(json.dumps({"model_sha256": model_hash}))
+    (loops / "about.json").write_text(json.dumps({"model_sha256": model_hash, **CAL}))
     pd.DataFrame(
         {
             "focus": ["T07", "T07"],
@@ -51,7 +56,9 @@ def _outputs(tmp_path, model_hash: str, robust_hash: str):
     plt.close(fig)
     disc = tmp_path / "discover" / "baseline_T12"
     disc.mkdir(parents=True)
-    xr.Dataset(attrs={"model_sha256": model_hash, "target": "T12"}).to_netcdf(disc / "runs.nc")
+    xr.Dataset(attrs={"model_sha256": model_hash, "target": "T12", **CAL}).to_netcdf(
+        disc / "runs.nc"
+    )
     pd.DataFrame(
         {
             "box": [1, 1],
@@ -71,7 +78,7 @@ def _outputs(tmp_path, model_hash: str, robust_hash: str):
     ).to_csv(disc / "boxes.csv", index=False)
     rob = tmp_path / "robust" / "baseline_T05_T12"
     rob.mkdir(parents=True)
-    (rob / "about.json").write_text(json.dumps({"model_sha256": robust_hash}))
+    (rob / "about.json").write_text(json.dumps({"model_sha256": robust_hash, **CAL}))
     pd.DataFrame(
         {"point": ["baseline_robust_1"], "p_T05": [0.7], "p_T12": [0.15], "cost": [59.31]}
     ).to_csv(rob / "front.csv", index=False)
