@@ -59,7 +59,7 @@ def _fake_evidence(model, out, baseline):
             }
         )
     pd.DataFrame(rows).to_csv(sens / "indices.csv", index=False)
-    xr.Dataset(attrs={"model_sha256": model.hash}).to_netcdf(sens / "ensemble.nc")
+    xr.Dataset(attrs=fingerprint(model)).to_netcdf(sens / "ensemble.nc")
     stale = out / "sensitivity" / "old_run"
     stale.mkdir()
     pd.DataFrame(rows).to_csv(stale / "indices.csv", index=False)

@@ -145,21 +145,15 @@ def find_sensitivity(model: Model, outputs: Path) -> list[Evidence]:
     from ``ensemble.nc``'s attributes.
     """
     from hatinh_sd.sensitivity import METHODS
+    from hatinh_sd.store import Store
 
     found = []
-    for path in sorted((Path(outputs) / "sensitivity").glob("*/indices.csv")):
-        table = pd.read_csv(path)
+    for path, current, h, table in Store(outputs).sensitivity(model):
         # the method whose ranking index the table has (ST: Sobol, mu_star: Morris)
         ranked = [m.name for m in METHODS.values() if m.main_index in table.columns]
         if len(ranked) != 1 or not {"output", "factor"} <= set(table.columns):
             continue
-        method = ranked[0]
-        h = ""
-        ens = path.parent / "ensemble.nc"
-        if ens.exists():
-            with xr.open_dataset(ens) as ds:
-                h = str(ds.attrs.get("model_sha256", ""))
-        found.append(Evidence(path, h == model.hash, h, (method, table)))
+        found.append(Evidence(path, current, h, (ranked[0], table)))
     return found
 
 
@@ -764,12 +758,12 @@ def _sensitivity(evidence: list[Evidence], lang: str, model: Model) -> str:
         outputs = [o for o in table["output"].unique() if not str(o).endswith("_every_year")]
         rows = []
         for out in outputs:
-            m = re.match(r"(T\d\d)_(\d{4})$", str(out))
-            if m:
-                shown = f"{m.group(1)} {m.group(2)}: {target_label(m.group(1), lang)}"
+            first = table.loc[table["output"] == out].iloc[0]
+            tid = first.get("target")  # the target an output measures ("" or NaN: none)
+            if isinstance(tid, str) and tid and pd.notna(first.get("year")):
+                shown = f"{tid} {int(first['year'])}: {target_label(tid, lang)}"
             else:  # another output: the model variable's label
-                variable = table.loc[table["output"] == out, "variable"].iloc[0]
-                shown = label(model.real_name(str(variable)), lang)
+                shown = label(model.real_name(str(first["variable"])), lang)
             top = top_factors(table, method, out, TOP_FACTORS)
             cells = [
                 f"{e(label(str(r.factor), lang))} <span class='{'lever' if r.group == 'lever' else 'unc'}'>({_num(getattr(r, key), lang)})</span>"

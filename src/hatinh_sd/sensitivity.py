@@ -180,6 +180,9 @@ class OutputSpec:
     every_year: bool = False
     #: The target id or variable the label starts with (charts gather its years).
     base: str = ""
+    #: The target id when the output is a target's indicator ("" otherwise): the tables say
+    #: it in a column, so that nothing parses it back out of the label.
+    target: str = ""
 
     def years(self) -> list[int]:
         if self.year is not None:
@@ -597,7 +600,7 @@ def load_config(path: Path | str, model: Any = None, catalogue: Any = None) -> S
                 raise _err(f"unknown target '{tid}'; allowed: {', '.join(ok)}", path, key)
             var = indicator_variables()[row.iloc[0]["indicator"]]
             year = item.get("year", int(row.iloc[0]["year"]))
-            label_base = tid
+            label_base = target = tid
         elif "variable" in item:
             try:
                 var = model.py_name(str(item["variable"]))
@@ -610,13 +613,17 @@ def load_config(path: Path | str, model: Any = None, catalogue: Any = None) -> S
             if var not in model.outputs:
                 raise _err(f"'{item['variable']}' does not vary over time", path, key)
             year = item.get("year")
-            label_base = var
+            label_base, target = var, ""
         else:
             raise _err("an output needs 'target' or 'variable'", path, key)
         if item.get("every_year"):
             specs.append(
                 OutputSpec(
-                    label=f"{label_base}_every_year", variable=var, every_year=True, base=label_base
+                    label=f"{label_base}_every_year",
+                    variable=var,
+                    every_year=True,
+                    base=label_base,
+                    target=target,
                 )
             )
             continue
@@ -630,13 +637,20 @@ def load_config(path: Path | str, model: Any = None, catalogue: Any = None) -> S
                     variable=var,
                     mean=(span[0], span[1]),
                     base=label_base,
+                    target=target,
                 )
             )
             continue
         if year is None or not first <= year <= last:
             raise _err(f"year must be a year within {first}-{last}, not {year}", path, key)
         specs.append(
-            OutputSpec(label=f"{label_base}_{year}", variable=var, year=int(year), base=label_base)
+            OutputSpec(
+                label=f"{label_base}_{year}",
+                variable=var,
+                year=int(year),
+                base=label_base,
+                target=target,
+            )
         )
     labels = [s.label for s in specs]
     if len(set(labels)) != len(labels):
@@ -802,6 +816,7 @@ def indices_table(
                     g = by_name[name]
                     rec = {
                         "output": s.label,
+                        "target": s.target,
                         "variable": s.variable,
                         "year": year,
                         "group": name,
@@ -811,6 +826,7 @@ def indices_table(
                 else:
                     rec = {
                         "output": s.label,
+                        "target": s.target,
                         "variable": s.variable,
                         "year": year,
                         "factor": name,

@@ -6,7 +6,8 @@ running the model again. The layout (``root`` is ``outputs/`` by default):
 =========================================  =============================================
 ``<scenario>/results.nc``                  a scenario's run (``hatinh-sd run``)
 ``uncertainty/<scenario>/bands.nc``        percentile bands (``hatinh-sd uncertainty``)
-``sensitivity/<name>/indices.csv``         sensitivity indices (``hatinh-sd sensitivity``)
+``sensitivity/<name>/indices.csv``         sensitivity indices (``hatinh-sd sensitivity``;
+                                           ``ensemble.nc`` beside it says of which model)
 ``.store/<key>.nc``                        runs the report derives (the calibration fit's)
 =========================================  =============================================
 
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from hatinh_sd.results import (
@@ -118,6 +120,23 @@ class Store:
         except (OSError, ValueError):
             return None
         return ds, current_attrs(model, ds.attrs)
+
+    def sensitivity(self, model: Any) -> list[tuple[Path, bool, str, pd.DataFrame]]:
+        """Every sensitivity result under ``sensitivity/``: its ``indices.csv``, whether it is
+        current (by its ``ensemble.nc``'s attributes, the same rule as runs), the model hash it
+        was computed with ("" when unknown) and the table."""
+        found = []
+        for path in sorted((self.root / "sensitivity").glob("*/indices.csv")):
+            attrs: dict[str, Any] = {}
+            ensemble = path.parent / "ensemble.nc"
+            if ensemble.exists():
+                with xr.open_dataset(ensemble) as ds:
+                    attrs = dict(ds.attrs)
+            table = pd.read_csv(path, encoding="utf-8-sig")
+            found.append(
+                (path, current_attrs(model, attrs), str(attrs.get("model_sha256", "")), table)
+            )
+        return found
 
     def derived(
         self, model: Any, key: str, compute: Callable[[], xr.Dataset], **inputs: str
