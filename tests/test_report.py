@@ -256,7 +256,7 @@ def test_unknown_scenario_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "action_programe" in err and "available:" in err and "baseline" in err
-    assert "did you mean action_programme" in err
+    assert "did you mean 'action_programme'" in err
     assert list(tmp_path.iterdir()) == []
 
 

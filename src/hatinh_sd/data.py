@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
-import difflib
 import io
 import math
 import os
@@ -46,7 +45,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.errors import HatinhInputError, did_you_mean
 from hatinh_sd.project import current_project
 
 __all__ = [
@@ -407,11 +406,8 @@ class _Fields:
 
 
 def _suggest(name: str, known: Iterable[str]) -> str:
-    """Return ``"; did you mean 'a' or 'b'?"`` for close matches, else ``""``."""
-    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
-    if not close:
-        return ""
-    return "; did you mean " + " or ".join(repr(c) for c in close) + "?"
+    """Return ``"; did you mean 'a', 'b'?"`` for close matches, else ``""``."""
+    return did_you_mean(name, known, cutoff=0.6)
 
 
 def _resolve(

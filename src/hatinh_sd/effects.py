@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.errors import HatinhInputError, did_you_mean
 from hatinh_sd.targets import met
 
 __all__ = [
@@ -363,7 +363,6 @@ def prepare(
     Raises :class:`HatinhInputError` on an unknown scenario, lever or year, ``n``
     below 2 or too many runs, or a scenario that sets a drawn constant.
     """
-    import difflib
 
     from hatinh_sd.data import load_targets
     from hatinh_sd.factors import load_factors
@@ -390,10 +389,10 @@ def prepare(
         known = {f.variable: f for f in table_levers}
         unknown = [lv for lv in levers if lv not in known]
         if unknown:
-            close = difflib.get_close_matches(unknown[0], list(known), n=3)
-            hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise HatinhInputError(
-                f"'{unknown[0]}' is not a lever of the factor table{hint}", key="--levers"
+                f"'{unknown[0]}' is not a lever of the factor table"
+                + did_you_mean(unknown[0], known),
+                key="--levers",
             )
         chosen = [known[lv] for lv in dict.fromkeys(levers)]
     else:

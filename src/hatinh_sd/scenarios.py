@@ -24,7 +24,6 @@ that also run in vectorised ensembles.
 from __future__ import annotations
 
 import copy
-import difflib
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -467,10 +466,9 @@ def scenario_path(name: str, folder: Path | str | None = None) -> Path:
     path = folder / f"{name}.yaml"
     if name in RESERVED or not path.exists():
         names = available_scenarios(folder)
-        close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
-        hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise HatinhInputError(
-            f"no scenario named '{name}'{hint}; available: {', '.join(names)}",
+            f"no scenario named '{name}'{did_you_mean(name, names)} (available: "
+            f"{', '.join(names)})",
             path=folder,
         )
     return path
@@ -544,10 +542,8 @@ def _check_levers(scn: Scenario, node: yaml.Node | None, cat: Catalogue) -> None
     valid = cat.names()
     for name in scn.levers:
         if name not in valid:
-            close = difflib.get_close_matches(name, valid, n=3, cutoff=0.5)
-            hint = f"; closest valid names: {', '.join(repr(c) for c in close)}" if close else ""
             raise HatinhInputError(
-                f"unknown lever '{name}'{hint}",
+                f"unknown lever '{name}'{did_you_mean(name, valid)}",
                 path=scn.path,
                 line=line_of(node, ("levers", name)),
                 key=f"levers.{name}",

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.errors import HatinhInputError, did_you_mean
 from hatinh_sd.i18n import text
 from hatinh_sd.model import Model, load_model
 from hatinh_sd.scenarios import (
@@ -233,12 +233,10 @@ def seek(
     names = list(levers) if levers else allowed
     for n in names:
         if n not in allowed:
-            import difflib
-
-            close = difflib.get_close_matches(n, allowed, n=3, cutoff=0.5)
-            hint = f"; closest: {', '.join(repr(c) for c in close)}" if close else ""
             raise HatinhInputError(
-                f"'{n}' is not a lever goal seeking may move{hint}", path="--levers", key=n
+                f"'{n}' is not a lever goal seeking may move{did_you_mean(n, allowed)}",
+                path="--levers",
+                key=n,
             )
     params = {model.real_name(k): v for k, v in resolve_scenario(scn, model, cat).items()}
     pars = [cat.parameters[n] for n in names]

@@ -36,7 +36,6 @@ every group named must have a member. ``every_year_step: 5`` analyses
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -47,7 +46,7 @@ import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 from hatinh_sd.ensemble import DEFAULT_CHUNK_SIZE
-from hatinh_sd.errors import HatinhInputError, parse_yaml, validate
+from hatinh_sd.errors import HatinhInputError, did_you_mean, parse_yaml, validate
 
 __all__ = [
     "GROUP_KINDS",
@@ -350,10 +349,9 @@ def factor_groups(
     """
     for kind in kinds:
         if kind not in GROUP_KINDS:
-            close = difflib.get_close_matches(str(kind), GROUP_KINDS, n=1)
-            hint = f"did you mean '{close[0]}'? " if close else ""
             raise HatinhInputError(
-                f"unknown group kind '{kind}'; {hint}allowed: {', '.join(GROUP_KINDS)}"
+                f"unknown group kind '{kind}'{did_you_mean(kind, GROUP_KINDS)} (allowed: "
+                f"{', '.join(GROUP_KINDS)})"
             )
     twice = sorted({k for k in kinds if kinds.count(k) > 1})
     if twice:
@@ -605,10 +603,11 @@ def load_config(path: Path | str, model: Any = None, catalogue: Any = None) -> S
             try:
                 var = model.py_name(str(item["variable"]))
             except KeyError:
-                close = difflib.get_close_matches(str(item["variable"]), model.outputs, n=3)
-                hint = f"; did you mean {', '.join(close)}?" if close else ""
                 raise _err(
-                    f"'{item['variable']}' is not a model variable{hint}", path, key
+                    f"'{item['variable']}' is not a model variable"
+                    + did_you_mean(item["variable"], model.outputs),
+                    path,
+                    key,
                 ) from None
             if var not in model.outputs:
                 raise _err(f"'{item['variable']}' does not vary over time", path, key)

@@ -13,7 +13,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from hatinh_sd.data import load_all
     from hatinh_sd.model import load_model
     from hatinh_sd.results import joined_name, output_folder
-    from hatinh_sd.scenarios import load_catalogue, load_scenario, run_scenario
+    from hatinh_sd.scenarios import load_catalogue, load_scenario, resolve_scenario, run_scenario
+    from hatinh_sd.store import Store
 
     data = load_all()
     model = load_model()
@@ -21,7 +22,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     scenarios = [
         load_scenario(n, model=model, catalogue=cat) for n in args.names
     ]  # all checked first
-    runs = {s.name: run_scenario(s, model) for s in scenarios}
+    store = Store(args.out)  # the runs of `hatinh-sd run --out` the same folder, when current
+    runs = {
+        s.name: store.run(model, s.name, resolve_scenario(s, model)) or run_scenario(s, model)
+        for s in scenarios
+    }
     titles = {s.name: str(getattr(s.title, args.lang)) for s in scenarios}
     # one folder per scenario set and language: a comparison in one language keeps the other's
     folder = output_folder(args.out, joined_name("compare", [*runs, args.lang]))

@@ -4,11 +4,10 @@ traded against their public cost (Pareto front), each written as a runnable scen
 from __future__ import annotations
 
 import argparse
-import difflib
 import time
 
 from hatinh_sd.commands.discover import _target
-from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.errors import HatinhInputError, did_you_mean
 from hatinh_sd.i18n import number, text
 
 #: Exit status when no lever mix searched fits the model's budget (bad input: 2).
@@ -57,10 +56,9 @@ def problem(args: argparse.Namespace, model):
     names = [x.strip() for item in args.levers or [] for x in item.split(",") if x.strip()]
     for n in names:
         if n not in allowed:
-            close = difflib.get_close_matches(n, allowed, n=3, cutoff=0.5)
-            hint = f"; closest: {', '.join(repr(c) for c in close)}" if close else ""
             raise HatinhInputError(
-                f"'{n}' is not a lever the search may move{hint}", key="--levers"
+                f"'{n}' is not a lever the search may move{did_you_mean(n, allowed)}",
+                key="--levers",
             )
     levers = list(dict.fromkeys(names)) or allowed
     scn = load_scenario(args.scenario, model=model)
