@@ -140,30 +140,20 @@ def load_project(path: str | os.PathLike[str]) -> Project:
     data, node = parse_yaml(file, missing="project file not found")
     doc = validate(_ProjectFile, data, file, node)
     root = file.parent
-    paths: dict[str, Path | None] = {}
-    for key in (
-        "model",
-        "data",
-        "scenarios",
-        "factors",
-        "calibration",
-        "calibration_setup",
-        "posterior",
-        "translation",
-        "readme",
-    ):
-        value = getattr(doc, key)
-        paths[key] = None if value is None else (root / value).resolve()
+    names = ("region", "title", "plan")
+    paths: dict[str, Path | None] = {
+        key: None if value is None else (root / value).resolve()
+        for key, value in doc.model_dump().items()
+        if key not in names
+    }
     for key in ("model", "data", "scenarios"):  # the others are checked when read
         p = paths[key]
         if p is not None and not p.exists():
             raise HatinhInputError(f"the project's {key} is not found: {p}", path=file, key=key)
     return Project(
         file=file,
-        region=doc.region.model_dump(),
-        title=doc.title.model_dump(),
-        plan=doc.plan.model_dump(),
-        **paths,  # type: ignore[arg-type]
+        **{key: getattr(doc, key).model_dump() for key in names},
+        **paths,  # type: ignore[arg-type]  # model, data and scenarios are set (checked above)
     )
 
 
