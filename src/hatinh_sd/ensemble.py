@@ -601,9 +601,8 @@ def run_ensemble(
         }
     ds.attrs = {
         "title": f"{current_project().title['en']} ensemble (hatinh-sd)",
-        "model_sha256": model.hash,
+        **fingerprint(model),
         "library_versions": json.dumps(library_versions()),
-        "calibration_sha256": fingerprint(model)["calibration_sha256"],
         "factors": json.dumps([model.real_name(p) for p in factor_py], ensure_ascii=False),
         "fixed": json.dumps({model.real_name(k): v for k, v in fixed_py.items()}),
         "seed": "none" if seed is None else int(seed),

@@ -644,7 +644,7 @@ class Explorer:
         )
 
 
-def find_bands(outputs: Path, scenario: str, model: Model | None = None) -> Bands | None:
+def find_bands(outputs: Path, scenario: str, model: Model) -> Bands | None:
     """Percentile bands of the ensemble of ``scenario`` under ``outputs``, or ``None``.
 
     Reads the ``bands.nc`` written by ``hatinh-sd uncertainty`` for that
@@ -653,18 +653,11 @@ def find_bands(outputs: Path, scenario: str, model: Model | None = None) -> Band
     model's and calibration's hashes) through the results store. ``None`` when
     the file is missing, unreadable, holds no target variable or another
     scenario's ensemble. The result's ``current`` says whether it was computed
-    with ``model`` and its calibration (the store's rule, the report's too;
-    always true without a model). The outermost percentiles (5-95) are shown.
+    with ``model`` and its calibration (the store's rule, the report's too).
+    The outermost percentiles (5-95) are shown.
     """
     store = Store(outputs)
-    path = store.bands_path(scenario)
-    stored = store.bands(model, scenario) if model is not None else None
-    if model is None:
-        try:
-            with xr.open_dataset(path) as f:
-                stored = (f.load(), True)
-        except (OSError, ValueError):
-            return None
+    stored = store.bands(model, scenario)
     if stored is None:
         return None
     ds, current = stored
@@ -683,7 +676,7 @@ def find_bands(outputs: Path, scenario: str, model: Model | None = None) -> Band
         high=high,
         runs=int(ds.attrs.get("n_runs", 0)),
         scenario=scenario,
-        path=path,
+        path=store.bands_path(scenario),
         current=current,
     )
 
