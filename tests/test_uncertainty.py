@@ -76,6 +76,7 @@ def test_probability_is_fraction_of_runs_meeting_target():
         {
             "target_id": ["T11", "T04"],
             "indicator": ["urbanisation_rate", "share_manufacturing_grdp"],
+            "variable": ["urbanisation_rate", "share_manufacturing"],  # as targets.csv has it
             "year": [2030, 2030],
             "comparator": [">", "~"],
             "value": [45.0, 33.0],

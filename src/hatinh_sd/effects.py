@@ -69,7 +69,6 @@ def target_rows(targets: pd.DataFrame, ids: Sequence[str], years: Sequence[int])
     ``years`` holds target years and/or :data:`LATER_YEAR`; a target is read in a year
     of ``years`` that is its own year or :data:`LATER_YEAR`.
     """
-    from hatinh_sd.targets import indicator_variables
 
     rows = []
     for tid in ids:
@@ -81,7 +80,7 @@ def target_rows(targets: pd.DataFrame, ids: Sequence[str], years: Sequence[int])
                     {
                         "id": tid,
                         "indicator": str(t["indicator"]),
-                        "variable": indicator_variables()[t["indicator"]],
+                        "variable": str(t["variable"]),
                         "year": year,
                         "comparator": str(t["comparator"]),
                         "target": float(t["value"]),

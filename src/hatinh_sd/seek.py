@@ -56,7 +56,7 @@ from hatinh_sd.scenarios import (
     load_scenario,
     resolve_scenario,
 )
-from hatinh_sd.targets import indicator_variables, is_met, plan_targets
+from hatinh_sd.targets import is_met, plan_targets
 
 __all__ = ["OBJECTIVES", "SeekResult", "seek"]
 
@@ -150,7 +150,7 @@ def _target_specs(
             str(row["comparator"]),
             value,
             int(row["year"]),
-            indicator_variables()[row["indicator"]],
+            str(row["variable"]),
         )
     for tid in thresholds or {}:
         if tid not in out:

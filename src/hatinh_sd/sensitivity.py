@@ -596,7 +596,7 @@ def load_config(path: Path | str, model: Any = None, catalogue: Any = None) -> S
                     if targets.set_index("target_id").loc[t, "indicator"] in indicator_variables()
                 ]
                 raise _err(f"unknown target '{tid}'; allowed: {', '.join(ok)}", path, key)
-            var = indicator_variables()[row.iloc[0]["indicator"]]
+            var = str(row.iloc[0]["variable"])
             year = item.get("year", int(row.iloc[0]["year"]))
             label_base = target = tid
         elif "variable" in item:

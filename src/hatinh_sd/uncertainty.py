@@ -248,13 +248,12 @@ def probabilities(
     A run with a non-finite value counts as not meeting the target
     (:func:`hatinh_sd.targets.met` says so); such runs are reported separately.
     """
-    from hatinh_sd.targets import indicator_variables
     from hatinh_sd.targets import met as target_met
 
     rows = []
     for tid in ids:
         t = targets.loc[targets["target_id"] == tid].iloc[0]
-        var = indicator_variables()[t["indicator"]]
+        var = str(t["variable"])
         year = int(t["year"])
         vals = ds[var].sel(time=year).values
         met = target_met(vals, t["comparator"], float(t["value"]))
@@ -301,10 +300,8 @@ def probability_rows(prob: pd.DataFrame) -> Iterator[TargetProbability]:
 
 def target_variables(targets: pd.DataFrame, ids: Sequence[str]) -> list[str]:
     """The model variables of targets ``ids`` (each once, in the targets' order)."""
-    from hatinh_sd.targets import indicator_variables
-
-    indicator = targets.set_index("target_id")["indicator"]
-    return list(dict.fromkeys(indicator_variables()[str(indicator.loc[tid])] for tid in ids))
+    variable = targets.drop_duplicates("target_id").set_index("target_id")["variable"]
+    return list(dict.fromkeys(str(variable.loc[tid]) for tid in ids))
 
 
 @dataclasses.dataclass

@@ -264,10 +264,10 @@ class RunCache:
 
 
 def target_rows(targets: pd.DataFrame) -> pd.DataFrame:
-    """The plan's targets T01-T12 with their model variable."""
-    rows = targets[targets["target_id"].isin(plan_targets())].copy()
-    rows["variable"] = rows["indicator"].map(indicator_variables())
-    return rows.set_index("target_id").loc[plan_targets()]
+    """The plan's targets with their model variable (``targets.csv``'s rows)."""
+    ids = plan_targets(targets)
+    rows = targets.drop_duplicates("target_id").set_index("target_id")
+    return rows.loc[ids]
 
 
 def _in_chart(ds: xr.Dataset) -> np.ndarray:

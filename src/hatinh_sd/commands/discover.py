@@ -55,7 +55,6 @@ def cmd_discover(args: argparse.Namespace) -> int:
     from hatinh_sd.posterior import posterior_draws
     from hatinh_sd.results import output_folder
     from hatinh_sd.scenarios import load_scenario, resolve_scenario
-    from hatinh_sd.targets import indicator_variables
     from hatinh_sd.uncertainty import draw_with_posterior
 
     # every input is checked before anything runs or is written
@@ -100,7 +99,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
     # the scenario fixes only what is not drawn (with the shipped factor table, nothing:
     # every lever a scenario sets is a lever of the table)
     fixed = {k: v for k, v in settings.items() if k not in drawn}
-    variable = indicator_variables()[target["indicator"]]
+    variable = str(target["variable"])
     year = int(target["year"])
     ds = run_ensemble(
         values,

@@ -25,7 +25,6 @@ def problem(args: argparse.Namespace, model):
     from hatinh_sd.posterior import posterior_draws
     from hatinh_sd.robust import LeverMix
     from hatinh_sd.scenarios import load_catalogue, load_scenario, resolve_scenario
-    from hatinh_sd.targets import indicator_variables
     from hatinh_sd.uncertainty import draw_with_posterior
 
     if args.n < 2:
@@ -43,7 +42,7 @@ def problem(args: argparse.Namespace, model):
         targets.append(
             (
                 tid,
-                indicator_variables()[row["indicator"]],
+                str(row["variable"]),
                 int(row["year"]),
                 str(row["comparator"]),
                 float(row["value"]),
