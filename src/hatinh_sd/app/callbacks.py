@@ -66,10 +66,9 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
 
         keys, groups, ranges, levers = (o for o in ctx.outputs_list[:4])
         sliders = ctx.outputs_list[7]
-        first = {c.group: c for c in reversed(explorer.controls)}  # a control of each group
         return (
             [text(o["id"]["key"], lang) for o in keys],
-            [group_title(first[o["id"]["group"]], lang) for o in groups],
+            [group_title(explorer.catalogue, o["id"]["group"], lang) for o in groups],
             [range_text(explorer.by_name[o["id"]["name"]], lang) for o in ranges],
             [explorer.by_name[o["id"]["name"]].label[lang] for o in levers],
             explorer.scenario_options(lang),

@@ -13,6 +13,7 @@ from hatinh_sd import vocabulary
 from hatinh_sd.app.explorer import EffectsView, Explorer
 from hatinh_sd.app.logic import SCORE_COLUMNS, LeverControl, scorecard_cells, scorecard_rows
 from hatinh_sd.i18n import LANGUAGES, number, text
+from hatinh_sd.scenarios import Catalogue
 from hatinh_sd.targets import plan_targets, target_label
 
 __all__ = [
@@ -318,9 +319,9 @@ def lever_control(c: LeverControl, lang: str, description: str | None) -> html.D
     )
 
 
-def group_title(control: LeverControl, lang: str) -> str:
+def group_title(catalogue: Catalogue, group: int, lang: str) -> str:
     """The heading of a task group's levers (from the lever catalogue)."""
-    return text("app.group", lang, number=control.group, name=control.group_label[lang])
+    return text("app.group", lang, number=group, name=catalogue.group_label(group, lang))
 
 
 def lever_panel(explorer: Explorer, lang: str, descriptions: dict[str, dict[str, str]]) -> html.Div:
@@ -337,7 +338,8 @@ def lever_panel(explorer: Explorer, lang: str, descriptions: dict[str, dict[str,
             html.Details(
                 [
                     html.Summary(
-                        group_title(controls[0], lang), id={"type": "i18n-group", "group": g}
+                        group_title(explorer.catalogue, g, lang),
+                        id={"type": "i18n-group", "group": g},
                     ),
                     *[
                         lever_control(c, lang, descriptions.get(c.name, {}).get(lang))

@@ -76,9 +76,8 @@ class LeverControl:
         otherwise (the lever catalogue's :meth:`~hatinh_sd.scenarios.Catalogue.control`).
     group : int
         Task group of the plan (the ``.mdl``'s ``lever gN``).
-    label, group_label : dict
-        The lever's and its task group's names, ``{"vi": ..., "en": ...}``
-        (the lever catalogue).
+    label : dict
+        The lever's name, ``{"vi": ..., "en": ...}`` (the lever catalogue).
     low, high, default, step : float
         Range and default from the model; ``step`` the slider's step
         (about a fiftieth of the range, rounded down to a power of ten).
@@ -95,7 +94,6 @@ class LeverControl:
     step: float
     units: str
     label: dict[str, str] = dataclasses.field(default_factory=dict)
-    group_label: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def decimals(self) -> int:
@@ -152,7 +150,6 @@ def _control(p: Parameter, catalogue: Catalogue) -> LeverControl:
         step=step,
         units=p.units,
         label={lang: catalogue.label(p.name, lang) for lang in ("vi", "en")},
-        group_label={lang: catalogue.group_label(group, lang) for lang in ("vi", "en")},
     )
 
 

@@ -90,7 +90,6 @@ def _one_scenario(args, name, model, names, values, fixed, targets, ids, checks,
 
     from hatinh_sd.charts.uncertainty import plot_bands, plot_probabilities
     from hatinh_sd.results import atomic_dir, output_folder, write_csv, write_netcdf
-    from hatinh_sd.targets import indicator_variables
     from hatinh_sd.uncertainty import (
         analyse_scenario,
         check_labels,
@@ -126,11 +125,8 @@ def _one_scenario(args, name, model, names, values, fixed, targets, ids, checks,
     elapsed = time.perf_counter() - t0
     bands, prob, history, bad = res.bands, res.probabilities, res.history, res.bad
     share = res.history_share
-    labels = {
-        var: f"{tid} {target_label(tid, lang)}"
-        for tid in ids
-        for var in [indicator_variables()[targets.set_index("target_id").loc[tid, "indicator"]]]
-    }
+    variable = targets.drop_duplicates("target_id").set_index("target_id")["variable"]
+    labels = {str(variable.loc[tid]): f"{tid} {target_label(tid, lang)}" for tid in ids}
     tlabels = {tid: target_label(tid, lang) for tid in ids}
     marks = {r.variable: (r.year, r.target) for r in probability_rows(prob)}
     out = output_folder(args.out, name)
