@@ -49,20 +49,24 @@ from browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 CHART = "T01"
 
-STATE_JS = """(tid) => {
-    const gd = document.querySelector(`[id*='"target":"${tid}"'] .js-plotly-plot`);
+#: The traces watched: the current-settings line and the band's upper edge of chart CHART
+#: (the first: T01) in the explorer's one figure (hatinh_sd.app.logic.trace_index).
+LINE, BAND = 1, 5
+
+STATE_JS = """([line, band]) => {
+    const gd = document.querySelector('#charts .js-plotly-plot');
     if (!gd || !gd.data) return null;
-    return {line: JSON.stringify(Array.from(gd.data[1].y)),
-            band: gd.data.length > 5 ? JSON.stringify(Array.from(gd.data[5].y)) : ''};
+    return {line: JSON.stringify(Array.from(gd.data[line].y)),
+            band: gd.data.length > band ? JSON.stringify(Array.from(gd.data[band].y)) : ''};
 }"""
 
-WAIT_JS = """([tid, before, bands]) => {
-    const gd = document.querySelector(`[id*='"target":"${tid}"'] .js-plotly-plot`);
+WAIT_JS = """([line, band, before, bands]) => {
+    const gd = document.querySelector('#charts .js-plotly-plot');
     if (!gd || !gd.data) return false;
-    if (JSON.stringify(Array.from(gd.data[1].y)) === before.line) return false;
+    if (JSON.stringify(Array.from(gd.data[line].y)) === before.line) return false;
     if (!bands) return true;
-    const band = JSON.stringify(Array.from(gd.data[5].y));
-    return band !== before.band && band !== '[]';
+    const now = JSON.stringify(Array.from(gd.data[band].y));
+    return now !== before.band && now !== '[]';
 }"""
 
 
@@ -97,16 +101,18 @@ def measure(page, explorer, lever: str, moves: int, bands: bool) -> tuple[list[f
     thumb = page.locator(f'[data-lever="{lever}"] [role="slider"]')
     times, lines = [], []
     for i in range(moves):
-        before = page.evaluate(STATE_JS, CHART)
+        before = page.evaluate(STATE_JS, [LINE, BAND])
         clear_caches(explorer)
         key = "ArrowRight" if i % 2 == 0 else "ArrowLeft"
         start = time.perf_counter()
         thumb.press(key)
-        page.wait_for_function(WAIT_JS, arg=[CHART, before, False], polling="raf", timeout=60_000)
+        page.wait_for_function(
+            WAIT_JS, arg=[LINE, BAND, before, False], polling="raf", timeout=60_000
+        )
         lines.append(time.perf_counter() - start)
         if bands:
             page.wait_for_function(
-                WAIT_JS, arg=[CHART, before, True], polling="raf", timeout=60_000
+                WAIT_JS, arg=[LINE, BAND, before, True], polling="raf", timeout=60_000
             )
         times.append(time.perf_counter() - start)
         page.wait_for_timeout(150)  # let the page settle (a late band would skew the next move)
@@ -144,9 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             browser = pw.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
             page.goto(url)
-            page.wait_for_selector(
-                f'[id*=\'"target":"{CHART}"\'] .js-plotly-plot .main-svg', timeout=60_000
-            )
+            page.wait_for_selector("#charts .js-plotly-plot .main-svg", timeout=60_000)
             page.wait_for_function(
                 "() => document.getElementById('run-summary').textContent.length > 0",
                 timeout=60_000,

@@ -16,7 +16,7 @@ per table, headers in Vietnamese or English), plus the charts, atomically.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -142,8 +142,10 @@ def has_investment_accounts(ds: xr.Dataset) -> bool:
     return all(v in ds for v in INVESTMENT_VARIABLES)
 
 
-def investment_table(runs: Mapping[str, xr.Dataset]) -> pd.DataFrame:
-    """Investment by source per period, ICOR and the budget check.
+def investment_table(
+    runs: Mapping[str, xr.Dataset], periods: Sequence[tuple[int, int]] = PERIODS
+) -> pd.DataFrame:
+    """Investment by source per period (:data:`PERIODS` by default), ICOR and the budget check.
 
     Returns
     -------
@@ -159,7 +161,7 @@ def investment_table(runs: Mapping[str, xr.Dataset]) -> pd.DataFrame:
     """
     rows = []
     for name, ds in runs.items():
-        for start, end in PERIODS:
+        for start, end in periods:
             years = slice(start, end)
             row: dict[str, object] = {"scenario": name, "period": f"{start}-{end}"}
             for key, var in SOURCES.items():

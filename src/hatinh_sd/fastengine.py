@@ -6,7 +6,7 @@ change is one run, :class:`SimlinRunner` runs the calibrated export of the model
 compiled simulator: about 15 ms a run on the 2-core machine against about 160 ms
 for PySD (``benchmarks/app_speed.py``). It returns the same Dataset as
 :meth:`hatinh_sd.model.Model.run` (units, provenance, ``engine`` attribute), and it
-is used only after :meth:`SimlinRunner.check` has found it within :data:`CHECK_RTOL`
+is used only after :meth:`SimlinRunner.check_runs` has found it within :data:`CHECK_RTOL`
 of PySD on the baseline and on settings across every lever's range
 (``hatinh-sd crosscheck`` checks the same agreement over 20 parameter sets in CI).
 
@@ -14,7 +14,7 @@ Example
 -------
 >>> from hatinh_sd.model import load_model
 >>> runner = SimlinRunner(load_model())  # doctest: +SKIP
->>> runner.check(load_model().run)  # largest relative difference  # doctest: +SKIP
+>>> runner.check_runs(load_model().run, ["grdp"])  # largest relative difference  # doctest: +SKIP
 2.1e-13
 """
 
@@ -103,7 +103,7 @@ class SimlinRunner:
         self.runs = 0
         self.version = f"pysimlin {version('pysimlin')}"
 
-    def run(
+    def run_dataset(
         self,
         params: Mapping[str, float] | None = None,
         *,
@@ -144,14 +144,14 @@ class SimlinRunner:
         ds.attrs["engine"] = self.version
         return ds
 
-    def check(self, reference: Callable[..., xr.Dataset], outputs: Iterable[str]) -> float:
+    def check_runs(self, reference: Callable[..., xr.Dataset], outputs: Iterable[str]) -> float:
         """Largest relative difference (relative to max(|reference|, 1e-9)) between this
         runner and ``reference`` (``Model.run``) over ``outputs`` and every year, on
         :func:`check_sets`; NaN in both counts as equal, NaN in one as infinite."""
         outputs = list(outputs)
         worst = 0.0
         for params in check_sets(self.model):
-            ours = self.run(params, outputs=outputs)
+            ours = self.run_dataset(params, outputs=outputs)
             ref = reference(params, outputs=outputs)
             for v in outputs:
                 a = ours[self.model.py_name(v)].values

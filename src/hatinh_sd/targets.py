@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -116,26 +116,43 @@ def plan_target_list(
             comparator=str(rows[tid]["comparator"]),
             value=float(rows[tid]["value"]),
             unit=str(rows[tid]["unit"]),
-            label={lang: target_label(tid, lang, t) for lang in ("vi", "en")},
+            label={lang: _row_label(rows[tid], lang) for lang in ("vi", "en")},
         )
         for tid in ids
     ]
 
 
 _CACHE: dict[tuple[str, int, int], pd.DataFrame] = {}
+#: The first row of each target id of the cached ``targets.csv`` (what labels are read from).
+_FIRST_ROWS: dict[tuple[str, int, int], dict[str, dict]] = {}
+#: Indicator -> model variable of the cached ``targets.csv``.
+_VARIABLES: dict[tuple[str, int, int], dict[str, str]] = {}
 
 
-def _project_targets() -> pd.DataFrame:
-    """The active project's ``targets.csv``, read again only when the file changes."""
+def _project_key() -> tuple[str, int, int]:
     from hatinh_sd.data import TARGETS_FILE, data_dir
 
     path = data_dir() / TARGETS_FILE
     st = path.stat() if path.exists() else None
-    key = (str(path), st.st_mtime_ns if st else 0, st.st_size if st else 0)
+    return (str(path), st.st_mtime_ns if st else 0, st.st_size if st else 0)
+
+
+def _project_targets() -> pd.DataFrame:
+    """The active project's ``targets.csv``, read again only when the file changes."""
+    key = _project_key()
     if key not in _CACHE:
         _CACHE.clear()
-        _CACHE[key] = load_targets(path)
+        _FIRST_ROWS.clear()
+        _VARIABLES.clear()
+        _CACHE[key] = load_targets(key[0])
+        _FIRST_ROWS[key] = {
+            str(r["target_id"]): r for r in reversed(_CACHE[key].to_dict("records"))
+        }
     return _CACHE[key]
+
+
+def _row_label(row: Mapping[str, Any], lang: str) -> str:
+    return str(row.get(f"label_{lang}") or row.get("label_en") or row["indicator"])
 
 
 def plan_targets(targets: pd.DataFrame | None = None) -> list[str]:
@@ -149,17 +166,25 @@ def plan_targets(targets: pd.DataFrame | None = None) -> list[str]:
 def target_label(target_id: str, lang: str = "en", targets: pd.DataFrame | None = None) -> str:
     """The name of a target in ``lang`` (``label_en``/``label_vi`` of ``targets.csv``; the
     indicator's name when the row gives none)."""
-    t = _project_targets() if targets is None else targets
-    rows = t[t["target_id"] == target_id]
+    if targets is None:  # the project's file: its rows are at hand, by id
+        _project_targets()
+        row = _FIRST_ROWS[_project_key()].get(str(target_id))
+        return str(target_id) if row is None else _row_label(row, lang)
+    rows = targets[targets["target_id"] == target_id]
     if rows.empty:
         return str(target_id)
-    row = rows.iloc[0]
-    return str(row.get(f"label_{lang}") or row.get("label_en") or row["indicator"])
+    return _row_label(rows.iloc[0], lang)
 
 
 def indicator_variables(targets: pd.DataFrame | None = None) -> dict[str, str]:
     """Indicator of ``targets.csv`` -> the model variable (Python name) that computes it."""
-    t = _project_targets() if targets is None else targets
+    if targets is None:  # the project's file: worked out once per version of it
+        t = _project_targets()
+        return dict(_VARIABLES.setdefault(_project_key(), _variables(t)))
+    return _variables(targets)
+
+
+def _variables(t: pd.DataFrame) -> dict[str, str]:
     return {str(i): str(v) for i, v in zip(t["indicator"], t["variable"]) if v}
 
 
@@ -347,6 +372,7 @@ def scorecard(
     ids: list[str] | None = None,
     targets: pd.DataFrame | None = None,
     extra_year: int = 2050,
+    target_list: Sequence[Target] | None = None,
 ) -> pd.DataFrame:
     """Score a model run against the plan's targets.
 
@@ -360,6 +386,9 @@ def scorecard(
         Loaded ``targets.csv`` (read from ``model/data`` by default).
     extra_year : int
         A second year whose value is reported beside the target year's.
+    target_list : sequence of Target, optional
+        The targets, as :func:`plan_target_list` made them (and checked) once, instead of
+        ``ids`` and ``targets``: for a caller that scores many runs.
 
     Returns
     -------
@@ -367,9 +396,11 @@ def scorecard(
         One row per target: id, indicator, variable, year, value, comparator,
         target, unit, met, gap and the value in ``extra_year``.
     """
-    targets = _project_targets() if targets is None else targets
-    ids = plan_targets(targets) if ids is None else ids
-    check_targets(targets, ids, variables=set(map(str, ds.data_vars)) or None)
+    if target_list is None:
+        targets = _project_targets() if targets is None else targets
+        ids = plan_targets(targets) if ids is None else ids
+        check_targets(targets, ids, variables=set(map(str, ds.data_vars)) or None)
+        target_list = plan_target_list(targets, ids)
     rows = []
     times = ds["time"].values
 
@@ -381,7 +412,7 @@ def scorecard(
             )
         return float(ds[var].values[where[0]])
 
-    for t in plan_target_list(targets, ids):
+    for t in target_list:
         value = at(t.variable, t.year)
         later = at(t.variable, extra_year) if extra_year in times else math.nan
         rows.append(

@@ -20,7 +20,7 @@ def create_app(
     lang: str = "en",
     explorer: Explorer | None = None,
     outputs: Path | str | None = None,
-    engine: str = "simlin",
+    engine: str = "compiled",
 ):
     """Build the Dash application.
 
@@ -32,9 +32,9 @@ def create_app(
         Shared state (model, baseline, run cache); a new one by default.
     outputs : path, optional
         Folder searched for precomputed uncertainty results.
-    engine : {"simlin", "pysd"}
-        Engine of the page's runs for a new explorer (:class:`Explorer`): pysimlin once it
-        agrees with PySD, or PySD alone.
+    engine : {"compiled", "simlin", "pysd"}
+        Engine of the page's runs for a new explorer (:class:`Explorer`): the model's compiled
+        kernel or pysimlin once it agrees with PySD, or PySD alone.
 
     Returns
     -------

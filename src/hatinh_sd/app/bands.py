@@ -76,6 +76,20 @@ def band_percentiles(
         return times, np.percentile(out, np.array(LIVE_PERCENTILES), axis=1)
 
 
+def band_engine(reference, drawn: list[str], values: np.ndarray, outputs: list[str]):
+    """The engine of the bands and its name: the compiled kernel
+    (:class:`hatinh_sd.compiled.CompiledModel`) once it agrees with PySD's array engine
+    ``reference`` on the first 20 draws (:func:`hatinh_sd.compiled.checked_engine`; its
+    runs split over two threads, one a core), else ``reference``."""
+    from hatinh_sd.compiled import checked_engine
+
+    samples = {py: values[:, j] for j, py in enumerate(drawn)}
+    engine, name, _diff = checked_engine(
+        reference, samples, outputs, threads=min(2, os.cpu_count() or 1)
+    )
+    return engine, name
+
+
 def _serve(
     conn,
     parent: int,
@@ -99,7 +113,7 @@ def _serve(
     threading.Thread(target=watch, daemon=True).start()
     from hatinh_sd.ensemble import _array_model
 
-    engine = None
+    engine, name = None, ""
     while True:
         try:
             fixed = conn.recv()
@@ -108,8 +122,9 @@ def _serve(
         if fixed is None:
             return
         try:
-            engine = engine or _array_model(*paths)
-            conn.send((True, band_percentiles(engine, drawn, values, fixed, outputs)))
+            if engine is None:
+                engine, name = band_engine(_array_model(*paths), drawn, values, outputs)
+            conn.send((True, (*band_percentiles(engine, drawn, values, fixed, outputs), name)))
         except Exception as exc:  # the explorer shows the failure; the worker keeps serving
             conn.send((False, f"{type(exc).__name__}: {exc}"))
 
@@ -135,7 +150,7 @@ class _Worker:
         self.process.start()
         child.close()
 
-    def run(self, fixed: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    def run(self, fixed: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray, str]:
         self.conn.send(dict(fixed))
         ok, answer = self.conn.recv()
         if not ok:
@@ -169,6 +184,7 @@ class LiveBand:
     runs: int
     seed: int
     seconds: float  # time the ensemble took
+    engine: str = "pysd"  # "compiled" (the kernel, checked against PySD) or "pysd"
 
 
 class LiveBands:
@@ -214,6 +230,7 @@ class LiveBands:
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple, LiveBand] = OrderedDict()
         self._lock = threading.Lock()  # one ensemble at a time (a PySD model is not thread-safe)
+        self._draws_lock = threading.Lock()
         self._engine: Any = None  # the worker process (_Worker) or the inline ArrayModel
         self._draws: tuple[list[str], np.ndarray] | None = None
         self._error: LiveBandsUnavailable | None = None
@@ -230,6 +247,10 @@ class LiveBands:
         LiveBandsUnavailable
             Without posterior draws of this model (``why``: ``posterior``).
         """
+        with self._draws_lock:  # netCDF files must not be read by two threads at once
+            return self._make_draws()
+
+    def _make_draws(self) -> tuple[list[str], np.ndarray]:
         if self._draws is None:
             if self._error is not None:
                 raise self._error
@@ -305,12 +326,12 @@ class LiveBands:
             names, values = self.draws()
             t0 = time.perf_counter()
             try:
-                variables = self._run(names, values, params)
+                variables, engine = self._run(names, values, params)
             except LiveBandsUnavailable:
                 raise
             except Exception as exc:  # an engine failure leaves the explorer serving
                 raise LiveBandsUnavailable("failed", f"{type(exc).__name__}: {exc}") from None
-            band = LiveBand(variables, self.runs, self.seed, time.perf_counter() - t0)
+            band = LiveBand(variables, self.runs, self.seed, time.perf_counter() - t0, engine)
             self.computed += 1
             self._cache[key] = band
             while len(self._cache) > self.cache_size:
@@ -319,7 +340,7 @@ class LiveBands:
 
     def _run(
         self, names: list[str], values: np.ndarray, params: Mapping[str, float]
-    ) -> dict[str, xr.DataArray]:
+    ) -> tuple[dict[str, xr.DataArray], str]:
         model = self.model
         fixed = model.resolve_params(dict(params), source="app")
         drawn = [model.py_name(n) for n in names]
@@ -332,7 +353,7 @@ class LiveBands:
                 cal = str(model.calibration_path) if model.calibration_path else None
                 self._engine = _Worker((str(model.mdl_path), cal), drawn, values, out_py)
             try:
-                times, pct = self._engine.run(fixed)
+                times, pct, engine = self._engine.run(fixed)
             except (EOFError, OSError):  # the worker died: a new one next time
                 self._engine = None
                 raise
@@ -340,8 +361,9 @@ class LiveBands:
             if self._engine is None:
                 from hatinh_sd.ensemble import ArrayModel
 
-                self._engine = ArrayModel(model)
-            times, pct = band_percentiles(self._engine, drawn, values, fixed, out_py)
+                self._engine = band_engine(ArrayModel(model), drawn, values, out_py)
+            times, pct = band_percentiles(self._engine[0], drawn, values, fixed, out_py)
+            engine = self._engine[1]
         q = np.array(LIVE_PERCENTILES)
         return {
             name: xr.DataArray(
@@ -351,4 +373,4 @@ class LiveBands:
                 attrs=model._attrs.get(py, {}),
             )
             for i, (name, py) in enumerate(zip(self.outputs, out_py, strict=True))
-        }
+        }, engine

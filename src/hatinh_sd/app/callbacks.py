@@ -13,13 +13,20 @@ from typing import Any
 from dash import ALL, Dash, Input, Output, Patch, State, ctx, dcc, html, no_update
 
 from hatinh_sd.app.explorer import Explorer, summary_json
-from hatinh_sd.app.logic import BAND_TRACES, CHART_YEARS, band_values, scorecard_cells
+from hatinh_sd.app.logic import (
+    BAND_TRACES,
+    CHART_YEARS,
+    CURRENT_TRACE,
+    band_values,
+    charts_figure,
+    trace_index,
+)
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import text
 from hatinh_sd.targets import plan_targets
 
 __all__ = [
-    "band_outputs",
+    "band_patch",
     "effects_outputs",
     "load_outputs",
     "message_of",
@@ -34,9 +41,6 @@ SLIDERS = {"type": "lever", "kind": "slider", "name": ALL}
 
 #: Media type of an Excel workbook.
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-#: Index of the current-settings line in a chart (see :func:`hatinh_sd.app.logic.chart_figure`).
-CURRENT_TRACE = 1
 
 
 def _values(entries: list[dict]) -> dict[str, object]:
@@ -79,76 +83,50 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
         )
 
     @app.callback(
-        Output({"type": "chart", "target": ALL}, "figure"),
-        Output({"type": "score", "row": ALL, "col": ALL}, "children"),
-        Output({"type": "score", "row": ALL, "col": "status"}, "className"),
+        Output("charts", "figure"),
+        Output("scorecard", "children"),
         Output("scorecard-summary", "children"),
         Output("run-summary", "children"),
         Output("run-status", "children"),
         Output("run-message", "children"),
+        Output("bands-note", "children"),
         Output("costs", "children"),
         Output("effects", "children"),
         Output("effects-shown", "data"),
         Input(LEVERS, "value"),
         Input("lang", "value"),
         Input("effects-target", "value"),
-        State("uncertainty", "value"),
+        Input("uncertainty", "value"),
         State("effects-shown", "data"),
     )
     def update(_values_list, lang, choice, uncertainty, shown):
-        # one callback for the page's run, the costs of the same run and the lever-effects
-        # card: one request and one update of the page per change (three took about 0.1 s
-        # more of the browser's time); the band is its own callback (it takes longer)
+        # One callback for everything a change shows: the run, its band, scorecard, costs
+        # and the lever-effects card, so that the browser sends one request and redraws the
+        # page once per change (each further callback on the levers cost the browser about
+        # 0.1 s more; see benchmarks/app_speed.py).
         from hatinh_sd.app.layout import costs_table
 
         triggered = list(ctx.triggered_prop_ids.values())
         values = _values(ctx.inputs_list[0])
-        cell_ids = [o["id"] for o in ctx.outputs_list[1]]
-        status_ids = [o["id"] for o in ctx.outputs_list[2]]
         effects = effects_outputs(explorer, values, lang, choice, shown)
         if triggered == ["effects-target"]:  # another target and year: the card alone
-            unchanged = [no_update] * len(plan_targets()), [no_update] * len(cell_ids)
-            return *unchanged, [no_update] * len(status_ids), *[no_update] * 5, *effects
-        levers_only = bool(triggered) and all(
-            isinstance(i, dict) and i.get("type") == "lever" for i in triggered
+            return *[no_update] * 8, *effects
+        patch = bool(triggered) and all(
+            i == "uncertainty" or (isinstance(i, dict) and i.get("type") == "lever")
+            for i in triggered
         )
-        figures, cells, status, *rest = update_outputs(
-            explorer, values, lang, bool(uncertainty), patch=levers_only
+        page = update_outputs(
+            explorer,
+            values,
+            lang,
+            bool(uncertainty),
+            patch=patch,
+            toggled="uncertainty" in triggered,
         )
-        if cells is no_update:  # settings the model rejects: the error, nothing else
-            return (
-                figures,
-                [no_update] * len(cell_ids),
-                [no_update] * len(status_ids),
-                *rest,
-                no_update,
-                *effects,
-            )
+        if page[1] is no_update:  # settings the model rejects: the error, nothing else
+            return *page, no_update, *effects
         # the same (cached) run as the charts: costs live with every change
-        costs = costs_table(explorer.costs(values), lang)
-        return (
-            figures,
-            [cells[(i["row"], i["col"])] for i in cell_ids],
-            [status.get(i["row"]) for i in status_ids],
-            *rest,
-            costs,
-            *effects,
-        )
-
-    @app.callback(
-        Output({"type": "chart", "target": ALL}, "figure", allow_duplicate=True),
-        Output("bands-note", "children"),
-        Input(LEVERS, "value"),
-        Input("lang", "value"),
-        Input("uncertainty", "value"),
-        prevent_initial_call=True,
-    )
-    def update_bands(_values_list, lang, uncertainty):
-        # runs beside `update` (its own request): the scalar charts are not held up
-        toggled = any(i == "uncertainty" for i in ctx.triggered_prop_ids.values())
-        return band_outputs(
-            explorer, _values(ctx.inputs_list[0]), lang, bool(uncertainty), toggled=toggled
-        )
+        return *page, costs_table(explorer.costs(values), lang), *effects
 
     @app.callback(
         Output(LEVERS, "value"),
@@ -220,36 +198,26 @@ def update_outputs(
     show_bands: bool,
     *,
     patch: bool = False,
+    toggled: bool = False,
 ):
-    """Outputs of the main callback for lever values ``values`` (name -> raw value).
+    """What the page shows for lever values ``values`` (name -> raw value).
 
-    Returns the 12 figures, the scorecard's cell texts and status classes
-    (:func:`logic.scorecard_cells`), summary line, hidden run summary (JSON),
-    status line and error message. Only texts change in the page:
-    re-rendering the scorecard as new components took about 0.1 s of the
-    browser's update. Settings that the model rejects leave figures and
-    scorecard as they are and show the error. With ``patch`` (only levers
-    changed), each figure is a :class:`dash.Patch` replacing just the
-    current-settings line, which keeps the update lean; the band is the
-    band callback's (:func:`band_outputs`), which patches only the band's
-    traces. Whole figures (``patch`` false: a language switch, the first
-    page) hold the band of these settings with ``show_bands`` if it is at
-    hand, so that they agree with the band callback in whichever order the
-    two answers arrive.
+    Returns the charts' figure (:func:`logic.charts_figure`), the scorecard
+    (:func:`hatinh_sd.app.layout.scorecard_markup`), its summary line, the hidden run
+    summary (JSON), the status line, the error message and the band's note. With
+    ``show_bands`` the band of these settings is computed with the run
+    (:meth:`Explorer.view`). With ``patch`` (only levers or the band toggle changed) the
+    figure is a :class:`dash.Patch` replacing the current-settings lines, and the band's
+    traces when a band is shown or was just switched off (``toggled``); otherwise the
+    whole figure. Settings the model rejects change nothing but the error message.
     """
+    from hatinh_sd.app.layout import scorecard_markup
+
     try:
         view = explorer.view(values, lang, show_bands, figures=not patch)
     except HatinhInputError as exc:
         message = text("app.error.rejected", lang, reason=str(exc))
-        return (
-            [no_update] * 12,
-            no_update,
-            no_update,
-            no_update,
-            no_update,
-            no_update,
-            message,
-        )
+        return no_update, no_update, no_update, no_update, no_update, message, no_update
     met = int(view.card["met"].sum())
     summary = text(
         "app.scorecard.summary",
@@ -264,22 +232,23 @@ def update_outputs(
         changed=len(view.params),
         engine=text(f"app.engine.{explorer.engine}", lang),
     )
-    figures: list[dict | Patch] = list(view.figures)
+    figure: dict | Patch
     if patch:
-        figures = []
-        for y in view.current:
-            p = Patch()
-            p["data"][CURRENT_TRACE]["y"] = y
-            figures.append(p)
-    cells, classes = scorecard_cells(view.card, lang)
+        figure = Patch()
+        for k, y in enumerate(view.current):
+            figure["data"][trace_index(k, CURRENT_TRACE)]["y"] = y
+        if show_bands or toggled:
+            band_patch(figure, explorer, view.bands, lang)
+    else:
+        figure = charts_figure(view.figures, lang)
     return (
-        figures,
-        cells,
-        classes,
+        figure,
+        scorecard_markup(view.card, lang),
         summary,
         summary_json(view.summary),
         status,
         "",
+        view.bands_note,
     )
 
 
@@ -306,50 +275,24 @@ def effects_outputs(
     return effects_table(view, explorer, lang), key
 
 
-def band_outputs(
-    explorer: Explorer,
-    values: dict[str, object],
-    lang: str,
-    show_bands: bool,
-    *,
-    toggled: bool = True,
-):
-    """Outputs of the band callback: 12 figure patches (the band's traces) and the note.
-
-    With ``show_bands`` the band of the settings ``values`` is computed
-    (:meth:`Explorer.band_view`: live, else a precomputed band of the same
-    scenario, else none) and each chart's band traces
-    (:data:`logic.BAND_TRACES`) are set to it; without, they are emptied if
-    the toggle was just switched off (``toggled``) and left alone otherwise.
-    Settings the model rejects change nothing (the main callback says why).
-    """
-    if not show_bands:
-        if not toggled:
-            return [no_update] * 12, no_update
-        bands, note = None, ""
-    else:
-        try:
-            params = explorer.params(values)
-        except HatinhInputError:
-            return [no_update] * 12, no_update
-        bands, note = explorer.band_view(params, lang)
+def band_patch(figure: Patch, explorer: Explorer, bands, lang: str) -> Patch:
+    """Set the band's traces (:data:`logic.BAND_TRACES`) of every chart in ``figure`` to
+    ``bands`` (:class:`hatinh_sd.app.explorer.Bands`; ``None`` empties them)."""
     years = list(range(CHART_YEARS[0], CHART_YEARS[1] + 1))
     label = (
         text("app.uncertainty.band", lang, low=f"{bands.low:g}", high=f"{bands.high:g}")
         if bands
         else ""
     )
-    figures = []
-    for tid in plan_targets():
+    for k, tid in enumerate(plan_targets()):
         low, high = band_values(explorer.indicator(tid), years, bands.variables if bands else None)
-        p = Patch()
-        p["data"][BAND_TRACES[0]]["x"] = low["x"]
-        p["data"][BAND_TRACES[0]]["y"] = low["y"]
-        p["data"][BAND_TRACES[1]]["x"] = high["x"]
-        p["data"][BAND_TRACES[1]]["y"] = high["y"]
-        p["data"][BAND_TRACES[1]]["name"] = label if high["x"] else ""
-        figures.append(p)
-    return figures, note
+        lower, upper = (trace_index(k, b) for b in BAND_TRACES)
+        figure["data"][lower]["x"] = low["x"]
+        figure["data"][lower]["y"] = low["y"]
+        figure["data"][upper]["x"] = high["x"]
+        figure["data"][upper]["y"] = high["y"]
+        figure["data"][upper]["name"] = label if high["x"] else ""
+    return figure
 
 
 def load_outputs(

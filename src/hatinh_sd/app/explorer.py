@@ -15,8 +15,10 @@ import datetime as _dt
 import json
 import math
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import xarray as xr
@@ -34,7 +36,13 @@ from hatinh_sd.model import Model, load_model
 from hatinh_sd.project import current_project
 from hatinh_sd.results import csv_text, tidy, write_xlsx
 from hatinh_sd.store import Store
-from hatinh_sd.targets import observed_series, plan_targets, scorecard, target_label
+from hatinh_sd.targets import (
+    observed_series,
+    plan_target_list,
+    plan_targets,
+    scorecard,
+    target_label,
+)
 
 __all__ = ["Bands", "EffectsView", "Explorer", "RunView"]
 
@@ -97,6 +105,24 @@ class EffectsView:
         return self.folder.name if self.folder else None
 
 
+#: Engines of the page's runs, fastest first: the compiled kernel of the model
+#: (:class:`hatinh_sd.compiled.CompiledModel`, about 1 ms a run), pysimlin (about 10 ms)
+#: and PySD (the reference, about 150 ms). A fast engine is used only once it agrees with
+#: PySD on the page's variables.
+ENGINES = ("compiled", "simlin", "pysd")
+
+
+def _fast_runner(name: str, model: Model) -> Any:
+    """The runner of engine ``name`` (``compiled`` or ``simlin``) for ``model``."""
+    if name == "compiled":
+        from hatinh_sd.compiled import CompiledModel
+
+        return CompiledModel(model)
+    from hatinh_sd.fastengine import SimlinRunner
+
+    return SimlinRunner(model)
+
+
 @dataclasses.dataclass
 class RunView:
     """What the page shows for one set of lever settings."""
@@ -107,6 +133,7 @@ class RunView:
     card: pd.DataFrame
     summary: dict
     bands_note: str
+    bands: Bands | None = None  # the band drawn (with ``show_bands``), if any
 
 
 class Explorer:
@@ -125,13 +152,13 @@ class Explorer:
         ``False`` switches live bands off (only precomputed bands are shown).
     live_engine : {"process", "inline"}
         Where the live bands' ensembles run (:class:`hatinh_sd.app.bands.LiveBands`).
-    engine : {"simlin", "pysd"}
-        The engine of the page's runs. ``simlin`` (pysimlin's compiled simulator, about
-        ten times faster) is used only when it agrees with PySD within
-        :data:`hatinh_sd.fastengine.CHECK_RTOL` on the page's variables (checked at
+    engine : {"compiled", "simlin", "pysd"}
+        The engine of the page's runs (:data:`ENGINES`). A fast engine (the model's
+        compiled kernel, or pysimlin's simulator) is used only when it agrees with PySD
+        within :data:`hatinh_sd.fastengine.CHECK_RTOL` on the page's variables (checked at
         start on the baseline and every lever at the bottom and at the top of its
-        range); otherwise, and with ``pysd``, PySD runs them. Downloads are always
-        PySD's runs. ``engine_check`` keeps the largest difference found.
+        range); otherwise the next engine is tried, and PySD runs them last. Downloads
+        are always PySD's runs. ``engine_check`` keeps the largest difference found.
     """
 
     def __init__(
@@ -141,7 +168,7 @@ class Explorer:
         cache_size: int = 64,
         posterior: Path | str | bool | None = None,
         live_engine: str = "process",
-        engine: str = "simlin",
+        engine: str = "compiled",
     ):
         self.model = model or load_model()
         self.outputs = Path(outputs) if outputs else current_project().root / "outputs"
@@ -169,6 +196,8 @@ class Explorer:
             self.cache.put({}, self.run_outputs, stored[self.run_outputs])
         self.baseline = self.cache.get({})
         self.baseline_card = scorecard(self.baseline, targets=self.targets_raw)
+        #: The plan's targets, checked against the model once (every run is scored).
+        self.target_list = plan_target_list(self.targets_raw)
         self.engine, self.engine_check = self._choose_engine(engine)
         self.observed_by_target = {
             tid: observed_series(self.observed, self.indicator(tid)).set_index("time")["value"]
@@ -186,36 +215,45 @@ class Explorer:
         self._effects: dict[
             Path, tuple[tuple[float, float], bool, dict[str, float], pd.DataFrame]
         ] = {}
+        self._effect_choices: list[tuple[str, int]] | None = None
+        self._pool: ThreadPoolExecutor | None = None
 
     def _choose_engine(self, engine: str) -> tuple[str, float | None]:
-        """Put the engine of the page's runs into the run cache: ``("simlin", largest
-        difference from PySD)`` when pysimlin agrees with PySD, else ``("pysd", None or the
-        difference that ruled it out)``."""
+        """Put the engine of the page's runs into the run cache: the first of ``engine`` and
+        the engines after it in :data:`ENGINES` that agrees with PySD on the page's variables
+        (checked now); returns its name and the largest difference from PySD found (``None``
+        for PySD itself)."""
         import logging
 
-        from hatinh_sd.fastengine import CHECK_RTOL, SimlinRunner
+        from hatinh_sd.fastengine import CHECK_RTOL
 
-        if engine not in ("simlin", "pysd"):
+        if engine not in ENGINES:
             raise HatinhInputError(
-                f"unknown engine {engine!r}; allowed: simlin, pysd", key="engine"
+                f"unknown engine {engine!r}; allowed: {', '.join(ENGINES)}", key="engine"
             )
-        if engine == "pysd":
-            return "pysd", None
-        try:
-            runner = SimlinRunner(self.model)
-            worst = runner.check(self.model.run, self.run_outputs)
-        except HatinhInputError as exc:
-            logging.getLogger(__name__).warning("explorer: runs by PySD: %s", exc)
-            return "pysd", None
-        if not worst <= CHECK_RTOL:
-            logging.getLogger(__name__).warning(
-                "explorer: runs by PySD: pysimlin differs from PySD by %.3g (> %g)",
-                worst,
-                CHECK_RTOL,
-            )
-            return "pysd", worst
-        self.cache.runner = runner.run
-        return "simlin", worst
+        log = logging.getLogger(__name__)
+        ruled_out: float | None = None  # the difference of the last engine ruled out
+        for name in ENGINES[ENGINES.index(engine) :]:
+            if name == "pysd":
+                return "pysd", ruled_out
+            try:
+                runner = _fast_runner(name, self.model)
+                worst = runner.check_runs(self.model.run, self.run_outputs)
+            except (HatinhInputError, ImportError, ValueError) as exc:
+                log.warning("explorer: runs not by %s: %s", name, exc)
+                continue
+            if not worst <= CHECK_RTOL:
+                log.warning(
+                    "explorer: runs not by %s: it differs from PySD by %.3g (> %g)",
+                    name,
+                    worst,
+                    CHECK_RTOL,
+                )
+                ruled_out = worst
+                continue
+            self.cache.runner = runner.run_dataset
+            return name, worst
+        return "pysd", ruled_out
 
     def indicator(self, target_id: str) -> str:
         """The indicator of target ``target_id`` (``targets.csv``'s ``indicator``)."""
@@ -242,10 +280,9 @@ class Explorer:
 
         With ``figures=False`` only the current-settings line of each chart is
         computed (enough for an update that replaces just that line). With
-        ``show_bands`` the figures hold the band of these settings if it is
-        at hand (computed already, or precomputed); the band callback
-        (:meth:`band_view`) computes it otherwise. ``bands_note`` is then the
-        note of the band drawn (empty when none is at hand yet).
+        ``show_bands`` the band of these settings (:meth:`band_view`: live, or a
+        precomputed one of the same scenario) is computed with the run and held by
+        the view and its figures; ``bands_note`` says which band it is.
 
         Raises
         ------
@@ -253,8 +290,10 @@ class Explorer:
             For settings outside the model's ranges; nothing is run.
         """
         params = self.params(raw_values)
+        # the band's ensemble (another process) runs while this thread runs the settings
+        banding = self._band_pool().submit(self.band_view, params, lang) if show_bands else None
         run = self.cache.get(params, self.run_outputs)
-        bands, note = self.band_view(params, lang, compute=False) if show_bands else (None, "")
+        bands, note = banding.result() if banding else (None, "")
         current = [logic.chart_values(run, self.indicator(tid)) for tid in plan_targets()]
         charts = [
             logic.chart_figure(
@@ -270,8 +309,14 @@ class Explorer:
             for tid in plan_targets()
             if figures
         ]
-        card = logic.scorecard_rows(run, self.baseline_card, self.targets_raw)
-        return RunView(params, charts, current, card, logic.run_summary(params, card), note)
+        card = logic.scorecard_rows(run, self.baseline_card, self.targets_raw, self.target_list)
+        return RunView(params, charts, current, card, logic.run_summary(params, card), note, bands)
+
+    def _band_pool(self) -> ThreadPoolExecutor:
+        """The thread that asks for bands beside the page's run (one at a time)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hatinh-sd-band")
+        return self._pool
 
     def costs(self, raw_values: Mapping[str, object]) -> dict[str, float | bool]:
         """Investment and budget of 2026-2030 for the settings, as ``hatinh-sd compare``
@@ -285,7 +330,7 @@ class Explorer:
             return {}
         run = self.cache.get(self.params(raw_values), self.run_outputs)
         start, end = PERIODS[0]
-        row = investment_table({"page": run}).iloc[0]
+        row = investment_table({"page": run}, periods=PERIODS[:1]).iloc[0]
         return {
             **{k: row[k] for k in COST_COLUMNS},
             "over_budget": bool(row["over_budget"]),
@@ -297,11 +342,15 @@ class Explorer:
         """The (target, year) rows the lever-effects table can show: every target in its
         own year, and in 2050 where its indicator has a value then (as ``hatinh-sd effects
         --year 2030 2050`` reads them)."""
-        from hatinh_sd.effects import LATER_YEAR, target_rows
+        if self._effect_choices is None:  # the targets do not change while the page runs
+            from hatinh_sd.effects import LATER_YEAR, target_rows
 
-        years = sorted({*self.targets_raw["year"].astype(int), LATER_YEAR})
-        rows = target_rows(self.targets_raw, plan_targets(), years)
-        return [(str(tid), int(year)) for tid, year in zip(rows["id"], rows["year"])]
+            years = sorted({*self.targets_raw["year"].astype(int), LATER_YEAR})
+            rows = target_rows(self.targets_raw, plan_targets(), years)
+            self._effect_choices = [
+                (str(tid), int(year)) for tid, year in zip(rows["id"], rows["year"])
+            ]
+        return list(self._effect_choices)
 
     def _stored_effects(self, folder: Path):
         """(current, lever settings, table) of the effects stored in ``folder`` (cached by the

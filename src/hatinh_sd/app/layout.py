@@ -7,11 +7,20 @@ language of the whole page.
 
 from __future__ import annotations
 
+from html import escape
+
 from dash import dcc, html
 
 from hatinh_sd import vocabulary
 from hatinh_sd.app.explorer import EffectsView, Explorer
-from hatinh_sd.app.logic import SCORE_COLUMNS, LeverControl, scorecard_cells, scorecard_rows
+from hatinh_sd.app.logic import (
+    CHART_ROW_HEIGHT,
+    SCORE_COLUMNS,
+    LeverControl,
+    chart_rows,
+    scorecard_cells,
+    scorecard_rows,
+)
 from hatinh_sd.i18n import LANGUAGES, number, text
 from hatinh_sd.scenarios import Catalogue
 from hatinh_sd.targets import plan_targets, target_label
@@ -60,7 +69,6 @@ body { font-family: "Segoe UI", "Noto Sans", "DejaVu Sans", sans-serif; margin: 
 .hsd-scorecard td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .hsd-met { color: #17663a; font-weight: 600; }
 .hsd-missed { color: #a61b1b; font-weight: 600; }
-.hsd-charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(330px, 1fr)); gap: 8px; }
 .hsd-chart { background: white; border: 1px solid #d8dee4; border-radius: 6px; }
 .hsd-legend { font-size: 12px; display: flex; gap: 16px; flex-wrap: wrap; margin: 2px 0 8px 0; }
 .hsd-key { display: inline-block; width: 22px; height: 0; vertical-align: middle; margin-right: 5px; }
@@ -209,32 +217,32 @@ def effects_table(view: EffectsView, explorer: Explorer, lang: str) -> html.Div:
     return html.Div(parts)
 
 
-def scorecard_table(explorer: Explorer, lang: str) -> html.Table:
-    """The scorecard T01-T12 (baseline values): every cell has an id, the update fills in texts."""
-    card = scorecard_rows(explorer.baseline, explorer.baseline_card, explorer.targets_raw)
+def scorecard_markup(card, lang: str) -> dcc.Markdown:
+    """The scorecard T01-T12 of a run (:func:`scorecard_rows`) as one component.
+
+    The table is one HTML string (every text escaped) in a :class:`dcc.Markdown`: a change
+    of settings replaces one property. Texts written into 108 cells, each a component of
+    its own, cost Dash's renderer about 70 ms of the browser's time per change, and a new
+    table of components more (measured with ``benchmarks/app_speed.py``).
+    """
     cells, status = scorecard_cells(card, lang)
-
-    def cell(tag, row: str, col: str, **kwargs):
-        return tag(cells[(row, col)], id={"type": "score", "row": row, "col": col}, **kwargs)
-
     numeric = {"value", "baseline", "later", "target"}
-    head = html.Tr([cell(html.Th, "head", c) for c in SCORE_COLUMNS])
-    rows = [
-        html.Tr(
-            [
-                cell(
-                    html.Td,
-                    tid,
-                    c,
-                    className=status[tid] if c == "status" else "num" if c in numeric else None,
-                )
-                for c in SCORE_COLUMNS
-            ],
-            id=f"score-{tid}",
+
+    def td(tid: str, col: str) -> str:
+        cls = status[tid] if col == "status" else "num" if col in numeric else ""
+        return f'<td class="{cls}">{escape(cells[(tid, col)])}</td>' if cls else (
+            f"<td>{escape(cells[(tid, col)])}</td>"
         )
-        for tid in plan_targets()
-    ]
-    return html.Table([html.Thead(head), html.Tbody(rows)], className="hsd-scorecard")
+
+    head = "".join(f"<th>{escape(cells[('head', c)])}</th>" for c in SCORE_COLUMNS)
+    rows = "".join(
+        f'<tr id="score-{escape(tid)}">' + "".join(td(tid, c) for c in SCORE_COLUMNS) + "</tr>"
+        for tid in status
+    )
+    return dcc.Markdown(
+        f'<table class="hsd-scorecard"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>',
+        dangerously_allow_html=True,
+    )
 
 
 def _fmt(value: float, lang: str = "en") -> str:
@@ -440,7 +448,15 @@ def build_layout(
                 [
                     t("scorecard.title", lang, tag=html.H2),
                     html.Div(id="scorecard-summary"),
-                    html.Div(scorecard_table(explorer, lang), id="scorecard"),
+                    html.Div(
+                        scorecard_markup(
+                            scorecard_rows(
+                                explorer.baseline, explorer.baseline_card, explorer.targets_raw
+                            ),
+                            lang,
+                        ),
+                        id="scorecard",
+                    ),
                 ],
                 className="hsd-card",
             ),
@@ -471,17 +487,11 @@ def build_layout(
             ),
             legend(lang),
             html.Div(id="bands-note", className="hsd-info"),
-            html.Div(
-                [
-                    dcc.Graph(
-                        id={"type": "chart", "target": tid},
-                        className="hsd-chart",
-                        style={"height": "270px"},
-                        config={"displaylogo": False, "responsive": True},
-                    )
-                    for tid in plan_targets()
-                ],
-                className="hsd-charts",
+            dcc.Graph(
+                id="charts",
+                className="hsd-chart",
+                style={"height": f"{chart_rows(len(plan_targets())) * CHART_ROW_HEIGHT}px"},
+                config={"displaylogo": False, "responsive": True},
             ),
         ],
         className="hsd-main",

@@ -46,9 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--engine",
-        choices=("simlin", "pysd"),
-        default="simlin",
-        help="engine of the page's runs: pysimlin, used only once it agrees with PySD within "
-        "1e-9 at start (default), or PySD, the project's reference, alone",
+        choices=("compiled", "simlin", "pysd"),
+        default="compiled",
+        help="engine of the page's runs: the model's compiled kernel (default), then pysimlin, "
+        "each used only once it agrees with PySD within 1e-9 at start, or PySD, the "
+        "project's reference, alone",
     )
     p.set_defaults(func=cmd_app)
