@@ -24,11 +24,11 @@ import pandas as pd
 import pytest
 
 from hatinh_sd.app.bands import LIVE_RUNS, LIVE_SEED
-from hatinh_sd.app.logic import format_number
+from hatinh_sd.app.logic import CHART_TRACES, format_number, trace_index
 from hatinh_sd.i18n import text
 from hatinh_sd.model import repo_root
 from hatinh_sd.results import atomic_file
-from hatinh_sd.targets import indicator_series, scorecard, target_label
+from hatinh_sd.targets import indicator_series, plan_targets, scorecard, target_label
 from vietnamese import english_left
 
 
@@ -64,18 +64,23 @@ def open_page(page, url):
         "() => { const s = document.getElementById('run-summary'); return s && s.textContent.length > 0 }",
         timeout=60_000,
     )
-    page.wait_for_selector('[id*=\'"target":"T12"\'] .js-plotly-plot .main-svg', timeout=60_000)
+    page.wait_for_selector("#charts .js-plotly-plot .main-svg", timeout=60_000)
 
 
 def summary(page) -> dict:
     return json.loads(page.locator("#run-summary").text_content())
 
 
+def first_trace(tid: str) -> int:
+    """Index of chart ``tid``'s first trace in the page's one figure (logic.charts_figure)."""
+    return trace_index(plan_targets().index(tid), 0)
+
+
 def chart_data(page, tid: str) -> list[dict]:
     return page.evaluate(
-        """(tid) => document.querySelector(`[id*='"target":"${tid}"'] .js-plotly-plot`).data
+        """([k, n]) => document.querySelector('#charts .js-plotly-plot').data.slice(k, k + n)
             .map(t => ({name: t.name, x: Array.from(t.x), y: Array.from(t.y)}))""",
-        tid,
+        [first_trace(tid), CHART_TRACES],
     )
 
 
@@ -88,12 +93,12 @@ def band_of(page, tid: str) -> tuple[dict, dict]:
 def wait_for_band(page, tid: str, other_than: list | None = None, timeout: float = 60_000):
     """Wait until chart ``tid`` shows a band (one whose upper edge is not ``other_than``)."""
     page.wait_for_function(
-        """([tid, other]) => {
-            const gd = document.querySelector(`[id*='"target":"${tid}"'] .js-plotly-plot`);
-            if (!gd || !gd.data || gd.data.length < 6 || gd.data[5].y.length === 0) return false;
-            return other === null || JSON.stringify(Array.from(gd.data[5].y)) !== JSON.stringify(other);
+        """([k, other]) => {
+            const gd = document.querySelector('#charts .js-plotly-plot');
+            if (!gd || !gd.data || gd.data.length < k + 6 || gd.data[k + 5].y.length === 0) return false;
+            return other === null || JSON.stringify(Array.from(gd.data[k + 5].y)) !== JSON.stringify(other);
         }""",
-        arg=[tid, other_than],
+        arg=[first_trace(tid), other_than],
         polling="raf",
         timeout=timeout,
     )
@@ -250,11 +255,11 @@ def test_levers_drive_real_runs_csv_and_saved_scenario(page, app_url, model, bas
         start = time.perf_counter()
         thumb(page, "FDI incentives").press("ArrowRight")
         page.wait_for_function(
-            """(before) => {
-                const gd = document.querySelector(`[id*='"target":"T01"'] .js-plotly-plot`);
-                return gd && gd.data && gd.data[1].y[20] !== before;
+            """([k, before]) => {
+                const gd = document.querySelector('#charts .js-plotly-plot');
+                return gd && gd.data && gd.data[k + 1].y[20] !== before;
             }""",
-            arg=before,
+            arg=[first_trace("T01"), before],
             polling="raf",
             timeout=30_000,
         )
@@ -332,11 +337,11 @@ def test_language_scenarios_bad_upload_excel_and_screenshots(page, app_url, mode
     page.locator("#lang label", has_text="VI").click()
     page.locator("h1", has_text=text("app.title", "vi")).wait_for(timeout=30_000)
     page.wait_for_function(
-        """(title) => {
-            const gd = document.querySelector(`[id*='"target":"T07"'] .js-plotly-plot`);
-            return gd && gd.layout.title.text.replaceAll('<br>', ' ').includes(title);
+        """([i, title]) => {
+            const gd = document.querySelector('#charts .js-plotly-plot');
+            return gd && gd.layout.annotations[i].text.replaceAll('<br>', ' ').includes(title);
         }""",
-        arg=target_label("T07", "vi"),
+        arg=[plan_targets().index("T07"), target_label("T07", "vi")],
         timeout=30_000,
     )
     body = page.locator("body").inner_text()
@@ -407,8 +412,9 @@ def test_language_scenarios_bad_upload_excel_and_screenshots(page, app_url, mode
     page.locator("#uncertainty input").uncheck()
     wait_for_params(page, expected)  # the screenshot shows a scenario against the baseline
     page.wait_for_function(
-        """() => { const gd = document.querySelector(`[id*='"target":"T11"'] .js-plotly-plot`);
-                   return gd && gd.data[5].y.length === 0 }""",
+        """(k) => { const gd = document.querySelector('#charts .js-plotly-plot');
+                   return gd && gd.data[k + 5].y.length === 0 }""",
+        arg=first_trace("T11"),
         timeout=30_000,
     )
     assert note.inner_text() == ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+from html.parser import HTMLParser
 
 import numpy as np
 import pytest
@@ -12,7 +13,6 @@ from dash import Patch, no_update
 
 from hatinh_sd.app import logic
 from hatinh_sd.app.callbacks import (
-    band_outputs,
     load_outputs,
     message_of,
     message_view,
@@ -68,12 +68,47 @@ def test_baseline_values_give_no_parameters(explorer):
     assert explorer.params(explorer.default_values()) == {}
 
 
+class _Table(HTMLParser):
+    """Rows of the scorecard's HTML: row id (``head`` for the header) -> [(class, text)]."""
+
+    def __init__(self, markup: str):
+        super().__init__()
+        self.rows: dict[str, list[tuple[str, str]]] = {}
+        self._row = "head"
+        self._cell: list[str] | None = None
+        self._class = ""
+        self.feed(markup)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "tr":
+            self._row = (a.get("id") or "score-head").removeprefix("score-")
+            self.rows[self._row] = []
+        elif tag in ("td", "th"):
+            self._cell, self._class = [], a.get("class") or ""
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[self._row].append((self._class, "".join(self._cell)))
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def scorecard_shown(markup) -> dict[str, dict[str, tuple[str, str]]]:
+    """The scorecard component's cells: row -> column -> (class, text)."""
+    rows = _Table(markup.children).rows
+    return {row: dict(zip(logic.SCORE_COLUMNS, cells, strict=True)) for row, cells in rows.items()}
+
+
 def test_update_runs_the_model_for_exact_settings(model, explorer):
     values = explorer.default_values()
     values["vocational training"] = 21.3
     values["thach khe mine"] = [1]
     values["thach khe year"] = 2034
-    figures, cells, classes, summary_line, summary, status, message = update_outputs(
+    figure, card_shown, summary_line, summary, status, note, message = update_outputs(
         explorer, values, "en", False
     )
     params = {"vocational training": 21.3, "thach khe mine": 1.0, "thach khe year": 2034.0}
@@ -83,23 +118,30 @@ def test_update_runs_the_model_for_exact_settings(model, explorer):
     assert shown["params"] == params
     for _, r in card.iterrows():
         assert shown["scorecard"][r["id"]] == pytest.approx(r["value"], rel=1e-12)
-    assert len(figures) == 12
-    t08 = figures[plan_targets().index("T08")]
+    # one figure: chart k's traces are k * CHART_TRACES ... (k + 1) * CHART_TRACES - 1
+    assert len(figure["data"]) == 12 * logic.CHART_TRACES
+    assert len(figure["layout"]["annotations"]) == 12  # a title per chart
+    t08 = logic.chart_traces(figure, plan_targets().index("T08"))
+    assert {t["xaxis"] for t in t08} == {f"x{plan_targets().index('T08') + 1}"}
     np.testing.assert_allclose(
-        t08["data"][1]["y"],
-        direct["trained_labour_share"].sel(time=t08["data"][1]["x"]).values,
+        t08[1]["y"],
+        direct["trained_labour_share"].sel(time=t08[1]["x"]).values,
         rtol=1e-6,
     )
-    assert t08["data"][3]["x"] == [2030] and t08["data"][3]["y"] == [50.0]
+    assert t08[3]["x"] == [2030] and t08[3]["y"] == [50.0]
     # T01, an average since 2020, is blank before 2021 (not a growth of zero)
-    t01 = figures[plan_targets().index("T01")]["data"][1]
+    t01 = logic.chart_traces(figure, plan_targets().index("T01"))[1]
     assert t01["y"][: 2021 - 2010] == [None] * 11 and t01["y"][2021 - 2010] is not None
+    cells = scorecard_shown(card_shown)
+    assert list(cells) == ["head", *plan_targets()]
     for _, r in card.iterrows():
-        assert cells[(r["id"], "value")] == logic.format_number(r["value"])
-        assert classes[r["id"]] == ("hsd-met" if r["met"] else "hsd-missed")
-        assert cells[(r["id"], "status")] == text(f"scorecard.{r['status']}", "en")
-    assert cells[("head", "value")] == text("scorecard.value", "en", year=2030)
-    assert message == ""
+        assert cells[r["id"]]["value"] == ("num", logic.format_number(r["value"]))
+        assert cells[r["id"]]["status"] == (
+            "hsd-met" if r["met"] else "hsd-missed",
+            text(f"scorecard.{r['status']}", "en"),
+        )
+    assert cells["head"]["value"][1] == text("scorecard.value", "en", year=2030)
+    assert message == "" and note == ""
     assert f"{int(card['met'].sum())} of 12" in summary_line
     assert "3 lever(s)" in status
     # The same settings again come from the cache: no new model run.
@@ -114,16 +156,18 @@ def test_update_runs_the_model_for_exact_settings(model, explorer):
 def test_lever_only_change_patches_the_current_line(explorer):
     values = explorer.default_values()
     values["investment climate"] = 1.2
-    figures, *_ = update_outputs(explorer, values, "en", False, patch=True)
-    assert all(isinstance(f, Patch) for f in figures)
+    figure, *_ = update_outputs(explorer, values, "en", False, patch=True)
+    assert isinstance(figure, Patch)
     full, *_ = update_outputs(explorer, values, "en", False)
-    ops = figures[0].to_plotly_json()["operations"]
+    ops = figure.to_plotly_json()["operations"]
+    lines = [logic.trace_index(k, logic.CURRENT_TRACE) for k in range(12)]
     assert ops == [
         {
             "operation": "Assign",
-            "location": ["data", 1, "y"],
-            "params": {"value": full[0]["data"][1]["y"]},
+            "location": ["data", i, "y"],
+            "params": {"value": full["data"][i]["y"]},
         }
+        for i in lines
     ]
 
 
@@ -141,7 +185,7 @@ def test_bad_lever_values_are_rejected_with_a_message(explorer, name, raw):
     values = explorer.default_values()
     values[name] = raw
     out = update_outputs(explorer, values, "en", False)
-    assert out[0] == [no_update] * 12 and out[1] is no_update and out[2] is no_update
+    assert out[0] is no_update and out[1] is no_update and out[2] is no_update
     assert out[6].startswith(text("app.error.rejected", "en", reason="")[:20])
     assert "'vocational training'" in out[6] or name in out[6]
     # and the app keeps working
@@ -275,14 +319,17 @@ def test_charts_show_only_observations_comparable_with_the_model(explorer):
     )
 
 
-def _band_shown(ex, values, lang="en", target="T11"):
-    """(whether chart ``target`` gets a band, the note) from the band callback's outputs."""
-    figures, note = band_outputs(ex, values, lang, True)
-    ops = {
-        tuple(o["location"]): o["params"]["value"]
-        for o in figures[plan_targets().index(target)].to_plotly_json()["operations"]
+def _band_ops(figure) -> dict[tuple, object]:
+    return {
+        tuple(o["location"]): o["params"]["value"] for o in figure.to_plotly_json()["operations"]
     }
-    return bool(ops[("data", 5, "y")]), note
+
+
+def _band_shown(ex, values, lang="en", target="T11"):
+    """(whether chart ``target`` gets a band, the note) when the levers move with the band on."""
+    figure, *_, note, _message = update_outputs(ex, values, lang, True, patch=True)
+    upper = logic.trace_index(plan_targets().index(target), logic.BAND_TRACES[1])
+    return bool(_band_ops(figure)[("data", upper, "y")]), note
 
 
 def test_uncertainty_toggle_without_live_bands_or_results_says_not_available(model, tmp_path):
@@ -336,11 +383,11 @@ def test_bands_from_a_precomputed_uncertainty_result(model, tmp_path):
         np.percentile(data[:, 20], 95)
     )
     ex = Explorer(model, outputs=tmp_path, posterior=False)  # live bands off: the fallback
-    # whole figures hold the precomputed band
-    figures, *_ = update_outputs(ex, ex.default_values(), "vi", True)
-    t11 = figures[plan_targets().index("T11")]
-    assert len(t11["data"]) == 6 and t11["data"][5]["fill"] == "tonexty"
-    assert t11["data"][4]["y"][20] == pytest.approx(np.percentile(data[:, 20], 5))
+    # the whole figure holds the precomputed band
+    figure, *_ = update_outputs(ex, ex.default_values(), "vi", True)
+    t11 = logic.chart_traces(figure, plan_targets().index("T11"))
+    assert len(t11) == 6 and t11[5]["fill"] == "tonexty"
+    assert t11[4]["y"][20] == pytest.approx(np.percentile(data[:, 20], 5))
     # the band callback draws it, labelled as precomputed, with its file and date
     shown, note = _band_shown(ex, ex.default_values(), "vi")
     assert shown
@@ -358,12 +405,15 @@ def test_bands_from_a_precomputed_uncertainty_result(model, tmp_path):
         date=date.isoformat(),
     )
     assert not english_left(note)
-    # without the toggle, no band
-    figures, *_ = update_outputs(ex, ex.default_values(), "vi", False)
-    assert figures[plan_targets().index("T11")]["data"][5]["y"] == []
-    figures, note = band_outputs(ex, ex.default_values(), "vi", False)
-    ops = figures[plan_targets().index("T11")].to_plotly_json()["operations"]
-    assert note == "" and all(o["params"]["value"] in ([], "") for o in ops)
+    # without the toggle, no band; switching it off empties every band trace
+    figure, *_ = update_outputs(ex, ex.default_values(), "vi", False)
+    assert logic.chart_traces(figure, plan_targets().index("T11"))[5]["y"] == []
+    figure, *_, note, _message = update_outputs(
+        ex, ex.default_values(), "vi", False, patch=True, toggled=True
+    )
+    bands = {logic.trace_index(k, b) for k in range(12) for b in logic.BAND_TRACES}
+    emptied = {loc[1]: v for loc, v in _band_ops(figure).items() if loc[1] in bands}
+    assert note == "" and len(emptied) == 24 and all(v in ([], "") for v in emptied.values())
 
 
 def test_band_only_for_the_scenario_it_was_computed_for(model, tmp_path):
@@ -400,8 +450,8 @@ def test_band_only_for_the_scenario_it_was_computed_for(model, tmp_path):
     assert shown(custom) == (False, offline("en") + text("app.uncertainty.not_scenario", "en"))
     # the baseline's own settings: its band; a lever moved away empties it
     assert shown(ex.default_values())[0]
-    figures, *_ = update_outputs(ex, custom, "en", True, patch=True)
-    assert isinstance(figures[plan_targets().index("T11")], Patch)
+    figure, *_ = update_outputs(ex, custom, "en", True, patch=True)
+    assert isinstance(figure, Patch)
 
 
 def test_failed_live_band_falls_back_to_the_precomputed_one(model, tmp_path, monkeypatch):
@@ -509,7 +559,7 @@ def test_live_band_is_the_ensemble_of_the_same_draws(model, explorer):
 
     values = explorer.scenario_values("formosa_phase2")
     params = explorer.params(values)
-    figures, note = band_outputs(explorer, values, "vi", True)
+    figure, *_, note, _message = update_outputs(explorer, values, "vi", True, patch=True)
     assert note == text(
         "app.uncertainty.live", "vi", low="5", high="95", runs=LIVE_RUNS, seed=LIVE_SEED
     )
@@ -541,25 +591,23 @@ def test_live_band_is_the_ensemble_of_the_same_draws(model, explorer):
             atol=0,
         )
     # and the charts' band traces are those values
+    ops = _band_ops(figure)
     for tid in ("T01", "T11"):
         indicator = explorer.targets.loc[tid, "indicator"]
-        ops = {
-            tuple(o["location"]): o["params"]["value"]
-            for o in figures[plan_targets().index(tid)].to_plotly_json()["operations"]
-        }
-        x = ops[("data", 5, "x")]
+        low, high = (logic.trace_index(plan_targets().index(tid), b) for b in logic.BAND_TRACES)
+        x = ops[("data", high, "x")]
         band = indicator_series(expected, indicator).sel(time=x)
-        np.testing.assert_allclose(ops[("data", 4, "y")], band.sel(percentile=5.0), rtol=1e-9)
-        np.testing.assert_allclose(ops[("data", 5, "y")], band.sel(percentile=95.0), rtol=1e-9)
-        assert ops[("data", 5, "name")] == text("app.uncertainty.band", "vi", low=5, high=95)
+        np.testing.assert_allclose(ops[("data", low, "y")], band.sel(percentile=5.0), rtol=1e-9)
+        np.testing.assert_allclose(ops[("data", high, "y")], band.sel(percentile=95.0), rtol=1e-9)
+        assert ops[("data", high, "name")] == text("app.uncertainty.band", "vi", low=5, high=95)
     # the same settings again: from the cache, not run again
     computed = explorer.live.computed
-    band_outputs(explorer, values, "en", True)
+    update_outputs(explorer, values, "en", True, patch=True)
     assert explorer.live.computed == computed
-    # whole figures (a language switch) hold the same band
-    figures, *_ = update_outputs(explorer, values, "en", True)
-    t11 = figures[plan_targets().index("T11")]["data"]
-    assert t11[5]["y"] == ops[("data", 5, "y")] and t11[5]["x"] == ops[("data", 5, "x")]
+    # the whole figure (a language switch) holds the same band
+    figure, *_ = update_outputs(explorer, values, "en", True)
+    t11 = logic.chart_traces(figure, plan_targets().index("T11"))
+    assert t11[5]["y"] == ops[("data", high, "y")] and t11[5]["x"] == ops[("data", high, "x")]
 
 
 def test_costs_are_those_of_compare_for_the_settings_on_screen(model, explorer):

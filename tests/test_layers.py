@@ -22,6 +22,7 @@ LAYERS: dict[str, set[str]] = {
     "model description": {"modeldoc", "factors", "scenarios", "invariants"},
     "engines and exports": {
         "ensemble",
+        "compiled",
         "fastengine",
         "mdlexport",
         "sketch",

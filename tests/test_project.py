@@ -121,22 +121,25 @@ def test_toy_project_runs_every_command(tmp_path, monkeypatch, capsys):
 
 
 def test_toy_project_explorer_callbacks(tmp_path):
-    from hatinh_sd.app import create_app
+    from hatinh_sd.app import create_app, logic
     from hatinh_sd.app.callbacks import update_outputs
     from hatinh_sd.app.explorer import Explorer
+    from test_app_callbacks import scorecard_shown
 
     with use_project(PROJECT):
         explorer = Explorer(outputs=tmp_path, engine="pysd")
         assert [c.name for c in explorer.controls] == ["investment rate", "training"]
         values = explorer.default_values()
         values["training"] = 0.8
-        figures, cells, classes, _line, _summary, _status, message = update_outputs(
+        figure, card, _line, _summary, _status, _note, message = update_outputs(
             explorer, values, "vi", False
         )
-        assert message == "" and len(figures) == 2
-        assert cells[("T02", "indicator")] == "Tỷ lệ lao động công nghiệp"
-        assert classes["T02"] == "hsd-met" and classes["T01"] == "hsd-missed"
-        y = dict(zip(figures[1]["data"][1]["x"], figures[1]["data"][1]["y"], strict=True))
+        assert message == "" and len(figure["data"]) == 2 * logic.CHART_TRACES
+        cells = scorecard_shown(card)
+        assert cells["T02"]["indicator"][1] == "Tỷ lệ lao động công nghiệp"
+        assert cells["T02"]["status"][0] == "hsd-met" and cells["T01"]["status"][0] == "hsd-missed"
+        t02 = logic.chart_traces(figure, 1)[1]
+        y = dict(zip(t02["x"], t02["y"], strict=True))
         assert y[2030] == pytest.approx(farm_share_2030(0.8), rel=1e-6)  # charts keep 7 digits
         layout = str(create_app("vi", explorer=explorer).layout)
         assert "Công cụ khám phá công nghiệp hóa Tỉnh Mẫu" in layout
@@ -167,6 +170,7 @@ def test_adding_a_lever_or_a_target_touches_the_catalogue_and_targets_only(tmp_p
     """A new lever: its equation in the .mdl and its entry in the catalogue. A new target: a
     row of targets.csv (with its labels). The scorecard and the explorer's page show both."""
     from hatinh_sd.app import create_app
+    from hatinh_sd.app.callbacks import update_outputs
     from hatinh_sd.app.explorer import Explorer
     from hatinh_sd.targets import scorecard
 
@@ -203,7 +207,9 @@ def test_adding_a_lever_or_a_target_touches_the_catalogue_and_targets_only(tmp_p
         assert [c.name for c in explorer.controls] == ["investment rate", "subsidy", "training"]
         layout = str(create_app("en", explorer=explorer).layout)
         assert "Investment subsidy" in layout  # its control, labelled from the catalogue
-        assert "{'type': 'chart', 'target': 'T03'}" in layout  # the new target's chart
+        figure = update_outputs(explorer, explorer.default_values(), "en", False)[0]
+        titles = [a["text"] for a in figure["layout"]["annotations"]]
+        assert len(titles) == 3 and titles[2].startswith("T03")  # the new target's chart
         assert "Farm workers" in layout  # and its row of the scorecard
         base = explorer.model.run()["output"].sel(time=2030)
         more = explorer.model.run({"subsidy": 0.1})["output"].sel(time=2030)

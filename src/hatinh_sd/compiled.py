@@ -31,7 +31,9 @@ Example
 -------
 >>> from hatinh_sd.model import load_model
 >>> engine = CompiledModel(load_model())  # doctest: +SKIP
->>> times, out = engine.run({"tfp_growth_trend": np.full(200, 0.02)}, {}, ["grdp"], 2050)  # doctest: +SKIP
+>>> times, out = engine.run(
+...     {"tfp_growth_trend": np.full(200, 0.02)}, {}, ["grdp"], 2050
+... )  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -62,7 +64,13 @@ SMALL_VENSIM = 1e-6
 
 _STATEFULS = ("Integ", "Initial", "DelayFixed", "SampleIfTrue")
 #: PySD's time functions and the kernel's names for them.
-_TIME = {"time": "t", "time_step": "DT", "initial_time": "T0", "final_time": "T1", "saveper": "SAVEPER"}
+_TIME = {
+    "time": "t",
+    "time_step": "DT",
+    "initial_time": "T0",
+    "final_time": "T1",
+    "saveper": "SAVEPER",
+}
 _NUMPY_CALLS = {"np.maximum", "np.minimum", "np.exp", "np.logical_and", "np.interp", "float"}
 
 
@@ -99,7 +107,11 @@ def _parse(source: str, constants: set[str]) -> tuple[dict[str, _Element], dict[
                 continue
             if target.id == "_control_vars" and isinstance(node.value, ast.Dict):
                 for k, v in zip(node.value.keys, node.value.values, strict=True):
-                    control[ast.literal_eval(k)] = float(ast.literal_eval(_lambda_body(v, "control")))
+                    if k is None:  # a ** unpacking: not PySD's
+                        raise UnsupportedModel("_control_vars: unexpected ** in the dict")
+                    control[ast.literal_eval(k)] = float(
+                        ast.literal_eval(_lambda_body(v, "control"))
+                    )
                 continue
             call = node.value
             if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)):
@@ -125,10 +137,14 @@ def _parse(source: str, constants: set[str]) -> tuple[dict[str, _Element], dict[
             if node.name.startswith("_") or node.name in _TIME:  # the time is the kernel's
                 continue
             body = [
-                b for b in node.body if not (isinstance(b, ast.Expr) and isinstance(b.value, ast.Constant))
+                b
+                for b in node.body
+                if not (isinstance(b, ast.Expr) and isinstance(b.value, ast.Constant))
             ]
             if node.args.args or len(body) != 1 or not isinstance(body[0], ast.Return):
-                raise UnsupportedModel(f"{node.name}: only elements of one return expression are supported")
+                raise UnsupportedModel(
+                    f"{node.name}: only elements of one return expression are supported"
+                )
             expr = body[0].value
             assert expr is not None
             kind = "const" if node.name in constants else "aux"
@@ -400,10 +416,11 @@ class CompiledModel:
         defaults = self.model._constant_defaults
         P = np.empty((n, len(self.constants)))
         P[:] = np.array([defaults[c] for c in self.constants])
-        for name, v in {**fixed, **values}.items():
+        settings: dict[str, Any] = {**fixed, **values}
+        for name, v in settings.items():
             if name not in self._index:
                 raise KeyError(f"{name} is not a constant of the model")
-            P[:, self._index[name]] = v
+            P[:, self._index[name]] = np.asarray(v, dtype=float)
         unknown = [o for o in outputs if o not in self._slots]
         if unknown:
             raise KeyError(f"{unknown[0]} is not a component of the model")

@@ -151,7 +151,7 @@ def _project_targets() -> pd.DataFrame:
     return _CACHE[key]
 
 
-def _row_label(row: Mapping[str, Any], lang: str) -> str:
+def _row_label(row: Mapping[Any, Any], lang: str) -> str:
     return str(row.get(f"label_{lang}") or row.get("label_en") or row["indicator"])
 
 
@@ -173,7 +173,7 @@ def target_label(target_id: str, lang: str = "en", targets: pd.DataFrame | None 
     rows = targets[targets["target_id"] == target_id]
     if rows.empty:
         return str(target_id)
-    return _row_label(rows.iloc[0], lang)
+    return _row_label(rows.iloc[0].to_dict(), lang)
 
 
 def indicator_variables(targets: pd.DataFrame | None = None) -> dict[str, str]:

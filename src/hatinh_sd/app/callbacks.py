@@ -88,8 +88,8 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
         Output("scorecard-summary", "children"),
         Output("run-summary", "children"),
         Output("run-status", "children"),
-        Output("run-message", "children"),
         Output("bands-note", "children"),
+        Output("run-message", "children"),
         Output("costs", "children"),
         Output("effects", "children"),
         Output("effects-shown", "data"),
@@ -204,7 +204,7 @@ def update_outputs(
 
     Returns the charts' figure (:func:`logic.charts_figure`), the scorecard
     (:func:`hatinh_sd.app.layout.scorecard_markup`), its summary line, the hidden run
-    summary (JSON), the status line, the error message and the band's note. With
+    summary (JSON), the status line, the band's note and the error message. With
     ``show_bands`` the band of these settings is computed with the run
     (:meth:`Explorer.view`). With ``patch`` (only levers or the band toggle changed) the
     figure is a :class:`dash.Patch` replacing the current-settings lines, and the band's
@@ -217,7 +217,7 @@ def update_outputs(
         view = explorer.view(values, lang, show_bands, figures=not patch)
     except HatinhInputError as exc:
         message = text("app.error.rejected", lang, reason=str(exc))
-        return no_update, no_update, no_update, no_update, no_update, message, no_update
+        return no_update, no_update, no_update, no_update, no_update, no_update, message
     met = int(view.card["met"].sum())
     summary = text(
         "app.scorecard.summary",
@@ -247,8 +247,8 @@ def update_outputs(
         summary,
         summary_json(view.summary),
         status,
-        "",
         view.bands_note,
+        "",
     )
 
 

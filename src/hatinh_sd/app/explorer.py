@@ -15,8 +15,8 @@ import datetime as _dt
 import json
 import math
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 

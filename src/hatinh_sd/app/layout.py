@@ -230,8 +230,10 @@ def scorecard_markup(card, lang: str) -> dcc.Markdown:
 
     def td(tid: str, col: str) -> str:
         cls = status[tid] if col == "status" else "num" if col in numeric else ""
-        return f'<td class="{cls}">{escape(cells[(tid, col)])}</td>' if cls else (
-            f"<td>{escape(cells[(tid, col)])}</td>"
+        return (
+            f'<td class="{cls}">{escape(cells[(tid, col)])}</td>'
+            if cls
+            else (f"<td>{escape(cells[(tid, col)])}</td>")
         )
 
     head = "".join(f"<th>{escape(cells[('head', c)])}</th>" for c in SCORE_COLUMNS)
