@@ -11,13 +11,13 @@ to the page showing the new run:
   runs, :mod:`hatinh_sd.app.bands`) both show the new settings; the time to
   the line alone is printed too (the band's ensemble runs beside it).
 
-Where the time goes (2-core machine): the scalar run of a change takes about 15 ms in
-pysimlin (the explorer's engine once it has agreed with PySD; about 160 ms in PySD), the
-server's callback about 20-50 ms in all, the band's vectorised run of 200 draws about 0.45 s,
-and chromium (headless, software rendering) about 0.2-0.3 s of main-thread work per update:
-Dash's handling of the change and of the answer (about 0.15 s) and the redraw of the 12
-charts (about 0.2 s, measured with ``Plotly.react`` on the page), once for the line and once
-more for the band.
+Where the time goes (2-core machine, quiet): the page's run takes about 2 ms in the model's
+compiled kernel (hatinh_sd.compiled; 10 ms in pysimlin, 160 ms in PySD) and the server's
+callback about 15 ms in all; the band's 200 draws about 45 ms in the kernel on two threads
+(0.45 s in vectorised PySD), in the same request. Chromium (headless, software rendering)
+spends about 0.15 s of main-thread work per update: Dash's handling of the change and of
+the answer and the redraw of the one figure of 12 charts (12 separate figures took about a
+third longer, and each further callback on the levers about 0.1 s more).
 
 Every move is a new run: the explorer's run and band caches are emptied before
 each key press (the slider steps back and forth). Each of ``--runs`` runs makes

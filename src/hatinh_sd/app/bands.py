@@ -13,16 +13,14 @@ kept loaded); the band is the 5th and 95th percentile over the runs at every yea
 scenario again.
 
 Why this engine (measured on the 2-core machine of issue 13; ``benchmarks/app_speed.py``
-drives the page): one vectorised PySD run of the 200 draws with the 12 charted
-outputs takes about 0.44 s warm on a quiet machine (0.3 s of it PySD's per-step
-Python overhead, as with 2 draws; a scalar run takes 0.16 s); ``run_ensemble``
-itself adds about 0.7 s of bookkeeping per call (invariants, coordinates of the
-177 drawn constants, scalar cross-checks) that the page does not need, so the
-engine is called directly. SDEverywhere's JS model takes about 5 ms a run in
-Node, 200 runs one after another about 1 s, so it was not used. The ensemble
-runs in a worker process (``engine="process"``) so that it uses the second core
-beside the scalar run of the same slider change instead of sharing the server's
-GIL with it.
+drives the page): the 200 draws run in the model's compiled kernel
+(:class:`hatinh_sd.compiled.CompiledModel`, PySD's own translation compiled by numba), split
+over two threads, in about 45 ms, once it has agreed with PySD's array engine within 1e-9 on
+20 of the draws (:func:`band_engine`); PySD's vectorised run of the same draws takes about
+0.45 s (0.3 s of it per-step Python overhead, however many draws), and SDEverywhere's JS
+model about 5 ms a run in Node, 1 s for 200. PySD's array engine runs them when the kernel
+cannot be built or disagrees. The ensemble runs in a worker process (``engine="process"``)
+kept for the explorer's life, beside the page's own run of the same change.
 """
 
 from __future__ import annotations

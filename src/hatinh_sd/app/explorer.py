@@ -618,13 +618,11 @@ class Explorer:
             self._bands[scenario] = cached
         return cached[1]
 
-    def band_view(
-        self, params: Mapping[str, float], lang: str, *, compute: bool = True
-    ) -> tuple[Bands | None, str]:
+    def band_view(self, params: Mapping[str, float], lang: str) -> tuple[Bands | None, str]:
         """The band to draw for settings ``params`` and the note saying which, in ``lang``.
 
-        The live band of these settings (:class:`hatinh_sd.app.bands.LiveBands`,
-        computed now unless ``compute`` is false: then only if computed before).
+        The live band of these settings (:class:`hatinh_sd.app.bands.LiveBands`, from
+        its cache or computed now).
         Without live bands (no posterior draws of this model, or the run failed),
         the precomputed band of the shipped scenario with exactly these settings
         and the current model, labelled as such; otherwise none, and the note
@@ -633,12 +631,10 @@ class Explorer:
         why = ""
         if self.live.available:
             try:
-                live = self.live.band(params) if compute else self.live.cached(params)
+                live = self.live.band(params)
             except LiveBandsUnavailable as exc:
                 why = exc.why
             else:
-                if live is None:
-                    return None, ""
                 low, high = (float(p) for p in next(iter(live.variables.values()))["percentile"])
                 bands = Bands(
                     live.variables,
