@@ -479,17 +479,9 @@ class CompiledModel:
         """Largest relative difference from ``reference`` (``Model.run``) over ``outputs`` and
         every year, on :func:`hatinh_sd.fastengine.check_sets` (the baseline and every lever
         at the bottom and at the top of its range); NaN in both counts as equal."""
-        from hatinh_sd.fastengine import check_sets
+        from hatinh_sd.fastengine import check_runner
 
-        outputs = list(outputs)
-        worst = 0.0
-        for params in check_sets(self.model):
-            ours = self.run_dataset(params, outputs=outputs)
-            ref = reference(params, outputs=outputs)
-            for v in outputs:
-                py = self.model.py_name(v)
-                worst = max(worst, _largest_difference(ours[py].values, ref[py].values))
-        return worst
+        return check_runner(self.run_dataset, reference, self.model, outputs)
 
     def check(
         self,
@@ -504,15 +496,9 @@ class CompiledModel:
         final = self.model.final_time
         _, a = self.run(values, fixed, outputs, final)
         _, b = other.run(values, fixed, outputs, final)
-        return _largest_difference(a, b)
+        from hatinh_sd.fastengine import largest_difference
 
-
-def _largest_difference(a: np.ndarray, b: np.ndarray) -> float:
-    """Largest of |a - b| / max(|b|, 1e-9); NaN in both counts as equal, in one as infinite."""
-    both_nan = np.isnan(a) & np.isnan(b)
-    diff = np.abs(a - b) / np.maximum(np.abs(b), 1e-9)
-    diff = np.where(both_nan, 0.0, np.where(np.isnan(diff), np.inf, diff))
-    return float(diff.max()) if diff.size else 0.0
+        return largest_difference(a, b)
 
 
 def checked_engine(

@@ -34,7 +34,15 @@ import xarray as xr
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.model import Model
 
-__all__ = ["CHECK_RTOL", "SimlinRunner", "check_sets", "import_simlin", "simlin_name"]
+__all__ = [
+    "CHECK_RTOL",
+    "SimlinRunner",
+    "check_runner",
+    "check_sets",
+    "import_simlin",
+    "largest_difference",
+    "simlin_name",
+]
 
 #: Largest relative difference from PySD (relative to max(|PySD value|, 1e-9)) at which
 #: pysimlin's runs are used (the cross-check's bound, :mod:`hatinh_sd.crosscheck`).
@@ -67,6 +75,34 @@ def check_sets(model: Model) -> list[dict[str, float]]:
         {name: float(p.low) for name, p in levers.items()},
         {name: float(p.high) for name, p in levers.items()},
     ]
+
+
+def largest_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest of |a - b| / max(|b|, 1e-9); NaN in both counts as equal, in one as infinite."""
+    both_nan = np.isnan(a) & np.isnan(b)
+    diff = np.abs(a - b) / np.maximum(np.abs(b), 1e-9)
+    diff = np.where(both_nan, 0.0, np.where(np.isnan(diff), np.inf, diff))
+    return float(diff.max()) if diff.size else 0.0
+
+
+def check_runner(
+    run: Callable[..., xr.Dataset],
+    reference: Callable[..., xr.Dataset],
+    model: Model,
+    outputs: Iterable[str],
+) -> float:
+    """Largest relative difference (:func:`largest_difference`) between a fast engine's runs
+    ``run`` and ``reference`` (``Model.run``; both with ``Model.run``'s signature) over
+    ``outputs`` and every year, on :func:`check_sets`."""
+    outputs = list(outputs)
+    worst = 0.0
+    for params in check_sets(model):
+        ours = run(params, outputs=outputs)
+        ref = reference(params, outputs=outputs)
+        for v in outputs:
+            py = model.py_name(v)
+            worst = max(worst, largest_difference(ours[py].values, ref[py].values))
+    return worst
 
 
 class SimlinRunner:
@@ -145,19 +181,6 @@ class SimlinRunner:
         return ds
 
     def check_runs(self, reference: Callable[..., xr.Dataset], outputs: Iterable[str]) -> float:
-        """Largest relative difference (relative to max(|reference|, 1e-9)) between this
-        runner and ``reference`` (``Model.run``) over ``outputs`` and every year, on
-        :func:`check_sets`; NaN in both counts as equal, NaN in one as infinite."""
-        outputs = list(outputs)
-        worst = 0.0
-        for params in check_sets(self.model):
-            ours = self.run_dataset(params, outputs=outputs)
-            ref = reference(params, outputs=outputs)
-            for v in outputs:
-                a = ours[self.model.py_name(v)].values
-                b = ref[self.model.py_name(v)].values
-                both = np.isnan(a) & np.isnan(b)
-                diff = np.abs(a - b) / np.maximum(np.abs(b), 1e-9)
-                diff = np.where(both, 0.0, np.where(np.isnan(diff), np.inf, diff))
-                worst = max(worst, float(diff.max()) if diff.size else 0.0)
-        return worst
+        """Largest relative difference from ``reference`` (``Model.run``):
+        :func:`check_runner` of this runner."""
+        return check_runner(self.run_dataset, reference, self.model, outputs)
