@@ -16,6 +16,7 @@ from hatinh_sd.app.callbacks import (
     load_outputs,
     message_of,
     message_view,
+    only_changed,
     update_outputs,
 )
 from hatinh_sd.app.explorer import Explorer, find_bands
@@ -169,6 +170,32 @@ def test_lever_only_change_patches_the_current_line(explorer):
         }
         for i in lines
     ]
+
+
+def test_only_what_changed_is_sent(explorer):
+    from dash import html
+
+    values = explorer.default_values()
+    _figure, *page, _message = update_outputs(explorer, values, "en", False)
+    parts = {
+        "scorecard": page[0],
+        "scorecard-summary": page[1],
+        "run-status": page[3],
+        "costs": html.Table("x"),
+    }
+    shown: dict[str, str] = {}
+    assert only_changed(dict(parts), shown) == parts  # a new page: everything is sent
+    again = only_changed(dict(parts), shown)
+    assert all(v is no_update for v in again.values())
+    # a change is sent; what the page did not receive (no_update) keeps its digest
+    moved = {**parts, "scorecard-summary": page[1] + " ", "costs": no_update}
+    out = only_changed(moved, shown)
+    assert out["scorecard-summary"] == page[1] + " "
+    assert out["scorecard"] is no_update and out["run-status"] is no_update
+    assert out["costs"] is no_update
+    assert only_changed({**parts, "costs": html.Table("y")}, shown)["costs"] is not no_update
+    assert only_changed({"effects": "card"}, shown, skip=("effects",)) == {"effects": "card"}
+    assert "effects" not in shown
 
 
 @pytest.mark.parametrize(

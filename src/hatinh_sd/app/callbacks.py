@@ -7,10 +7,12 @@ and the app keeps serving.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
 from dash import ALL, Dash, Input, Output, Patch, State, ctx, dcc, html, no_update
+from plotly.utils import PlotlyJSONEncoder
 
 from hatinh_sd.app.explorer import Explorer, summary_json
 from hatinh_sd.app.logic import (
@@ -31,6 +33,7 @@ __all__ = [
     "load_outputs",
     "message_of",
     "message_view",
+    "only_changed",
     "register_callbacks",
     "update_outputs",
 ]
@@ -38,6 +41,18 @@ __all__ = [
 LEVERS = {"type": "lever", "kind": ALL, "name": ALL}
 #: The levers shown as sliders (their marks are numbers written in the language).
 SLIDERS = {"type": "lever", "kind": "slider", "name": ALL}
+
+#: The parts of the page the main callback writes besides the charts and the message, in
+#: its order of outputs: :func:`update_outputs`'s, the costs panel and the lever-effects card.
+SHOWN = (
+    "scorecard",
+    "scorecard-summary",
+    "run-summary",
+    "run-status",
+    "bands-note",
+    "costs",
+    "effects",
+)
 
 #: Media type of an Excel workbook.
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -84,38 +99,38 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
 
     @app.callback(
         Output("charts", "figure"),
-        Output("scorecard", "children"),
-        Output("scorecard-summary", "children"),
-        Output("run-summary", "children"),
-        Output("run-status", "children"),
-        Output("bands-note", "children"),
+        *(Output(name, "children") for name in SHOWN),
         Output("run-message", "children"),
-        Output("costs", "children"),
-        Output("effects", "children"),
-        Output("effects-shown", "data"),
+        Output("shown", "data"),
         Input(LEVERS, "value"),
         Input("lang", "value"),
         Input("effects-target", "value"),
         Input("uncertainty", "value"),
-        State("effects-shown", "data"),
+        State("shown", "data"),
     )
     def update(_values_list, lang, choice, uncertainty, shown):
         # One callback for everything a change shows: the run, its band, scorecard, costs
         # and the lever-effects card, so that the browser sends one request and redraws the
         # page once per change (each further callback on the levers cost the browser about
-        # 0.1 s more; see benchmarks/app_speed.py).
+        # 0.1 s more; see benchmarks/app_speed.py). Of the page's parts only those that
+        # changed are sent (only_changed).
         from hatinh_sd.app.layout import costs_table
 
+        shown = dict(shown or {})
         triggered = list(ctx.triggered_prop_ids.values())
         values = _values(ctx.inputs_list[0])
-        effects = effects_outputs(explorer, values, lang, choice, shown)
+        effects, key = effects_outputs(explorer, values, lang, choice, shown.get("effects"))
+        if key is not no_update:
+            shown["effects"] = key
         if triggered == ["effects-target"]:  # another target and year: the card alone
-            return *[no_update] * 8, *effects
+            parts = dict.fromkeys(SHOWN, no_update)
+            parts["effects"] = effects
+            return no_update, *parts.values(), no_update, shown
         patch = bool(triggered) and all(
             i == "uncertainty" or (isinstance(i, dict) and i.get("type") == "lever")
             for i in triggered
         )
-        page = update_outputs(
+        figure, *page, message = update_outputs(
             explorer,
             values,
             lang,
@@ -123,10 +138,11 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
             patch=patch,
             toggled="uncertainty" in triggered,
         )
-        if page[1] is no_update:  # settings the model rejects: the error, nothing else
-            return *page, no_update, *effects
-        # the same (cached) run as the charts: costs live with every change
-        return *page, costs_table(explorer.costs(values), lang), *effects
+        # the same (cached) run as the charts: costs live with every change; settings the
+        # model rejects show the error and change nothing else
+        costs = no_update if page[0] is no_update else costs_table(explorer.costs(values), lang)
+        parts = dict(zip(SHOWN, [*page, costs, effects], strict=True))
+        return figure, *only_changed(parts, shown, skip=("effects",)).values(), message, shown
 
     @app.callback(
         Output(LEVERS, "value"),
@@ -250,6 +266,35 @@ def update_outputs(
         view.bands_note,
         "",
     )
+
+
+def shown_key(value: Any) -> str:
+    """A digest of what an output shows (a string, number or Dash component tree)."""
+    return hashlib.blake2b(
+        json.dumps(value, cls=PlotlyJSONEncoder, sort_keys=True).encode(), digest_size=12
+    ).hexdigest()
+
+
+def only_changed(
+    parts: dict[str, Any], shown: dict[str, str], *, skip: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """``parts`` (output -> value) with ``no_update`` for each value the page shows
+    already, by the digests (:func:`shown_key`) in ``shown``, which is brought up to date
+    in place. Outputs in ``skip`` pass as they are (their key is kept elsewhere).
+
+    The browser redraws only what changed: each output it is sent costs it time (about
+    35 ms for the six text parts a lever move leaves as they were, measured with
+    ``benchmarks/app_speed.py``'s page on the 2-core machine), whatever its content.
+    """
+    out = {}
+    for name, value in parts.items():
+        if value is no_update or name in skip:
+            out[name] = value
+            continue
+        key = shown_key(value)
+        out[name] = no_update if shown.get(name) == key else value
+        shown[name] = key
+    return out
 
 
 def effects_outputs(

@@ -483,7 +483,6 @@ def build_layout(
                         ]
                     ),
                     html.Div(id="effects"),
-                    dcc.Store(id="effects-shown"),
                 ],
                 className="hsd-card",
             ),
@@ -515,5 +514,7 @@ def build_layout(
             ),
             html.Div([lever_panel(explorer, lang, descriptions), main], className="hsd-body"),
             html.Pre(id="run-summary", className="hsd-summary"),
+            # digests of what the page shows (callbacks.only_changed): only changes are sent
+            dcc.Store(id="shown"),
         ]
     )
