@@ -12,7 +12,6 @@ import json
 from typing import Any
 
 from dash import ALL, Dash, Input, Output, Patch, State, ctx, dcc, html, no_update
-from plotly.utils import PlotlyJSONEncoder
 
 from hatinh_sd.app.explorer import Explorer, summary_json
 from hatinh_sd.app.logic import (
@@ -141,7 +140,8 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
         # the same (cached) run as the charts: costs live with every change; settings the
         # model rejects show the error and change nothing else
         costs = no_update if page[0] is no_update else costs_table(explorer.costs(values), lang)
-        parts = dict(zip(SHOWN, [*page, costs, effects], strict=True))
+        shows: list[Any] = [*page, costs, effects]
+        parts = dict(zip(SHOWN, shows, strict=True))
         return figure, *only_changed(parts, shown, skip=("effects",)).values(), message, shown
 
     @app.callback(
@@ -270,9 +270,12 @@ def update_outputs(
 
 def shown_key(value: Any) -> str:
     """A digest of what an output shows (a string, number or Dash component tree)."""
-    return hashlib.blake2b(
-        json.dumps(value, cls=PlotlyJSONEncoder, sort_keys=True).encode(), digest_size=12
-    ).hexdigest()
+
+    def plain(obj: Any) -> Any:  # components as Dash sends them; numpy values as lists
+        return obj.to_plotly_json() if hasattr(obj, "to_plotly_json") else obj.tolist()
+
+    text = json.dumps(value, default=plain, sort_keys=True)
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
 def only_changed(
