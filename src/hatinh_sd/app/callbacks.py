@@ -57,6 +57,11 @@ SHOWN = (
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+def _if_changed(value: Any, before: Any) -> Any:
+    """``value``, or ``no_update`` when it equals ``before`` (nothing to send)."""
+    return no_update if value == before else value
+
+
 def _values(entries: list[dict]) -> dict[str, object]:
     """Lever name -> raw value from a pattern-matching input's entries."""
     return {e["id"]["name"]: e.get("value") for e in entries}
@@ -115,7 +120,7 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
         # changed are sent (only_changed).
         from hatinh_sd.app.layout import costs_table
 
-        shown = dict(shown or {})
+        before, shown = shown or {}, dict(shown or {})
         triggered = list(ctx.triggered_prop_ids.values())
         values = _values(ctx.inputs_list[0])
         effects, key = effects_outputs(explorer, values, lang, choice, shown.get("effects"))
@@ -124,7 +129,7 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
         if triggered == ["effects-target"]:  # another target and year: the card alone
             parts = dict.fromkeys(SHOWN, no_update)
             parts["effects"] = effects
-            return no_update, *parts.values(), no_update, shown
+            return no_update, *parts.values(), no_update, _if_changed(shown, before)
         patch = bool(triggered) and all(
             i == "uncertainty" or (isinstance(i, dict) and i.get("type") == "lever")
             for i in triggered
@@ -142,7 +147,8 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
         costs = no_update if page[0] is no_update else costs_table(explorer.costs(values), lang)
         shows: list[Any] = [*page, costs, effects]
         parts = dict(zip(SHOWN, shows, strict=True))
-        return figure, *only_changed(parts, shown, skip=("effects",)).values(), message, shown
+        sent = only_changed(parts, shown, skip=("effects",))
+        return figure, *sent.values(), message, _if_changed(shown, before)
 
     @app.callback(
         Output(LEVERS, "value"),
