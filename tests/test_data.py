@@ -75,7 +75,7 @@ def error_of(func, *args, **kwargs) -> HatinhInputError:
 
 
 def test_shipped_row_counts(shipped: data.ModelData) -> None:
-    assert len(shipped.observed) == 160
+    assert len(shipped.observed) == 161
     assert len(shipped.projects) == 18
     assert len(shipped.targets) == 29
     # sources.csv grows as the model gains formulation references
@@ -103,7 +103,7 @@ def test_shipped_observed_types_and_times(shipped: data.ModelData) -> None:
     obs = shipped.observed
     assert obs["year"].dtype == "int64"
     assert obs["value"].dtype == "float64"
-    assert obs["is_annual"].sum() == 135
+    assert obs["is_annual"].sum() == 136
     annual = obs[obs["is_annual"]]
     assert (annual["time"] == annual["year"]).all()
     sub = obs[~obs["is_annual"]]
@@ -205,7 +205,7 @@ def test_data_dir_argument_and_env_override(
     assert data.data_dir(copy_dir) == copy_dir.resolve()
     monkeypatch.setenv(data.DATA_DIR_ENV_VAR, str(copy_dir))
     assert data.data_dir() == copy_dir.resolve()
-    assert len(data.load_all().observed) == 160
+    assert len(data.load_all().observed) == 161
 
     monkeypatch.setenv(data.DATA_DIR_ENV_VAR, str(tmp_path / "nowhere"))
     err = error_of(data.data_dir)

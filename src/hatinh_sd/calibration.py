@@ -103,6 +103,13 @@ DERIVED: dict[str, Derived] = {
     "grdp_without_formosa": Derived(
         ("grdp", "steel_value_added"), lambda v: v["grdp"] - v["steel_value_added"]
     ),
+    # average growth (% a year, continuous) of the total factor productivity of manufacturing
+    # and services since 2010: the exogenous trend and the endogenous productivity effects
+    # together, the quantity growth accounting measures
+    "tfp_growth_since_2010": Derived(
+        ("services_tfp_index", "years_since_2010"),
+        lambda v: 100 * np.log(v["services_tfp_index"]) / np.maximum(v["years_since_2010"], 0.5),
+    ),
 }
 
 

@@ -110,6 +110,7 @@ KNOWN_INDICATORS: dict[str, str] = {
     # output
     "grdp_growth": "% per year",
     "grdp_growth_without_formosa": "% per year",
+    "tfp_growth_modern": "% per year",
     "grdp_const2010": "billion VND (2010 prices)",
     "grdp_current": "billion VND",
     "grdp_per_capita_current": "million VND",
