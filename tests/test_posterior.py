@@ -7,6 +7,7 @@ the estimates in ``model/calibration.yaml`` against the issue's criteria.
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -330,6 +331,52 @@ def test_history_consistency_counts_each_check():
     ok, table = history_consistency(ds, checks)
     assert ok.tolist() == [True, False, False]  # 6 % off, and a non-finite run, fail
     assert table["share"].iloc[-1] == pytest.approx(1 / 3)
+    # the deviations (run minus statistic) over the finite runs: 4 % and 6 % for GRDP
+    grdp = table.set_index("variable").loc["grdp"]
+    assert grdp["unit"] == "%"
+    assert grdp["deviation_median"] == pytest.approx(5.0)
+    assert grdp["deviation_p05"] == pytest.approx(4.1)
+    assert grdp["deviation_p95"] == pytest.approx(5.9)
+    farm = table.set_index("variable").loc["employment_share_agriculture"]
+    assert farm["unit"] == "points"
+    assert farm[["deviation_p05", "deviation_median", "deviation_p95"]].tolist() == pytest.approx(
+        [2.9, 2.9, 2.9]
+    )
+    assert np.isnan(table["deviation_median"].iloc[-1])  # the "all" row
+
+
+def test_deviations_are_described_in_both_languages(model):
+    from hatinh_sd.uncertainty import describe_deviations
+
+    rows = [
+        {
+            "check": "grdp",
+            "variable": "grdp",
+            "year": 2021,
+            "unit": "%",
+            "deviation_median": 1.35,
+            "deviation_p05": -3.25,
+            "deviation_p95": 5.83,
+        },
+        {
+            "check": "farm",
+            "variable": "employment_share_agriculture",
+            "year": 2025,
+            "unit": "points",
+            "deviation_median": 0.0,
+            "deviation_p05": -1.04,
+            "deviation_p95": None,
+        },
+        {"check": "all", "share": 0.9},
+    ]
+    en = describe_deviations(rows, model, "en")
+    assert en.startswith("GRDP")
+    assert "2021: median deviation +1.4 %, 90 % of runs between -3.2 and +5.8 %" in en
+    assert "2025: median deviation 0.0 points, 90 % of runs between -1.0 and – points" in en
+    vi = describe_deviations(rows, model, "vi")
+    assert "năm 2021: sai lệch trung vị +1,4 %, 90 % số lần chạy trong khoảng -3,2 đến +5,8 %" in vi
+    rows[0]["deviation_median"] = None  # a check whose runs were all non-finite is left out
+    assert "2021" not in describe_deviations(rows, model, "en")
 
 
 @pytest.mark.slow
@@ -340,8 +387,15 @@ def test_uncertainty_command_records_the_history_share(tmp_path, capsys):
     with xr.open_dataset(tmp_path / "baseline" / "bands.nc") as ds:
         share = float(ds.attrs["history_consistent_share"])
         assert 0.0 <= share <= 1.0
+        from hatinh_sd.uncertainty import history_observations
+
+        deviations = json.loads(ds.attrs["history_deviations"])
+        assert [d["variable"] for d in deviations] == list(history_observations()["variable"])
+        for d in deviations:
+            assert d["deviation_p05"] <= d["deviation_median"] <= d["deviation_p95"]
         assert ds.attrs["draws_method"] == "posterior"
         assert list(ds["percentile"].values) == [5, 25, 50, 75, 95]
+    assert "how far the runs are from the statistics (run minus statistic): GRDP" in out
 
 
 def test_posterior_draw_factor_expands_to_the_draws(model, draws):

@@ -262,6 +262,36 @@ def test_probabilities_are_those_uncertainty_printed(filed):
 
 
 @pytest.mark.slow
+def test_history_deviations_are_those_uncertainty_wrote(filed, model):
+    """The report says how far each ensemble's runs are from the history checks' statistics
+    with the figures of bands.nc, which are those of history_consistency.csv."""
+    import json
+
+    import xarray as xr
+
+    from hatinh_sd.uncertainty import describe_deviations
+
+    section = re.search(r"<section id='probability'>(.*?)</section>", filed["html"], re.S).group(1)
+    for name in WITH_BANDS:
+        folder = filed["out"] / "uncertainty" / name
+        with xr.open_dataset(folder / "bands.nc") as ds:
+            deviations = json.loads(ds.attrs["history_deviations"])
+        table = pd.read_csv(folder / "history_consistency.csv")
+        table = table[table["check"] != "all"].reset_index(drop=True)
+        assert [d["check"] for d in deviations] == list(table["check"])
+        for d, r in zip(deviations, table.itertuples()):
+            assert d["share"] == pytest.approx(r.share, rel=1e-5)
+            for col in ("deviation_p05", "deviation_median", "deviation_p95"):
+                assert d[col] == pytest.approx(getattr(r, col), rel=1e-5, abs=1e-9)
+        said = text(
+            "report.probability.deviations",
+            "vi",
+            deviations=describe_deviations(deviations, model, "vi"),
+        )
+        assert html.escape(said) in section
+
+
+@pytest.mark.slow
 def test_summary_costs_are_those_of_compare(filed):
     folder = next(filed["out"].glob("compare_*_vi"))
     inv = pd.read_csv(folder / "investment.csv", encoding="utf-8-sig")

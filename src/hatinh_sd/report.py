@@ -363,7 +363,7 @@ def _probability(
     lang: str,
 ) -> str:
     """The probability of meeting each target, from the current uncertainty ensembles."""
-    from hatinh_sd.uncertainty import check_labels, describe_draws
+    from hatinh_sd.uncertainty import check_labels, describe_deviations, describe_draws
 
     e = html.escape
     parts = [f"<p>{e(text('report.probability.intro', lang))}</p>"]
@@ -392,6 +392,19 @@ def _probability(
             )
             + f" <code>{e(str(bands[name].path.parent / 'probabilities.csv'))}</code></p>"
         )
+        deviations = json.loads(str(attrs.get("history_deviations", "[]")))
+        if deviations and all(isinstance(r, dict) for r in deviations):
+            parts.append(
+                "<p class='note'>"
+                + e(
+                    text(
+                        "report.probability.deviations",
+                        lang,
+                        deviations=describe_deviations(deviations, model, lang),
+                    )
+                )
+                + "</p>"
+            )
     if shown:
 
         def cells(tid: str, _grp: pd.DataFrame) -> list[str]:

@@ -33,6 +33,7 @@ __all__ = [
     "target_variables",
     "PERCENTILES",
     "describe_draws",
+    "describe_deviations",
     "draw_with_posterior",
     "draw_uncertainties",
     "history_consistency",
@@ -152,10 +153,15 @@ class _HistoryCheck(Protocol):
 
 
 def history_consistency(ds: xr.Dataset, checks: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
-    """Which runs reproduce history: a mask over samples and the share meeting each check.
+    """Which runs reproduce history: a mask over samples, and per check the share of runs
+    meeting it and how far the runs are from the statistic.
 
     Uses the calendar-year means (``<variable>_annual``, as the statistics are annual
-    totals and averages) where the ensemble has them, else the mid-year values.
+    totals and averages) where the ensemble has them, else the mid-year values. The
+    deviation (model minus statistic, in % of the statistic or in points, as the check's
+    tolerance) is summarised over the finite runs by its median and its 5th and 95th
+    percentiles: a median far from 0 means the runs are biased, a wide 5-95 range that
+    they are spread, which tells why runs fail a check.
     """
     from hatinh_sd.ensemble import ANNUAL_SUFFIX
 
@@ -164,43 +170,89 @@ def history_consistency(ds: xr.Dataset, checks: pd.DataFrame) -> tuple[np.ndarra
     for c in cast("Iterator[_HistoryCheck]", checks.itertuples()):
         annual = f"{c.variable}{ANNUAL_SUFFIX}"
         vals = ds[annual if annual in ds else c.variable].sel(time=c.year).values
-        dev = vals / c.observed - 1 if c.error == "relative" else vals - c.observed
+        relative = c.error == "relative"
+        dev = vals / c.observed - 1 if relative else vals - c.observed
         ok = np.isfinite(dev) & (np.abs(dev) <= c.tolerance)
         ok_all &= ok
-        unit = "%" if c.error == "relative" else " points"
-        tol = c.tolerance * 100 if c.error == "relative" else c.tolerance
+        unit = "%" if relative else " points"
+        scale = 100 if relative else 1
+        finite = dev[np.isfinite(dev)] * scale
+        p05, median, p95 = np.percentile(finite, [5, 50, 95]) if finite.size else (np.nan,) * 3
         rows.append(
             {
-                "check": f"{c.variable} {c.year} within {tol:g}{unit} of {c.observed:g}",
+                "check": f"{c.variable} {c.year} within {c.tolerance * scale:g}{unit} "
+                f"of {c.observed:g}",
                 "share": float(ok.mean()),
+                "variable": c.variable,
+                "year": int(c.year),
+                "unit": unit.strip(),
+                "deviation_median": float(median),
+                "deviation_p05": float(p05),
+                "deviation_p95": float(p95),
             }
         )
     # without checks (a project with no history to reproduce) the share is undefined
     rows.append({"check": "all", "share": float(ok_all.mean()) if rows else float("nan")})
-    return ok_all, pd.DataFrame(rows)
+    columns = ["check", "share", "variable", "year", "unit"]
+    columns += ["deviation_median", "deviation_p05", "deviation_p95"]
+    return ok_all, pd.DataFrame(rows, columns=columns)
 
 
 def check_labels(checks: Sequence[Mapping[str, Any]], model: Any, lang: str = "en") -> str:
     """The history checks (rows of :func:`history_observations`, or the ``history_checks``
     attribute of ``bands.nc``) in words, in ``lang``: "GRDP 2021 within 5 %; ..."."""
     from hatinh_sd.i18n import number, text
-    from hatinh_sd.vocabulary import label
 
     parts = []
     for c in checks:
-        try:
-            name = label(model.real_name(str(c["variable"])), lang)
-        except KeyError:
-            name = str(c["variable"])
         relative = c["error"] == "relative"
         tol = float(c["tolerance"]) * (100 if relative else 1)
         parts.append(
             text(
                 "uncertainty.check_relative" if relative else "uncertainty.check_points",
                 lang,
-                variable=name,
+                variable=_variable_label(str(c["variable"]), model, lang),
                 year=int(c["year"]),
                 tolerance=number(tol, lang, significant=3),
+            )
+        )
+    return "; ".join(parts)
+
+
+def _variable_label(variable: str, model: Any, lang: str) -> str:
+    from hatinh_sd.vocabulary import label
+
+    try:
+        return label(model.real_name(variable), lang)
+    except KeyError:
+        return variable
+
+
+def describe_deviations(history: Sequence[Mapping[Any, Any]], model: Any, lang: str = "en") -> str:
+    """How far the runs are from each history check's statistic, in ``lang``: "GRDP 2021:
+    median deviation +1.4 %, 90 % of runs between -3.3 and +5.8 %; ..." (rows of the table
+    of :func:`history_consistency`, or the ``history_deviations`` attribute of ``bands.nc``)."""
+    from hatinh_sd.i18n import number, text
+
+    def signed(value: float | None) -> str:  # a dash for a missing value
+        return ("+" if value is not None and value > 0 else "") + number(value, lang, digits=1)
+
+    parts = []
+    for r in history:
+        median = r.get("deviation_median")
+        if r.get("check") == "all" or median is None or not np.isfinite(float(median)):
+            continue
+        parts.append(
+            text(
+                "uncertainty.deviation_relative"
+                if r["unit"] == "%"
+                else "uncertainty.deviation_points",
+                lang,
+                variable=_variable_label(str(r["variable"]), model, lang),
+                year=int(r["year"]),
+                median=signed(float(median)),
+                low=signed(r["deviation_p05"]),
+                high=signed(r["deviation_p95"]),
             )
         )
     return "; ".join(parts)
@@ -369,5 +421,16 @@ def analyse_scenario(
         **how,
         "history_consistent_share": result.history_share,
         "history_checks": json.dumps(checks.to_dict("records")),
+        # per check: the share of runs passing it and the runs' deviation (median, 5-95 %)
+        "history_deviations": json.dumps(
+            [
+                {
+                    k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+                    for k, v in r.items()
+                }
+                for r in history[history["check"] != "all"].to_dict("records")
+            ],
+            ensure_ascii=False,
+        ),
     }
     return result

@@ -93,6 +93,7 @@ def _one_scenario(args, name, model, names, values, fixed, targets, ids, checks,
     from hatinh_sd.uncertainty import (
         analyse_scenario,
         check_labels,
+        describe_deviations,
         describe_draws,
         probability_rows,
     )
@@ -175,6 +176,8 @@ def _one_scenario(args, name, model, names, values, fixed, targets, ids, checks,
         print(text("uncertainty.history", lang, share=f"{100 * share:.1f}", checks=described))
         for check, check_share in zip(history["check"], history["share"]):
             print(f"    {check}: {100 * check_share:.1f} %")
+        deviations = describe_deviations(history.to_dict("records"), model, lang)
+        print(text("uncertainty.deviations", lang, deviations=deviations))
     if len(bad):
         print(text("uncertainty.bad_runs", lang, n=len(bad), path=out / "bad_runs.csv"))
     print(text("uncertainty.probability", lang))
