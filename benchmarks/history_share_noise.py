@@ -5,8 +5,8 @@ posterior again with each SMC seed (the committed settings of ``model/calibratio
 otherwise), draws the baseline ensemble from it as ``hatinh-sd uncertainty`` does (2,000 runs,
 the same draw seed) and prints the share of runs passing each history check. The spread of
 the shares tells whether a model change moved the share by more than the sampler's own
-error. About 2.5 minutes per seed on the 2-core reference machine; writes nothing into the
-repository.
+error. About 6 minutes per seed (16 moves) on the 2-core reference machine; writes nothing
+into the repository.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     p.add_argument("--particles", type=int, default=None, help="default: the setup's")
+    p.add_argument("--moves", type=float, default=None, help="default: the setup's")
     p.add_argument("--runs", type=int, default=2000)
     p.add_argument("--workers", type=int, default=2)
     args = p.parse_args()
@@ -45,7 +46,10 @@ def main() -> None:
     shares = []
     for seed in args.seeds:
         cfg = dataclasses.replace(
-            setup.posterior, seed=seed, particles=args.particles or setup.posterior.particles
+            setup.posterior,
+            seed=seed,
+            particles=args.particles or setup.posterior.particles,
+            moves=args.moves or setup.posterior.moves,
         )
         t0 = time.perf_counter()
         result, _ = run_posterior(
@@ -69,7 +73,14 @@ def main() -> None:
         share = float(history["share"].iloc[-1])
         shares.append(share)
         each = ", ".join(
-            f"{r.check}: {100 * r.share:.1f} %" for r in history.iloc[:-1].itertuples()
+            f"{r.check}: {100 * r.share:.1f} %, run minus statistic {r.deviation_median:+.1f} "
+            f"({r.deviation_p05:+.1f} to {r.deviation_p95:+.1f})"
+            for r in history.iloc[:-1].itertuples()
+        )
+        last = result.stages.iloc[-1]
+        each += (
+            f"; SMC {len(result.stages)} stages, last acceptance {last['acceptance']:.2f}, "
+            f"{int(last['unique_particles'])} unique particles"
         )
         print(
             f"seed {seed}: {100 * share:.1f} % of {args.runs} runs reproduce history ({each}); "
@@ -80,7 +91,7 @@ def main() -> None:
         lo, hi = min(shares), max(shares)
         mean = sum(shares) / len(shares)
         print(
-            f"{len(shares)} seeds: mean {100 * mean:.1f} %, range {100 * lo:.1f}-{100 * hi:.1f} %"
+            f"{len(shares)} seeds ({cfg.particles} particles, {cfg.moves:g} moves): mean {100 * mean:.1f} %, range {100 * lo:.1f}-{100 * hi:.1f} %"
         )
 
 
