@@ -48,7 +48,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE = sorted((ROOT / "tests" / "bad_inputs").glob("*.yaml"))
 #: The project's own inputs, which no failing command may touch.
-PROJECT_INPUTS = ["model", "scenarios", "sensitivity"]
+PROJECT_INPUTS = ["model", "scenarios", "sensitivity", "project.yaml"]
 CATEGORIES = {
     "scenario",
     "set",
@@ -59,6 +59,7 @@ CATEGORIES = {
     "chunks",
     "upload",
     "exports",
+    "project",
 }
 
 

@@ -48,6 +48,7 @@ from hatinh_sd.project import current_project
 from hatinh_sd.results import atomic_file
 
 __all__ = [
+    "check_fit_until",
     "comparable_observed",
     "project_setup",
     "CalibrationResult",
@@ -898,6 +899,17 @@ def fit_point(
     )
 
 
+def check_fit_until(model: Model, observed: pd.DataFrame, year: int, option: str) -> None:
+    """Refuse a hold-out year (``option``) without observations on both sides of it."""
+    first, last = int(model.initial_time) + 2, int(observed["year"].astype(int).max()) - 1
+    if not first <= year <= last:
+        raise HatinhInputError(
+            f"{year}: the hold-out needs observations on both sides; "
+            f"choose a year in {first}-{last}",
+            key=option,
+        )
+
+
 def calibrate(
     model: Model,
     setup: CalibrationSetup,
@@ -1016,7 +1028,7 @@ def write_calibration(
     if path.exists() and result.fit_until is None:  # keep the posterior's estimates of this model
         old = read_yaml(path) or {}
         est = old.get("estimates") if isinstance(old, dict) else None
-        if isinstance(est, dict) and est.get("model_sha256") == model.hash:
+        if isinstance(est, dict) and model.made_from(est):
             doc["estimates"] = est
     with atomic_file(path) as tmp:
         tmp.write_text(

@@ -13,7 +13,8 @@ import contextlib
 import importlib
 import pkgutil
 import sys
-from typing import NoReturn
+import warnings
+from typing import Any, NoReturn
 
 from hatinh_sd import commands
 from hatinh_sd.errors import HatinhInputError
@@ -62,6 +63,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warnings(lang: str) -> Any:
+    """``warnings.showwarning`` for the command line: ``hatinh-sd: warning: <message>``, one
+    line (the category named unless it is a plain ``UserWarning``), no source line."""
+
+    def show(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> None:
+        kind = "" if category is UserWarning else f"{category.__name__}: "
+        line = " ".join(f"{kind}{message}".split())
+        print(f"hatinh-sd: {text('warning.prefix', lang)}: {line}", file=sys.stderr)
+
+    return show
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hatinh-sd`` command."""
     parser = build_parser()
@@ -74,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     previous, model_module.STRICT_CALIBRATION = model_module.STRICT_CALIBRATION, strict
     try:
         with contextlib.ExitStack() as stack:
+            stack.enter_context(warnings.catch_warnings())  # restores showwarning
+            warnings.showwarning = _one_line_warnings(args.lang)
             if args.project:
                 stack.enter_context(use_project(args.project))
             else:  # the project file is checked before the command runs

@@ -26,7 +26,7 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
-from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.errors import HatinhInputError, read_text
 
 __all__ = [
     "FOCUS",
@@ -138,7 +138,7 @@ def named_loops(readme: Path | str) -> dict[str, tuple[str, frozenset[str]]]:
     """The named loops of the model's README table (``| R1 | name | a -> b -> ... |``):
     id -> (name, set of variables in pysimlin's form)."""
     out = {}
-    for line in Path(readme).read_text(encoding="utf-8").splitlines():
+    for line in read_text(readme).splitlines():
         m = re.match(r"^\|\s*([RB]\d+)\s*\|\s*([^|]+?)\s*\|\s*([^|]+->[^|]+?)\s*\|$", line)
         if m:
             names = frozenset(_key(v) for v in m.group(3).split("->"))

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from hatinh_sd.errors import HatinhInputError, did_you_mean, read_yaml
+from hatinh_sd.errors import HatinhInputError, did_you_mean, display_path, read_yaml
 from hatinh_sd.project import FROM_PROJECT, FromProject, current_project, repo_root
 from hatinh_sd.pysd_runtime import scalar_mode
 from hatinh_sd.results import fingerprint
@@ -139,6 +139,13 @@ def _git_commit(root: Path) -> str:
         return "unknown"
 
 
+def _line_of_equation(mdl_path: Path, name: str) -> int | None:
+    """The line of ``mdl_path`` where the equation of ``name`` starts (None if not found)."""
+    pattern = re.compile(rf"^\s*{re.escape(name)}\s*=", re.IGNORECASE)
+    lines = mdl_path.read_text(encoding="utf-8").splitlines()
+    return next((i for i, text in enumerate(lines, 1) if pattern.match(text)), None)
+
+
 class Model:
     """The Hà Tĩnh model loaded from its cached PySD translation.
 
@@ -190,6 +197,7 @@ class Model:
         #: Why the calibration file does not belong to these equations ("" when it does).
         self.calibration_stale = ""
         self._apply_calibration()
+        _ = self.parameters  # every lever, uncertain and fitted constant has a range: checked
         self.outputs: list[str] = [
             row["Py Name"]
             for _, row in self.doc.iterrows()
@@ -226,7 +234,10 @@ class Model:
         that the baseline continues the fitted trend.
         """
         path = self.calibration_path
-        if path is None or not path.exists():
+        if path is None:
+            return
+        if not path.exists():  # named (by the project) but not there: the .mdl's constants
+            self.calibration_stale = "the calibration file is missing"
             return
 
         raw = path.read_bytes()
@@ -246,13 +257,12 @@ class Model:
                     path=path,
                     key=f"parameters.{name}",
                 )
-        recorded = doc.get("equations_sha256")
-        if recorded is None:  # a file written before equation hashes: the file hash
-            if doc.get("model_sha256") != self.hash:
-                self.calibration_stale = "it records another model file and no equation hash"
-        elif recorded != self.equations_hash:
+        if not self.made_from(doc):
+            recorded = doc.get("equations_sha256")
             self.calibration_stale = (
-                f"it was fitted to other equations ({str(recorded)[:12]}, "
+                "it records another model file and no equation hash"
+                if recorded is None
+                else f"it was fitted to other equations ({str(recorded)[:12]}, "
                 f"the model's are {self.equations_hash[:12]})"
             )
         resolved = self.resolve_params(values, source=str(path))
@@ -267,6 +277,14 @@ class Model:
         self.calibration = {self._py_to_real[k]: v for k, v in resolved.items()}
         self.calibration_hash = hashlib.sha256(raw).hexdigest()
         self.__dict__.pop("parameters", None)
+
+    def made_from(self, record: Mapping[str, object]) -> bool:
+        """Whether ``record`` (the attributes of a calibration, posterior or hold-out file) was
+        made from this model's equations: its ``equations_sha256`` when it has one (comments,
+        units and the sketch may change), else its ``model_sha256`` (the whole file)."""
+        if record.get("equations_sha256") is not None:
+            return record["equations_sha256"] == self.equations_hash
+        return record.get("model_sha256") == self.hash
 
     @property
     def defaults(self) -> dict[str, float]:
@@ -285,13 +303,27 @@ class Model:
                 continue
             role = (match.group(1) or match.group(3)).lower()
             group = int(match.group(2)) if match.group(2) else None
-            low, high = (list(row["Limits"]) + [np.nan, np.nan])[:2]
+            low, high = (list(row["Limits"]) + [None, None])[:2]
+            default = self._constant_defaults[row["Py Name"]]
+            problem = (
+                "its units have no range [low, high] with low < high (e.g. '~ Year [0.25, 1]')"
+                if low is None or high is None or not low < high
+                else f"its value {default:g} is outside its range [{low:g}, {high:g}]"
+                if not low <= default <= high
+                else ""
+            )
+            if problem:  # every lever, uncertainty and fitted constant is drawn from its range
+                raise HatinhInputError(
+                    f"'{row['Real Name']}' is marked '{role}:' but {problem}",
+                    path=self.mdl_path,
+                    line=_line_of_equation(self.mdl_path, row["Real Name"]),
+                )
             out[row["Real Name"]] = Parameter(
                 name=row["Real Name"],
                 py_name=row["Py Name"],
                 role=role,
                 group=group,
-                default=self._constant_defaults[row["Py Name"]],
+                default=default,
                 low=float(low),
                 high=float(high),
                 units=str(row["Units"]),
@@ -506,19 +538,37 @@ class Model:
         overrides = self.resolve_params(params, check_ranges=check_ranges, source=source)
         reset = {p: self._constant_defaults[p] for p in self._changed if p not in overrides}
         columns = [self.py_name(o) for o in outputs] if outputs is not None else self.outputs
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            df = self._pysd.run(
-                params={**reset, **overrides} or None,
-                return_columns=columns,
-                return_timestamps=list(times) if times is not None else None,
-                time_step=time_step or self.time_step,
-                saveper=1.0,
-                final_time=self.final_time,
-                cache_output=False,
-            )
+        self._changed = set(self._changed) | set(overrides)  # to reset, even after a failure
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                df = self._pysd.run(
+                    params={**reset, **overrides} or None,
+                    return_columns=columns,
+                    return_timestamps=list(times) if times is not None else None,
+                    time_step=time_step or self.time_step,
+                    saveper=1.0,
+                    final_time=self.final_time,
+                    cache_output=False,
+                )
+        except ArithmeticError as exc:  # division by zero, overflow: the equations fail
+            raise self._arithmetic_error(exc) from None
         self._changed = set(overrides)
         return self.to_dataset(df, columns, overrides, time_step or self.time_step, scenario)
+
+    def _arithmetic_error(self, exc: ArithmeticError) -> HatinhInputError:
+        """One line for an equation that cannot be computed: which variable, at what time."""
+        import traceback
+
+        frames = [
+            f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(self.py_path)
+        ]
+        where = f" in '{self._py_to_real.get(frames[-1].name, frames[-1].name)}'" if frames else ""
+        return HatinhInputError(
+            f"the model's equations fail at time {float(self._pysd.time()):g}{where} ({exc}); "
+            "check that equation and the values of the constants it uses",
+            path=self.mdl_path,
+        )
 
     def to_dataset(
         self,
@@ -583,11 +633,21 @@ def load_model(
         _MODEL_CACHE[key] = Model(mdl_path, cal)
     model = _MODEL_CACHE[key]
     if model.calibration_stale:
-        message = (
-            f"{model.calibration_stale}: refit with hatinh-sd calibrate (or run with "
-            "--allow-stale-calibration)"
-        )
         if STRICT_CALIBRATION:
-            raise HatinhInputError(message, path=model.calibration_path)
-        warnings.warn(f"{model.calibration_path}: {message}", UserWarning, stacklevel=2)
+            raise HatinhInputError(
+                f"{model.calibration_stale}: refit with hatinh-sd calibrate (or run with "
+                "--allow-stale-calibration)",
+                path=model.calibration_path,
+            )
+        fallback = (
+            "the model's own constants"
+            if model.calibration_stale.endswith("missing")
+            else "values fitted to other equations"
+        )
+        warnings.warn(
+            f"{display_path(model.calibration_path or '')}: {model.calibration_stale}; running with "
+            f"{fallback} (refit with hatinh-sd calibrate)",
+            UserWarning,
+            stacklevel=2,
+        )
     return model

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.errors import HatinhInputError, read_text
 from hatinh_sd.model import Model
 from hatinh_sd.project import current_project
 from hatinh_sd.results import atomic_file
@@ -210,7 +210,7 @@ def update_readme(
     (from :func:`hatinh_sd.scenarios.lever_effects`) is given.
     """
     path = Path(path) if path else current_project().path("readme")
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     text = _write_section(text, "assumptions", render_assumptions(model), path)
     text = _write_section(text, "effects", render_effects(model), path)
     if levers is not None:

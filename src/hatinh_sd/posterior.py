@@ -563,6 +563,7 @@ def write_posterior(
             "title": f"Posterior draws of the {current_project().title['en']}'s fitted parameters "
             "and uncertainties",
             "model_sha256": model.hash,
+            "equations_sha256": model.equations_hash,
             "library_versions": json.dumps(library_versions()),
             "calibration_sha256": model.calibration_hash,
             "method": "adaptive-tempering SMC (Del Moral, Doucet and Jasra 2006) on the ensemble engine",
@@ -662,6 +663,7 @@ def write_estimates(
             "model/posterior.nc): se = posterior standard deviation, interval = 5th-95th percentile"
         ),
         "model_sha256": model.hash,
+        "equations_sha256": model.equations_hash,
         "particles": int(result.values.shape[0]),
         "final_beta": r(result.beta),
         "parameters": {
@@ -707,11 +709,10 @@ def posterior_draws(
         If the file is missing or belongs to another model file (``check_hash``).
     """
     ds = load_posterior(path)
-    if check_hash and ds.attrs.get("model_sha256") != model.hash:
+    if check_hash and not model.made_from(ds.attrs):
         raise HatinhInputError(
-            f"posterior draws belong to another version of {model.mdl_path.name} "
-            f"({str(ds.attrs.get('model_sha256'))[:12]} vs {model.hash[:12]}); "
-            "run: hatinh-sd calibrate --posterior",
+            f"posterior draws were drawn for other equations of {model.mdl_path.name} "
+            "(run: hatinh-sd calibrate --posterior)",
             path=path,
         )
     return pd.DataFrame(ds["value"].values, columns=[str(p) for p in ds["parameter"].values])

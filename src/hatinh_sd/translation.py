@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.errors import HatinhInputError, read_text
 from hatinh_sd.project import current_project, repo_root
 
 __all__ = ["build_cached", "cache_dir", "equations_hash", "model_hash", "translate"]
@@ -69,11 +69,38 @@ def translate(mdl_path: Path | str | None = None, *, force: bool = False) -> Pat
     digest = model_hash(mdl_path)
     target = cache_dir() / "translated" / f"{mdl_path.stem}-{digest[:16]}-pysd{pysd.__version__}"
 
+    read_text(mdl_path, missing="model file not found")  # a folder, or bytes not UTF-8
+
     def build(folder: Path) -> None:
         shutil.copy2(mdl_path, folder / mdl_path.name)
-        pysd.read_vensim(str(folder / mdl_path.name), initialize=False)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                pysd.read_vensim(str(folder / mdl_path.name), initialize=False)
+        except Exception as exc:  # PySD's parser and builder: not Vensim that PySD reads
+            raise _translation_error(mdl_path, exc) from None
+        for w in caught:  # a model PySD translates: its warnings, as they were
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
     return build_cached(target, f"{mdl_path.stem}.py", build, force=force)
+
+
+def _translation_error(mdl_path: Path, exc: Exception) -> HatinhInputError:
+    """One line for PySD's failure to translate ``mdl_path``: where its parser stopped
+    (``parsimonious``'s ``ParseError`` gives the line and column), else the exception."""
+    pos, line_of_error = getattr(exc, "pos", None), getattr(exc, "line", None)
+    if isinstance(pos, int) and callable(line_of_error):
+        text = str(getattr(exc, "text", ""))  # the file, or the equation PySD was reading
+        near = text[pos:].split("\n", 1)[0][:30]
+        whole = mdl_path.read_text(encoding="utf-8")
+        start = whole.find(text) if text and text != whole else 0
+        line = int(line_of_error()) + whole[: max(start, 0)].count("\n")
+        detail = f"PySD cannot parse it near {near!r}"
+    else:
+        detail = f"PySD cannot translate it ({type(exc).__name__}: {exc})"
+        line = None
+    message = " ".join(f"not a Vensim model that PySD reads: {detail}".split())[:300]
+    return HatinhInputError(message, path=mdl_path, line=line)
 
 
 def _sha256(path: Path) -> str:

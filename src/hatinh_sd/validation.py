@@ -459,7 +459,7 @@ def estimates_table(model: Model, setup: CalibrationSetup) -> pd.DataFrame | Non
     (``model/calibration.yaml``, section ``estimates``), or None before ``--posterior``."""
     doc = read_yaml(model.calibration_path) if model.calibration_path else None
     est = (doc or {}).get("estimates") if isinstance(doc, dict) else None
-    if not isinstance(est, dict) or est.get("model_sha256") != model.hash:
+    if not isinstance(est, dict) or not model.made_from(est):
         return None
     rows = []
     for name, (low, high) in setup.parameters.items():
@@ -610,16 +610,14 @@ def holdout_result(
     model: Model, setup: CalibrationSetup, year: int, max_evaluations: int = 1000
 ) -> CalibrationResult:
     """The hold-out test: the committed record ``model/calibration_holdout_<year>.yaml``
-    when it was fitted to the current model file, otherwise a new fit started from
+    when it was fitted to the current equations, otherwise a new fit started from
     the ``.mdl``'s own values (never from values fitted to the held-out years)."""
-    import yaml
-
     from hatinh_sd.calibration import evaluate
 
     record = current_project().path("calibration").with_name(f"calibration_holdout_{year}.yaml")
     if record.exists():
-        doc = yaml.safe_load(record.read_text(encoding="utf-8")) or {}
-        if doc.get("model_sha256") == model.hash and doc.get("fit_until") == year:
+        doc = read_yaml(record) or {}
+        if isinstance(doc, dict) and model.made_from(doc) and doc.get("fit_until") == year:
             return evaluate(
                 model, setup, doc["parameters"], fit_until=year, at_bound=doc.get("at_bound")
             )

@@ -31,7 +31,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from hatinh_sd.errors import HatinhInputError, read_yaml
+from hatinh_sd.errors import HatinhInputError, read_text, read_yaml
 from hatinh_sd.project import current_project
 
 __all__ = [
@@ -107,7 +107,7 @@ def english_limitations(readme: Path | None = None) -> str:
     readme = readme or current_project().readme
     if readme is None:
         return ""
-    doc = readme.read_text(encoding="utf-8")
+    doc = read_text(readme)
     m = re.search(r"^## Known limitations\s*$(.*?)(?=^## |\Z)", doc, re.M | re.S)
     return m.group(1).strip() if m else ""
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.errors import HatinhInputError, read_text
 from hatinh_sd.i18n import text
 from hatinh_sd.project import current_project
 
@@ -70,7 +70,7 @@ def update_readme_section(path: Path, name: str, lines: list[str]) -> None:
     from hatinh_sd.results import atomic_file
 
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    content = path.read_text(encoding="utf-8")
+    content = read_text(path)
     if start not in content or end not in content:
         return
     head, rest = content.split(start, 1)
@@ -304,6 +304,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return cmd_posterior(args)
     from hatinh_sd.calibration import (
         calibrate,
+        check_fit_until,
         fit_table_path,
         load_setup,
         write_calibration,
@@ -322,14 +323,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     setup = load_setup(model, args.setup)
     observed = load_observed(args.observed) if args.observed else load_observed()
     if args.fit_until is not None:
-        years = observed["year"].astype(int)
-        first, last = int(model.initial_time) + 2, int(years.max()) - 1
-        if not first <= args.fit_until <= last:
-            raise HatinhInputError(
-                f"--fit-until {args.fit_until}: the hold-out needs observations on both sides;"
-                f" choose a year in {first}-{last}",
-                key="--fit-until",
-            )
+        check_fit_until(model, observed, args.fit_until, "--fit-until")
 
     def progress(n: int, cost: float) -> None:
         print(

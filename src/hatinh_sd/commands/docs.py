@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from hatinh_sd.errors import read_text
 from hatinh_sd.i18n import text
 
 
@@ -19,7 +20,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
     readme = current_project().path("readme")
     # the lever table (each lever's effect on GRDP, T01, T03, T07 and its costs) is the Hà Tĩnh
     # model's: written where its README has the section for it
-    levers = "<!-- levers:start -->" in readme.read_text(encoding="utf-8")
+    levers = "<!-- levers:start -->" in read_text(readme)
     path = update_readme(model, readme, levers=lever_effects(model) if levers else None)
     if model.calibration:  # the fit table of the reviewed calibration, without refitting
         fit = evaluate(model, load_setup(model), dict(model.calibration)).fit

@@ -26,23 +26,23 @@ if TYPE_CHECKING:
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 
 
-def parse_set(items: list[str]) -> dict[str, float]:
-    """Parse ``NAME=VALUE`` overrides given on the command line."""
+def parse_set(items: list[str], option: str = "--set") -> dict[str, float]:
+    """Parse ``NAME=VALUE`` overrides given on the command line (option ``option``)."""
     params: dict[str, float] = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep:
             raise HatinhInputError(
-                f"{short_repr(item)} is not NAME=VALUE", path="--set", key=short_repr(item, 60)
+                f"{short_repr(item)} is not NAME=VALUE", path=option, key=short_repr(item, 60)
             )
         if not _NUMBER.fullmatch(value.strip()):
             raise HatinhInputError(
                 f"value {short_repr(value, 60)} of '{name.strip()}' is not a plain number",
-                path="--set",
+                path=option,
                 key=name.strip(),
             )
         if name.strip() in params:
-            raise HatinhInputError("given twice", path="--set", key=name.strip())
+            raise HatinhInputError("given twice", path=option, key=name.strip())
         params[name.strip()] = float(value)
     return params
 

@@ -29,7 +29,7 @@ def cmd_seek(args: argparse.Namespace) -> int:
             path=args.out,
         )
     targets = _split(args.target)
-    thresholds = parse_set(args.threshold or [])
+    thresholds = parse_set(args.threshold or [], option="--threshold")
     if args.maxiter < 1:
         raise HatinhInputError("must be at least 1", path="--maxiter")
     result = seek(

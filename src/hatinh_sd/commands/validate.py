@@ -5,15 +5,24 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import text
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from hatinh_sd.calibration import check_fit_until
+    from hatinh_sd.data import load_observed
     from hatinh_sd.dossier import write_dossier
     from hatinh_sd.model import load_model
     from hatinh_sd.validation import build_dossier
 
     model = load_model()
+    if args.max_evaluations < 1:
+        raise HatinhInputError(
+            f"must be at least 1, not {args.max_evaluations}", key="--max-evaluations"
+        )
+    if args.holdout_year:
+        check_fit_until(model, load_observed(), args.holdout_year, "--holdout-year")
     dossier = build_dossier(
         model,
         holdout_year=args.holdout_year,
