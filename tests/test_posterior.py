@@ -205,7 +205,37 @@ def test_committed_posterior_is_small_and_belongs_to_the_model(model):
     assert size < 2e6
     assert ds.sizes["draw"] <= 2000
     assert ds.attrs["model_sha256"] == model.hash
+    assert ds.attrs["equations_sha256"] == model.equations_hash
     assert float(ds.attrs["final_beta"]) == 1.0
+
+
+def test_calibration_and_posterior_belong_to_the_equations_not_the_file(model, tmp_path):
+    """A changed comment keeps the calibration, its estimates and the posterior; a changed
+    equation makes all three stale (the posterior is refused)."""
+    from hatinh_sd.errors import HatinhInputError
+    from hatinh_sd.model import Model
+    from hatinh_sd.validation import estimates_table
+
+    text = model.mdl_path.read_text(encoding="utf-8")
+    old = "about half a year."
+    assert old in text
+    edits = [
+        ((old, "about six months."), True),
+        (("job search time = 0.5", "job search time = 0.6"), False),
+    ]
+    for i, (edit, belongs) in enumerate(edits):
+        mdl = tmp_path / str(i) / "hatinh.mdl"
+        mdl.parent.mkdir()
+        mdl.write_text(text.replace(*edit), encoding="utf-8")
+        edited = Model(mdl, calibration_path=model.calibration_path)
+        assert edited.hash != model.hash
+        assert (edited.calibration_stale == "") is belongs
+        assert (estimates_table(edited, load_setup(edited)) is not None) is belongs
+        if belongs:
+            assert len(posterior_draws(edited)) == load_posterior().sizes["draw"]
+        else:
+            with pytest.raises(HatinhInputError, match="drawn for other equations"):
+                posterior_draws(edited)
 
 
 def test_estimates_have_intervals_and_no_strong_correlation(model, draws):

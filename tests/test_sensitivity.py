@@ -215,3 +215,14 @@ def test_each_method_counts_the_runs_its_sampler_draws(name):
     assert {m.main_index, m.first_index} <= set(got) and got[m.main_index].shape == (3,)
     assert got[m.main_index][2] < got[m.main_index][0]  # x3 does nothing, x1 most
     assert sample_size_problem(name, 1, 3) == m.n_problem(1) is not None
+
+
+def test_cli_config_by_name_is_the_projects_file(tmp_path, capsys):
+    """``--config morris_all`` names ``sensitivity/morris_all.yaml`` (checked here through a
+    sample size the file's method refuses, so nothing runs)."""
+    out = tmp_path / "out"
+    argv = ["sensitivity", "morris", "--config", "morris_all", "--n", "1", "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "key '--n'" in err and "at least 2" in err, err
+    assert not out.exists()

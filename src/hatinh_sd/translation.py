@@ -51,6 +51,12 @@ def equations_hash(mdl_path: Path | str | None = None) -> str:
 def cache_dir() -> Path:
     """Folder of cached translations (``$HATINH_SD_CACHE`` or ``<repo>/.cache``)."""
     env = os.environ.get("HATINH_SD_CACHE")
+    if env and Path(env).exists() and not Path(env).is_dir():
+        raise HatinhInputError(
+            "is a file; the cache named by HATINH_SD_CACHE must be a folder",
+            path=env,
+            key="HATINH_SD_CACHE",
+        )
     return Path(env) if env else repo_root() / ".cache"
 
 

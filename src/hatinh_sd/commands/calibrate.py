@@ -113,8 +113,9 @@ def cmd_identify(args: argparse.Namespace) -> int:
     from hatinh_sd.calibration import collinearity_index, identify, load_setup
     from hatinh_sd.data import load_observed
     from hatinh_sd.model import load_model
-    from hatinh_sd.results import atomic_dir, write_csv
+    from hatinh_sd.results import atomic_dir, output_folder, write_csv
 
+    folder = output_folder(args.out, "calibration", "identify")
     model = load_model(calibration_path=args.calibration)
     setup = load_setup(model, args.setup)
     observed = load_observed(args.observed) if args.observed else load_observed()
@@ -200,7 +201,6 @@ def cmd_identify(args: argparse.Namespace) -> int:
             ),
         )
     )
-    folder = Path(args.out) / "calibration" / "identify"
     with atomic_dir(folder) as tmp:
         write_csv(J, tmp / "sensitivity.csv")
         write_csv(res.series_sensitivity, tmp / "series_sensitivity.csv")
@@ -226,8 +226,9 @@ def cmd_posterior(args: argparse.Namespace) -> int:
         write_estimates,
         write_posterior,
     )
-    from hatinh_sd.results import atomic_dir, write_csv
+    from hatinh_sd.results import atomic_dir, output_folder, write_csv
 
+    folder = output_folder(args.out, "calibration", "posterior")
     calibration = Path(args.calibration)
     model = load_model(calibration_path=calibration)
     setup = load_setup(model, args.setup)
@@ -247,7 +248,6 @@ def cmd_posterior(args: argparse.Namespace) -> int:
     corr = result.correlation()
     lin = identify(model, setup, point, list(setup.parameters), threshold=setup.identify_threshold)
     gamma = collinearity_index(lin.sensitivity.to_numpy())
-    folder = Path(args.out) / "calibration" / "posterior"
     with atomic_dir(folder) as tmp:
         write_csv(table, tmp / "estimates.csv", index=False)
         write_csv(result.summary(), tmp / "summary.csv", index=False)
@@ -311,8 +311,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     )
     from hatinh_sd.data import load_observed
     from hatinh_sd.model import load_model
-    from hatinh_sd.results import atomic_dir, write_csv
+    from hatinh_sd.results import atomic_dir, output_folder, write_csv
 
+    if args.fit_until is not None:
+        folder = output_folder(args.out, "calibration", f"holdout_{args.fit_until}")
     # fit from the .mdl's own values: the result must not depend on (or fail
     # because of) the calibration file it is about to replace
     if args.max_evaluations is not None and args.max_evaluations < 1:
@@ -359,7 +361,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         if not args.dry_run:
             write_calibration(result, model, record)
             print(text("run.wrote", args.lang, path=record))
-        folder = Path(args.out) / "calibration" / f"holdout_{args.fit_until}"
         with atomic_dir(folder) as tmp:
             write_csv(result.fit, tmp / "fit.csv", index=False)
             write_csv(holdout, tmp / "holdout.csv", index=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from hatinh_sd.i18n import LANGUAGES, text
 
@@ -11,8 +10,9 @@ from hatinh_sd.i18n import LANGUAGES, text
 def cmd_diagram(args: argparse.Namespace) -> int:
     from hatinh_sd.diagram import write_diagrams
     from hatinh_sd.model import load_model
+    from hatinh_sd.results import output_folder
 
-    folder = Path(args.out) / "diagram"
+    folder = output_folder(args.out, "diagram")
     written = write_diagrams(load_model(), folder, lang=args.lang)
     print(
         text(

@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hatinh_sd.errors import HatinhInputError, check_name
+from hatinh_sd.errors import NAME_PATTERN, HatinhInputError, check_name, did_you_mean
 from hatinh_sd.i18n import text
 
 if TYPE_CHECKING:
@@ -196,6 +196,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
     lang = args.lang
     model = load_model()
+    args.config = str(_config_path(args.config))
     cfg = load_config(args.config, model)
     name = check_name(Path(args.config).stem, what="configuration file name", path=args.config)
     out = output_folder(args.out, name)
@@ -330,12 +331,37 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config_path(value: str) -> Path:
+    """``--config``: a file, or the name of one of the project's configurations (the YAML
+    files beside its factor table, e.g. ``morris_all``); a clear error listing them."""
+    from hatinh_sd.project import current_project
+
+    path = Path(value)
+    if path.exists():
+        return path
+    folder = current_project().factors.parent
+    named = folder / f"{value}.yaml"
+    if NAME_PATTERN.fullmatch(value) and named.is_file():
+        return named
+    names = sorted(p.stem for p in folder.glob("*.yaml"))
+    raise HatinhInputError(
+        f"configuration file not found{did_you_mean(value, names)} (the project's "
+        f"configurations: {', '.join(names) or 'none'}; or give a file)",
+        path=path,
+    )
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sensitivity", help="global sensitivity analysis (Morris screening, Sobol indices)"
     )
     p.add_argument("method", choices=["morris", "sobol"])
-    p.add_argument("--config", required=True, help="sensitivity/<name>.yaml")
+    p.add_argument(
+        "--config",
+        required=True,
+        help="a configuration file, or the name of one of the project's (morris_all: "
+        "sensitivity/morris_all.yaml)",
+    )
     p.add_argument(
         "--n",
         type=int,

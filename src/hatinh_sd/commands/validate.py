@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from hatinh_sd.errors import HatinhInputError
 from hatinh_sd.i18n import text
@@ -14,8 +13,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from hatinh_sd.data import load_observed
     from hatinh_sd.dossier import write_dossier
     from hatinh_sd.model import load_model
+    from hatinh_sd.results import output_folder
     from hatinh_sd.validation import build_dossier
 
+    folder = output_folder(args.out, "validation")
     model = load_model()
     if args.max_evaluations < 1:
         raise HatinhInputError(
@@ -31,9 +32,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         backtest=args.backtest,
         progress=lambda line: print("  " + line, flush=True),
     )
-    path = write_dossier(
-        dossier, Path(args.out) / "validation" / f"validation_{args.lang}.html", args.lang
-    )
+    path = write_dossier(dossier, folder / f"validation_{args.lang}.html", args.lang)
     print(dossier.checks.to_string(index=False))
     if dossier.backtest is not None:
         from hatinh_sd.backtest import mae_h1_3
@@ -46,8 +45,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(bt.coverage.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
         for line in backtest_verdicts(bt):
             print(line)
-        folder = Path(args.out) / "validation" / "backtest"
-        with atomic_dir(folder) as tmp:
+        with atomic_dir(folder / "backtest") as tmp:
             write_csv(bt.forecasts, tmp / "forecasts.csv", index=False, float_format="%.6g")
             write_csv(bt.summary, tmp / "mae_by_horizon.csv", index=False, float_format="%.6g")
             write_csv(mae_h1_3(bt), tmp / "mae_h1_3.csv", index=False, float_format="%.6g")
