@@ -467,3 +467,44 @@ def test_backtest_reports_model_against_three_naive_forecasts(model):
         (bt.forecasts["indicator"] == "grdp_const2010") & (bt.forecasts["method"] == "model")
     ]
     assert (g["error"].abs() < 30).all()
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda ds: ds.drop_vars("value"), "not a posterior file: expected a variable 'value'"),
+        (
+            lambda ds: ds.assign(value=ds["value"].where(ds["draw"] != 3)),
+            "draw 3 of '.*' is nan, outside its range",
+        ),
+        (
+            lambda ds: ds.assign(value=ds["value"] * 0 + 1e9),
+            "draw 0 of '.*' is 1e\\+09, outside its range",
+        ),
+        (
+            lambda ds: ds.assign_coords(
+                parameter=["farm switching rat", *[str(p) for p in ds["parameter"].values[1:]]]
+            ),
+            "'farm switching rat' is not a calibrated or uncertain constant of the model; "
+            "did you mean 'farm switching rate'",
+        ),
+    ],
+    ids=["no-values", "nan", "out-of-range", "unknown-constant"],
+)
+def test_damaged_posterior_is_refused(model, tmp_path, damage, message):
+    """A posterior file whose draws no run could use is refused with one line naming it."""
+    from hatinh_sd.errors import HatinhInputError
+
+    ds = load_posterior()
+    ds = ds.assign_coords(parameter=[str(p) for p in ds["parameter"].values])
+    if str(ds["parameter"].values[0]) != "farm switching rate":  # the unknown-name case's hint
+        order = [
+            "farm switching rate",
+            *[p for p in ds["parameter"].values if p != "farm switching rate"],
+        ]
+        ds = ds.sel(parameter=order)
+    path = tmp_path / "posterior.nc"
+    damage(ds).to_netcdf(path)
+    with pytest.raises(HatinhInputError, match=message) as err:
+        posterior_draws(model, path)
+    assert "posterior.nc" in str(err.value)

@@ -552,7 +552,7 @@ def comparable_observed(observed: pd.DataFrame, setup: CalibrationSetup | None) 
 
 
 def observations(
-    observed: pd.DataFrame, setup: CalibrationSetup, *, source: Path | str = "observed.csv"
+    observed: pd.DataFrame, setup: CalibrationSetup, *, source: Path | str | None = None
 ) -> pd.DataFrame:
     """Observed rows with how they are compared: weight, model window, use or reason.
 
@@ -597,10 +597,11 @@ def observations(
             }
         )
     obs = pd.DataFrame(rows)
-    used = obs[obs["used"]]
+    used = obs[obs["used"]] if rows else obs
     if used.empty:
         raise HatinhInputError(
-            "no row can be compared with the model (no usable observations)", path=source
+            "no row can be compared with the model (no usable observations)",
+            path=source or observed.attrs.get("path", "observed.csv"),
         )
     w = used["status"].map(setup.status_weights).fillna(0.0)
     n = used.groupby("indicator")["indicator"].transform("size")
@@ -901,6 +902,10 @@ def fit_point(
 
 def check_fit_until(model: Model, observed: pd.DataFrame, year: int, option: str) -> None:
     """Refuse a hold-out year (``option``) without observations on both sides of it."""
+    if observed.empty:
+        raise HatinhInputError(
+            "no observations to hold out", path=observed.attrs.get("path"), key=option
+        )
     first, last = int(model.initial_time) + 2, int(observed["year"].astype(int).max()) - 1
     if not first <= year <= last:
         raise HatinhInputError(

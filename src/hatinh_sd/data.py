@@ -45,7 +45,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hatinh_sd.errors import HatinhInputError, did_you_mean
+from hatinh_sd.errors import HatinhInputError, did_you_mean, separator_hint
 from hatinh_sd.project import current_project
 
 __all__ = [
@@ -326,7 +326,8 @@ def _check_header(path: Path, header: list[str], required: Sequence[str]) -> lis
     for name in required:
         if name not in seen:
             raise HatinhInputError(
-                f"required column missing from the header (found: {', '.join(header)})",
+                f"required column missing from the header (found: {', '.join(header)})"
+                + separator_hint(header),
                 path=path,
                 line=1,
                 column=name,
@@ -593,7 +594,9 @@ def load_observed(
         "is_annual": "bool",
         "line": "int64",
     }
-    return _frame(rows, columns, dtypes)
+    frame = _frame(rows, columns, dtypes)
+    frame.attrs["path"] = str(file)
+    return frame
 
 
 def load_targets(

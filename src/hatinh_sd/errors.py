@@ -23,6 +23,7 @@ __all__ = [
     "display_path",
     "parse_yaml",
     "read_text",
+    "separator_hint",
     "MAX_YAML_BYTES",
     "MAX_YAML_NODES",
     "NAME_PATTERN",
@@ -203,6 +204,22 @@ def short_repr(value: object, limit: int = 200) -> str:
     """``repr(value)`` cut to ``limit`` characters, for one-line messages."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def separator_hint(header: str | Iterable[str]) -> str:
+    """``"; it looks separated by ';' ..."`` when a CSV header has no comma but a semicolon or
+    a tab (a spreadsheet saved with another list separator), else ``""``.
+
+    >>> separator_hint("indicator;year;value")
+    "; the file looks separated by ';': save it as CSV with commas"
+    >>> separator_hint(["indicator", "year"])
+    ''
+    """
+    line = header if isinstance(header, str) else ",".join(header)
+    for sep, name in ((";", "';'"), ("\t", "tabs")):
+        if sep in line and "," not in line:
+            return f"; the file looks separated by {name}: save it as CSV with commas"
+    return ""
 
 
 def read_text(path: str | os.PathLike[str], *, missing: str = "file not found") -> str:

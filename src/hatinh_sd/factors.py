@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from hatinh_sd.errors import HatinhInputError, did_you_mean, read_text
+from hatinh_sd.errors import HatinhInputError, did_you_mean, read_text, separator_hint
 from hatinh_sd.model import Model
 from hatinh_sd.project import FROM_PROJECT, FromProject, current_project
 
@@ -157,7 +157,8 @@ def load_factors(
         missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
             raise HatinhInputError(
-                f"missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}",
+                f"missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}"
+                + separator_hint(reader.fieldnames or []),
                 path=path,
                 line=1,
             )

@@ -51,7 +51,7 @@ import xarray as xr
 from scipy import stats
 
 from hatinh_sd.calibration import CalibrationSetup, Likelihood
-from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.errors import HatinhInputError, did_you_mean
 from hatinh_sd.model import Model, library_versions
 from hatinh_sd.project import current_project
 
@@ -708,11 +708,39 @@ def posterior_draws(
     HatinhInputError
         If the file is missing or belongs to another model file (``check_hash``).
     """
+    path = Path(path) if path else current_project().path("posterior")
     ds = load_posterior(path)
+    if "value" not in ds or ds["value"].dims != ("draw", "parameter") or not ds.sizes["draw"]:
+        raise HatinhInputError(
+            "not a posterior file: expected a variable 'value' (draw, parameter) with at least "
+            "one draw (run: hatinh-sd calibrate --posterior)",
+            path=path,
+        )
     if check_hash and not model.made_from(ds.attrs):
         raise HatinhInputError(
             f"posterior draws were drawn for other equations of {model.mdl_path.name} "
             "(run: hatinh-sd calibrate --posterior)",
             path=path,
         )
-    return pd.DataFrame(ds["value"].values, columns=[str(p) for p in ds["parameter"].values])
+    draws = pd.DataFrame(ds["value"].values, columns=[str(p) for p in ds["parameter"].values])
+    drawn = {n: p for n, p in model.parameters.items() if p.role in ("calibrated", "uncertain")}
+    for name in draws.columns:
+        par = drawn.get(name)
+        if par is None:
+            raise HatinhInputError(
+                f"'{name}' is not a calibrated or uncertain constant of the model"
+                + did_you_mean(name, drawn),
+                path=path,
+                key=f"parameter.{name}",
+            )
+        values = draws[name].to_numpy()
+        bad = ~(np.isfinite(values) & (values >= par.low) & (values <= par.high))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise HatinhInputError(
+                f"draw {i} of '{name}' is {values[i]:g}, outside its range "
+                f"[{par.low:g}, {par.high:g}] {par.units} (run: hatinh-sd calibrate --posterior)",
+                path=path,
+                key=f"parameter.{name}",
+            )
+    return draws
