@@ -243,12 +243,14 @@ def _validation_error(exc: ValidationError, path: Path, node: yaml.Node | None) 
         if e["loc"][: len(err["loc"]) - 1] == err["loc"][:-1] and b:
             per_branch.setdefault(b, []).append(e)
     if per_branch and isinstance(err.get("input"), dict):
-        err = min(per_branch.values(), key=len)[0]
+        fewest = min(per_branch.values(), key=len)
+        # a key no form of lever value has ('unit') is the mistake, not the key it lacks
+        err = min(fewest, key=lambda e: e["type"] != "extra_forbidden")
     lever = any(isinstance(k, str) and (k[:1].isupper() or k == "float") for k in err["loc"])
     hint = (
         "; a lever value is a number, {value: V, year: Y} (a step) or"
         " {value: V, from: Y1, to: Y2} (a ramp)"
-        if lever and err["type"] not in ("extra_forbidden", "missing")
+        if lever
         else ""
     )
     return validation_error(exc, path, node, err=err, hint=hint)
