@@ -394,7 +394,8 @@ def validation_error(
     elif err["type"] == "missing":
         msg = f"missing key '{keys[-1]}'"
     elif "input" in err and not isinstance(err["input"], (dict, list)):
-        msg = f"{msg}, not {short_repr(err['input'], 80)}"
+        if f"not {err['input']}" not in msg:  # a validator's message may name it already
+            msg = f"{msg}, not {short_repr(err['input'], 80)}"
     return HatinhInputError(
         msg + hint,
         path=path,
