@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -229,7 +230,22 @@ def cmd_posterior(args: argparse.Namespace) -> int:
     from hatinh_sd.results import atomic_dir, output_folder, write_csv
 
     folder = output_folder(args.out, "calibration", "posterior")
+    if args.workers < 1:
+        raise HatinhInputError(f"must be at least 1, not {args.workers}", key="--workers")
+    target = Path(args.posterior_path)
+    if target.is_dir() or (target.parent.exists() and not target.parent.is_dir()):
+        raise HatinhInputError(
+            "is a folder or lies under a file; --posterior-path names the .nc file to write",
+            path=target,
+        )
+    if target.exists() and not os.access(target.parent, os.W_OK):
+        raise HatinhInputError("its folder is not writable", path=target)
     calibration = Path(args.calibration)
+    if not calibration.is_file():
+        raise HatinhInputError(
+            "no fitted values to start from: file not found (run: hatinh-sd calibrate)",
+            path=calibration,
+        )
     model = load_model(calibration_path=calibration)
     setup = load_setup(model, args.setup)
     if not model.calibration:
