@@ -72,7 +72,7 @@ def cmd_loops(args: argparse.Namespace) -> int:
     lang = args.lang
     if args.top < 1:
         raise HatinhInputError("must be at least 1", key="--top")
-    if not args.timeout > 0:  # also NaN
+    if not 0 < args.timeout < float("inf"):  # NaN and inf too
         raise HatinhInputError(f"seconds, more than 0, not {args.timeout:g}", key="--timeout")
     out = output_folder(args.out, "loops")
     model = load_model()

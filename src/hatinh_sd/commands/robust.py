@@ -4,6 +4,7 @@ traded against their public cost (Pareto front), each written as a runnable scen
 from __future__ import annotations
 
 import argparse
+import math
 import time
 
 from hatinh_sd.commands.discover import _target
@@ -114,8 +115,8 @@ def cmd_robust(args: argparse.Namespace) -> int:
     from hatinh_sd.scenarios import dump_scenario
 
     lang = args.lang
-    if args.minutes is not None and args.minutes <= 0:
-        raise HatinhInputError("must be positive", key="--minutes")
+    if args.minutes is not None and not 0 < args.minutes < math.inf:  # NaN and inf too
+        raise HatinhInputError(f"minutes, more than 0, not {args.minutes:g}", key="--minutes")
     model = load_model()
     mix, scn = problem(args, model)
     ids = [t[0] for t in mix.targets]
