@@ -472,7 +472,10 @@ def test_backtest_reports_model_against_three_naive_forecasts(model):
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
-        (lambda ds: ds.drop_vars("value"), "not a posterior file: expected a variable 'value'"),
+        (
+            lambda ds: ds.drop_vars("value"),
+            "not a posterior file: expected a numeric variable 'value'",
+        ),
         (
             lambda ds: ds.assign(value=ds["value"].where(ds["draw"] != 3)),
             "draw 3 of '.*' is nan, outside its range",
@@ -488,8 +491,19 @@ def test_backtest_reports_model_against_three_naive_forecasts(model):
             "'farm switching rat' is not a calibrated or uncertain constant of the model; "
             "did you mean 'farm switching rate'",
         ),
+        (
+            lambda ds: ds.assign(value=ds["value"].astype(str)),
+            "not a posterior file: expected a numeric variable 'value'",
+        ),
+        (
+            lambda ds: ds.assign_coords(
+                parameter=[str(ds["parameter"].values[0])] * 2
+                + [str(p) for p in ds["parameter"].values[2:]]
+            ),
+            "'farm switching rate' is drawn twice",
+        ),
     ],
-    ids=["no-values", "nan", "out-of-range", "unknown-constant"],
+    ids=["no-values", "nan", "out-of-range", "unknown-constant", "text-values", "name-twice"],
 )
 def test_damaged_posterior_is_refused(model, tmp_path, damage, message):
     """A posterior file whose draws no run could use is refused with one line naming it."""

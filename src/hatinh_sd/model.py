@@ -37,7 +37,7 @@ from hatinh_sd.errors import HatinhInputError, did_you_mean, display_path, read_
 from hatinh_sd.project import FROM_PROJECT, FromProject, current_project, repo_root
 from hatinh_sd.pysd_runtime import scalar_mode
 from hatinh_sd.results import fingerprint
-from hatinh_sd.translation import equations_hash, model_hash, translate
+from hatinh_sd.translation import equation_line, equations_hash, model_hash, translate
 
 __all__ = [
     "Model",
@@ -139,11 +139,40 @@ def _git_commit(root: Path) -> str:
         return "unknown"
 
 
-def _line_of_equation(mdl_path: Path, name: str) -> int | None:
-    """The line of ``mdl_path`` where the equation of ``name`` starts (None if not found)."""
-    pattern = re.compile(rf"^\s*{re.escape(name)}\s*=", re.IGNORECASE)
-    lines = mdl_path.read_text(encoding="utf-8").splitlines()
-    return next((i for i, text in enumerate(lines, 1) if pattern.match(text)), None)
+#: Errors of an equation that cannot be computed: division by zero, overflow, a Vensim
+#: function PySD does not implement.
+_EQUATION_FAILURES = (ArithmeticError, NotImplementedError)
+#: The control constants every model has (PySD's names -> Vensim's).
+_CONTROL = {"initial_time": "INITIAL TIME", "final_time": "FINAL TIME", "time_step": "TIME STEP"}
+
+
+def _equation_failure(
+    exc: BaseException, py_path: Path, mdl_path: Path, names: Mapping[str, str], time: float | None
+) -> HatinhInputError:
+    """One line for an equation of ``mdl_path`` that cannot be computed: the variable (the
+    innermost function of the translated model ``py_path`` in the traceback; ``names`` maps
+    its Python name to the model's), its line, and the time (None: the initial values)."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(py_path)]
+    py = frames[-1].name if frames else None
+    if py == "<lambda>":  # a stock's (or smooth's, delay's) argument: the object it builds
+        lines = py_path.read_text(encoding="utf-8").splitlines()[: frames[-1].lineno or 0]
+        assigned = (re.match(r"^_[a-z]+_(\w+) = ", text) for text in reversed(lines))
+        py = next((m.group(1) for m in assigned if m), None)
+    name = names.get(py, py.strip("_").replace("_", " ")) if py else None
+    when = "in the initial values" if time is None else f"at time {time:g}"
+    what = f"{type(exc).__name__}: {exc}" if isinstance(exc, NotImplementedError) else str(exc)
+    message = (
+        f"the model's equations fail {when}"
+        + (f" in '{name}'" if name else "")
+        + f" ({what}); check that equation and the values of the constants it uses"
+    )
+    return HatinhInputError(
+        " ".join(message.split())[:300],
+        path=mdl_path,
+        line=equation_line(mdl_path, name) if name else None,
+    )
 
 
 class Model:
@@ -173,9 +202,12 @@ class Model:
         self.mdl_path = Path(mdl_path) if mdl_path else current_project().model
         self.hash = model_hash(self.mdl_path)
         self.py_path = translate(self.mdl_path)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            self._pysd = pysd.load(str(self.py_path))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self._pysd = pysd.load(str(self.py_path))  # computes the initial values
+        except _EQUATION_FAILURES as exc:
+            raise _equation_failure(exc, self.py_path, self.mdl_path, {}, None) from None
         scalar_mode(self._pysd)
         self.doc: pd.DataFrame = self._pysd.doc.copy()
         self._real_to_py = dict(zip(self.doc["Real Name"], self.doc["Py Name"], strict=True))
@@ -185,6 +217,13 @@ class Model:
             for _, row in self.doc.iterrows()
             if row["Type"] == "Constant" and row["Subtype"] == "Normal"
         }
+        self._mdl_defaults = dict(self._constant_defaults)
+        for py, vensim in _CONTROL.items():
+            if py not in self._constant_defaults:
+                raise HatinhInputError(
+                    f"the control constant {vensim} is missing (or not a number)",
+                    path=self.mdl_path,
+                )
         self.time_step = self._constant_defaults["time_step"]
         self.initial_time = self._constant_defaults["initial_time"]
         self.final_time = self._constant_defaults["final_time"]
@@ -270,6 +309,15 @@ class Model:
         for py, value in resolved.items():
             lever = self._py_to_real[py].removesuffix(" historical")
             if lever != self._py_to_real[py] and lever in self._real_to_py:
+                par = self.parameters.get(lever)
+                if par is not None and not par.low <= value <= par.high:
+                    raise HatinhInputError(
+                        f"the fitted value {value:g} of '{self._py_to_real[py]}' is the default "
+                        f"of lever '{lever}', but outside its range [{par.low:g}, {par.high:g}] "
+                        f"{par.units} in {self.mdl_path.name}",
+                        path=path,
+                        key=f"parameters.{self._py_to_real[py]}",
+                    )
                 tied[self._real_to_py[lever]] = value
         resolved.update(tied)
         self._constant_defaults.update(resolved)
@@ -305,18 +353,19 @@ class Model:
             group = int(match.group(2)) if match.group(2) else None
             low, high = (list(row["Limits"]) + [None, None])[:2]
             default = self._constant_defaults[row["Py Name"]]
+            own = self._mdl_defaults[row["Py Name"]]  # the .mdl's value, before calibration
             problem = (
                 "its units have no range [low, high] with low < high (e.g. '~ Year [0.25, 1]')"
                 if low is None or high is None or not low < high
-                else f"its value {default:g} is outside its range [{low:g}, {high:g}]"
-                if not low <= default <= high
+                else f"its value {own:g} is outside its range [{low:g}, {high:g}]"
+                if not low <= own <= high
                 else ""
             )
             if problem:  # every lever, uncertainty and fitted constant is drawn from its range
                 raise HatinhInputError(
                     f"'{row['Real Name']}' is marked '{role}:' but {problem}",
                     path=self.mdl_path,
-                    line=_line_of_equation(self.mdl_path, row["Real Name"]),
+                    line=equation_line(self.mdl_path, row["Real Name"]),
                 )
             out[row["Real Name"]] = Parameter(
                 name=row["Real Name"],
@@ -551,24 +600,12 @@ class Model:
                     final_time=self.final_time,
                     cache_output=False,
                 )
-        except ArithmeticError as exc:  # division by zero, overflow: the equations fail
-            raise self._arithmetic_error(exc) from None
+        except _EQUATION_FAILURES as exc:  # division by zero, overflow, a function PySD lacks
+            raise _equation_failure(
+                exc, self.py_path, self.mdl_path, self._py_to_real, float(self._pysd.time())
+            ) from None
         self._changed = set(overrides)
         return self.to_dataset(df, columns, overrides, time_step or self.time_step, scenario)
-
-    def _arithmetic_error(self, exc: ArithmeticError) -> HatinhInputError:
-        """One line for an equation that cannot be computed: which variable, at what time."""
-        import traceback
-
-        frames = [
-            f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(self.py_path)
-        ]
-        where = f" in '{self._py_to_real.get(frames[-1].name, frames[-1].name)}'" if frames else ""
-        return HatinhInputError(
-            f"the model's equations fail at time {float(self._pysd.time()):g}{where} ({exc}); "
-            "check that equation and the values of the constants it uses",
-            path=self.mdl_path,
-        )
 
     def to_dataset(
         self,
@@ -627,7 +664,14 @@ def load_model(
     if calibration_path is FROM_PROJECT:
         calibration_path = current_project().calibration
     cal = Path(calibration_path) if calibration_path else None
-    cal_key = hashlib.sha256(cal.read_bytes()).hexdigest() if cal and cal.exists() else ""
+    # a named but missing calibration file is not "no calibration" (it is reported)
+    cal_key = (
+        ""
+        if cal is None
+        else hashlib.sha256(cal.read_bytes()).hexdigest()
+        if cal.exists()
+        else f"missing:{cal}"
+    )
     key = (str(Path(mdl_path).resolve()), model_hash(mdl_path), cal_key)
     if key not in _MODEL_CACHE:
         _MODEL_CACHE[key] = Model(mdl_path, cal)

@@ -710,10 +710,15 @@ def posterior_draws(
     """
     path = Path(path) if path else current_project().path("posterior")
     ds = load_posterior(path)
-    if "value" not in ds or ds["value"].dims != ("draw", "parameter") or not ds.sizes["draw"]:
+    if (
+        "value" not in ds
+        or ds["value"].dims != ("draw", "parameter")
+        or not ds.sizes["draw"]
+        or not np.issubdtype(ds["value"].dtype, np.number)
+    ):
         raise HatinhInputError(
-            "not a posterior file: expected a variable 'value' (draw, parameter) with at least "
-            "one draw (run: hatinh-sd calibrate --posterior)",
+            "not a posterior file: expected a numeric variable 'value' (draw, parameter) with "
+            "at least one draw (run: hatinh-sd calibrate --posterior)",
             path=path,
         )
     if check_hash and not model.made_from(ds.attrs):
@@ -723,6 +728,11 @@ def posterior_draws(
             path=path,
         )
     draws = pd.DataFrame(ds["value"].values, columns=[str(p) for p in ds["parameter"].values])
+    twice = sorted({n for n in draws.columns if list(draws.columns).count(n) > 1})
+    if twice:
+        raise HatinhInputError(
+            f"'{twice[0]}' is drawn twice", path=path, key=f"parameter.{twice[0]}"
+        )
     drawn = {n: p for n, p in model.parameters.items() if p.role in ("calibrated", "uncertain")}
     for name in draws.columns:
         par = drawn.get(name)

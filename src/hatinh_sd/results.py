@@ -28,6 +28,7 @@ __all__ = [
     "write_about",
     "atomic_dir",
     "atomic_file",
+    "check_writable",
     "CF_CONVENTIONS",
     "CF_TIME_ATTRS",
     "CF_TIME_ORIGIN",
@@ -52,6 +53,18 @@ def _umask() -> int:
     return mask
 
 
+def check_writable(path: Path, what: str) -> None:
+    """Refuse ``path`` when its nearest existing folder (``path`` itself or a parent) is a
+    file or cannot be written: checked before a command computes, not when it writes."""
+    for p in (path, *path.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise HatinhInputError(f"{p} is a file; {what}", path=path)
+            if not os.access(p, os.W_OK | os.X_OK):
+                raise HatinhInputError(f"{p} is not writable", path=path)
+            return
+
+
 def output_folder(out: str | os.PathLike[str], *names: str) -> Path:
     """``out/name1/name2...``, each name checked (:func:`~hatinh_sd.errors.check_name`).
 
@@ -60,13 +73,7 @@ def output_folder(out: str | os.PathLike[str], *names: str) -> Path:
     """
     root = Path(out)
     folder = root.joinpath(*(check_name(n) for n in names))
-    for p in (root, *root.parents):
-        if p.exists():
-            if not p.is_dir():
-                raise HatinhInputError(f"{p} is a file; --out must be a folder", path=root)
-            if not os.access(p, os.W_OK | os.X_OK):
-                raise HatinhInputError(f"{p} is not writable", path=root)
-            break
+    check_writable(root, "--out must be a folder")
     inside = folder.resolve()
     if inside == root.resolve() or root.resolve() not in inside.parents:
         raise HatinhInputError(f"output folder {folder} is not inside {root}", path=root)

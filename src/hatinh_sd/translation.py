@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -20,7 +21,14 @@ from pathlib import Path
 from hatinh_sd.errors import HatinhInputError, read_text
 from hatinh_sd.project import current_project, repo_root
 
-__all__ = ["build_cached", "cache_dir", "equations_hash", "model_hash", "translate"]
+__all__ = [
+    "build_cached",
+    "cache_dir",
+    "equation_line",
+    "equations_hash",
+    "model_hash",
+    "translate",
+]
 
 
 def model_hash(mdl_path: Path | str | None = None) -> str:
@@ -91,20 +99,53 @@ def translate(mdl_path: Path | str | None = None, *, force: bool = False) -> Pat
     return build_cached(target, f"{mdl_path.stem}.py", build, force=force)
 
 
+def equation_line(mdl_path: Path, name: str) -> int | None:
+    """The line of ``mdl_path`` where the equation of ``name`` starts (Vensim's names: case,
+    spaces and underscores do not count), or None."""
+    words = [re.escape(w) for w in re.split(r"[\s_]+", name.strip()) if w]
+    if not words:
+        return None
+    pattern = re.compile(r"^\s*" + r"[\s_]+".join(words) + r"\s*(\(|=|:)", re.IGNORECASE)
+    lines = mdl_path.read_text(encoding="utf-8").splitlines()
+    return next((i for i, text in enumerate(lines, 1) if pattern.match(text)), None)
+
+
+def _failing_element(exc: BaseException) -> str | None:
+    """The model element PySD was working on when ``exc`` was raised (its ``name``), found
+    in the innermost frame of PySD's translator that holds one; None if no frame does."""
+    name = None
+    tb = exc.__traceback__
+    while tb is not None:
+        for key in ("self", "component", "element"):
+            obj = tb.tb_frame.f_locals.get(key)
+            found = getattr(obj, "name", None)
+            if (
+                type(obj).__module__.startswith("pysd.")
+                and isinstance(found, str)
+                and not found.startswith("__")  # a section (__main__), not an equation
+            ):
+                name = found
+        tb = tb.tb_next
+    return name
+
+
 def _translation_error(mdl_path: Path, exc: Exception) -> HatinhInputError:
-    """One line for PySD's failure to translate ``mdl_path``: where its parser stopped
-    (``parsimonious``'s ``ParseError`` gives the line and column), else the exception."""
+    """One line for PySD's failure to translate ``mdl_path``: the equation it was reading
+    and, for a parse error (``parsimonious``), the line within it and the text it stopped at."""
+    element = _failing_element(exc)
+    line = equation_line(mdl_path, element) if element else None
+    what = f"the equation of '{element}'" if element else "it"
     pos, line_of_error = getattr(exc, "pos", None), getattr(exc, "line", None)
     if isinstance(pos, int) and callable(line_of_error):
-        text = str(getattr(exc, "text", ""))  # the file, or the equation PySD was reading
+        text = str(getattr(exc, "text", ""))  # the equation's expression, or the whole file
         near = text[pos:].split("\n", 1)[0][:30]
-        whole = mdl_path.read_text(encoding="utf-8")
-        start = whole.find(text) if text and text != whole else 0
-        line = int(line_of_error()) + whole[: max(start, 0)].count("\n")
-        detail = f"PySD cannot parse it near {near!r}"
+        if line is not None:  # the expression starts on its equation's line
+            line += int(line_of_error()) - 1
+        elif element is None:  # the file itself did not parse
+            line = int(line_of_error())
+        detail = f"PySD cannot parse {what} near {near!r}"
     else:
-        detail = f"PySD cannot translate it ({type(exc).__name__}: {exc})"
-        line = None
+        detail = f"PySD cannot translate {what} ({type(exc).__name__}: {exc})"
     message = " ".join(f"not a Vensim model that PySD reads: {detail}".split())[:300]
     return HatinhInputError(message, path=mdl_path, line=line)
 

@@ -37,7 +37,7 @@ from hatinh_sd.calibration import (
     model_fit,
 )
 from hatinh_sd.data import load_observed, load_targets
-from hatinh_sd.errors import read_yaml
+from hatinh_sd.errors import HatinhInputError, read_yaml
 from hatinh_sd.model import Model
 from hatinh_sd.project import current_project, repo_root
 
@@ -618,9 +618,13 @@ def holdout_result(
     if record.exists():
         doc = read_yaml(record) or {}
         if isinstance(doc, dict) and model.made_from(doc) and doc.get("fit_until") == year:
-            return evaluate(
-                model, setup, doc["parameters"], fit_until=year, at_bound=doc.get("at_bound")
-            )
+            values = doc.get("parameters")
+            if not isinstance(values, dict):
+                raise HatinhInputError(
+                    "expected a mapping 'parameters: {name: value}'", path=record, key="parameters"
+                )
+            model.resolve_params(values, source=str(record))  # names and ranges, one line
+            return evaluate(model, setup, values, fit_until=year, at_bound=doc.get("at_bound"))
     start = Model(model.mdl_path, calibration_path=None).defaults
     return calibrate(model, setup, fit_until=year, max_evaluations=max_evaluations, start=start)
 
@@ -636,6 +640,8 @@ def build_dossier(
 ) -> Dossier:
     """Gather the dossier's evidence (runs tests, a hold-out fit, backtests and model runs)."""
     setup = load_setup(model)
+    # first: a damaged hold-out record is reported before minutes of tests and backtests
+    holdout = holdout_result(model, setup, holdout_year, max_evaluations) if holdout_year else None
     bt = None
     if backtest:
         from hatinh_sd.backtest import run_backtest
@@ -645,7 +651,6 @@ def build_dossier(
     obs, mv = model_fit(model, setup)
     fit = fit_table(obs, mv)
     tests = run_test_suite() if run_tests else pd.DataFrame(columns=["test", "outcome", "message"])
-    holdout = holdout_result(model, setup, holdout_year, max_evaluations) if holdout_year else None
     at_bound = list(getattr(model, "calibration_at_bound", []))
     return Dossier(
         tests,

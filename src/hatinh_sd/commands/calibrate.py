@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -227,19 +226,17 @@ def cmd_posterior(args: argparse.Namespace) -> int:
         write_estimates,
         write_posterior,
     )
-    from hatinh_sd.results import atomic_dir, output_folder, write_csv
+    from hatinh_sd.results import atomic_dir, check_writable, output_folder, write_csv
 
     folder = output_folder(args.out, "calibration", "posterior")
     if args.workers < 1:
         raise HatinhInputError(f"must be at least 1, not {args.workers}", key="--workers")
     target = Path(args.posterior_path)
-    if target.is_dir() or (target.parent.exists() and not target.parent.is_dir()):
+    if target.is_dir():
         raise HatinhInputError(
-            "is a folder or lies under a file; --posterior-path names the .nc file to write",
-            path=target,
+            "is a folder; --posterior-path names the .nc file to write", path=target
         )
-    if target.exists() and not os.access(target.parent, os.W_OK):
-        raise HatinhInputError("its folder is not writable", path=target)
+    check_writable(target.parent, "--posterior-path names the .nc file to write")
     calibration = Path(args.calibration)
     if not calibration.is_file():
         raise HatinhInputError(
