@@ -93,6 +93,19 @@ def translate(mdl_path: Path | str | None = None, *, force: bool = False) -> Pat
                 pysd.read_vensim(str(folder / mdl_path.name), initialize=False)
         except Exception as exc:  # PySD's parser and builder: not Vensim that PySD reads
             raise _translation_error(mdl_path, exc) from None
+        for w in caught:
+            missing = re.search(r"translate '([^']+)' which it is not implemented", str(w.message))
+            if missing:  # the translated model would crash when it reaches the function
+                name = missing.group(1)
+                text = mdl_path.read_text(encoding="utf-8").splitlines()
+                call = re.compile(rf"\b{re.escape(name)}\s*\(", re.IGNORECASE)
+                line = next((i for i, t in enumerate(text, 1) if call.search(t)), None)
+                raise HatinhInputError(
+                    f"not a Vensim model that PySD runs: PySD does not implement the function "
+                    f"'{name}'",
+                    path=mdl_path,
+                    line=line,
+                )
         for w in caught:  # a model PySD translates: its warnings, as they were
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
