@@ -139,9 +139,9 @@ def _git_commit(root: Path) -> str:
         return "unknown"
 
 
-#: Errors of an equation that cannot be computed: division by zero, overflow, a Vensim
-#: function PySD does not implement.
-_EQUATION_FAILURES = (ArithmeticError, NotImplementedError)
+#: Errors of an equation that cannot be computed: division by zero, overflow (a function
+#: PySD does not implement is refused when the model is translated).
+_EQUATION_FAILURES = ArithmeticError
 #: The control constants every model has (PySD's names -> Vensim's).
 _CONTROL = {"initial_time": "INITIAL TIME", "final_time": "FINAL TIME", "time_step": "TIME STEP"}
 
@@ -162,11 +162,10 @@ def _equation_failure(
         py = next((m.group(1) for m in assigned if m), None)
     name = names.get(py, py.strip("_").replace("_", " ")) if py else None
     when = "in the initial values" if time is None else f"at time {time:g}"
-    what = f"{type(exc).__name__}: {exc}" if isinstance(exc, NotImplementedError) else str(exc)
     message = (
         f"the model's equations fail {when}"
         + (f" in '{name}'" if name else "")
-        + f" ({what}); check that equation and the values of the constants it uses"
+        + f" ({exc}); check that equation and the values of the constants it uses"
     )
     return HatinhInputError(
         " ".join(message.split())[:300],
@@ -281,22 +280,8 @@ class Model:
 
         raw = path.read_bytes()
         doc = read_yaml(path) or {}
-        values = doc.get("parameters") if isinstance(doc, dict) else None
-        if not isinstance(doc, dict) or not isinstance(values, dict):
-            raise HatinhInputError(
-                "expected a mapping 'parameters: {name: value}'", path=path, key="parameters"
-            )
-        for name in values:
-            par = self.parameters.get(name)
-            if par is None or par.role != "calibrated":
-                calibrated = [p.name for p in self.parameters.values() if p.role == "calibrated"]
-                hint = did_you_mean(name, calibrated)
-                raise HatinhInputError(
-                    f"'{name}' is not a parameter marked 'calibrated:' in the model{hint}",
-                    path=path,
-                    key=f"parameters.{name}",
-                )
-        if not self.made_from(doc):
+        resolved = self.fitted_values(doc, path)  # doc is a mapping: checked there
+        if isinstance(doc, dict) and not self.made_from(doc):
             recorded = doc.get("equations_sha256")
             self.calibration_stale = (
                 "it records another model file and no equation hash"
@@ -304,7 +289,6 @@ class Model:
                 else f"it was fitted to other equations ({str(recorded)[:12]}, "
                 f"the model's are {self.equations_hash[:12]})"
             )
-        resolved = self.resolve_params(values, source=str(path))
         tied = {}
         for py, value in resolved.items():
             lever = self._py_to_real[py].removesuffix(" historical")
@@ -325,6 +309,26 @@ class Model:
         self.calibration = {self._py_to_real[k]: v for k, v in resolved.items()}
         self.calibration_hash = hashlib.sha256(raw).hexdigest()
         self.__dict__.pop("parameters", None)
+
+    def fitted_values(self, doc: object, path: Path) -> dict[str, float]:
+        """The ``parameters`` of a file of fitted values (the calibration or a hold-out record,
+        read into ``doc``), checked: a mapping of constants marked ``calibrated:`` to values
+        in their ranges. Returns them by Python name (:meth:`resolve_params`)."""
+        values = doc.get("parameters") if isinstance(doc, dict) else None
+        if not isinstance(values, dict):
+            raise HatinhInputError(
+                "expected a mapping 'parameters: {name: value}'", path=path, key="parameters"
+            )
+        calibrated = [p.name for p in self.parameters.values() if p.role == "calibrated"]
+        for name in values:
+            if name not in calibrated:
+                raise HatinhInputError(
+                    f"'{name}' is not a parameter marked 'calibrated:' in the model"
+                    + did_you_mean(name, calibrated),
+                    path=path,
+                    key=f"parameters.{name}",
+                )
+        return self.resolve_params(values, source=str(path))
 
     def made_from(self, record: Mapping[str, object]) -> bool:
         """Whether ``record`` (the attributes of a calibration, posterior or hold-out file) was
@@ -600,7 +604,7 @@ class Model:
                     final_time=self.final_time,
                     cache_output=False,
                 )
-        except _EQUATION_FAILURES as exc:  # division by zero, overflow, a function PySD lacks
+        except _EQUATION_FAILURES as exc:  # division by zero, overflow
             raise _equation_failure(
                 exc, self.py_path, self.mdl_path, self._py_to_real, float(self._pysd.time())
             ) from None

@@ -728,8 +728,8 @@ def posterior_draws(
             path=path,
         )
     draws = pd.DataFrame(ds["value"].values, columns=[str(p) for p in ds["parameter"].values])
-    twice = sorted({n for n in draws.columns if list(draws.columns).count(n) > 1})
-    if twice:
+    twice = draws.columns[draws.columns.duplicated()]
+    if len(twice):
         raise HatinhInputError(
             f"'{twice[0]}' is drawn twice", path=path, key=f"parameter.{twice[0]}"
         )

@@ -93,23 +93,30 @@ def translate(mdl_path: Path | str | None = None, *, force: bool = False) -> Pat
                 pysd.read_vensim(str(folder / mdl_path.name), initialize=False)
         except Exception as exc:  # PySD's parser and builder: not Vensim that PySD reads
             raise _translation_error(mdl_path, exc) from None
-        for w in caught:
-            missing = re.search(r"translate '([^']+)' which it is not implemented", str(w.message))
-            if missing:  # the translated model would crash when it reaches the function
-                name = missing.group(1)
-                text = mdl_path.read_text(encoding="utf-8").splitlines()
-                call = re.compile(rf"\b{re.escape(name)}\s*\(", re.IGNORECASE)
-                line = next((i for i, t in enumerate(text, 1) if call.search(t)), None)
-                raise HatinhInputError(
-                    f"not a Vensim model that PySD runs: PySD does not implement the function "
-                    f"'{name}'",
-                    path=mdl_path,
-                    line=line,
-                )
-        for w in caught:  # a model PySD translates: its warnings, as they were
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        for w in caught:  # a model PySD translates: its warnings (but those said below)
+            if "which it is not implemented" not in str(w.message):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
-    return build_cached(target, f"{mdl_path.stem}.py", build, force=force)
+    path = build_cached(target, f"{mdl_path.stem}.py", build, force=force)
+    _check_implemented(mdl_path, path)
+    return path
+
+
+def _check_implemented(mdl_path: Path, py_path: Path) -> None:
+    """Refuse a model that calls a Vensim function PySD does not implement (its translation
+    calls ``not_implemented_function``, which fails when the run reaches it), naming the
+    function and the line of its first call; checked on cached translations too."""
+    missing = re.search(r'not_implemented_function\(\s*"([^"]+)"', py_path.read_text("utf-8"))
+    if missing:
+        name = missing.group(1)
+        call = re.compile(rf"\b{re.escape(name)}\s*\(", re.IGNORECASE)
+        lines = mdl_path.read_text(encoding="utf-8").splitlines()
+        raise HatinhInputError(
+            f"not a Vensim model that PySD runs: PySD does not implement the function "
+            f"'{name.upper()}'",
+            path=mdl_path,
+            line=next((i for i, text in enumerate(lines, 1) if call.search(text)), None),
+        )
 
 
 def equation_line(mdl_path: Path, name: str) -> int | None:

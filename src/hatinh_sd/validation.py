@@ -37,7 +37,7 @@ from hatinh_sd.calibration import (
     model_fit,
 )
 from hatinh_sd.data import load_observed, load_targets
-from hatinh_sd.errors import HatinhInputError, read_yaml
+from hatinh_sd.errors import read_yaml
 from hatinh_sd.model import Model
 from hatinh_sd.project import current_project, repo_root
 
@@ -618,13 +618,10 @@ def holdout_result(
     if record.exists():
         doc = read_yaml(record) or {}
         if isinstance(doc, dict) and model.made_from(doc) and doc.get("fit_until") == year:
-            values = doc.get("parameters")
-            if not isinstance(values, dict):
-                raise HatinhInputError(
-                    "expected a mapping 'parameters: {name: value}'", path=record, key="parameters"
-                )
-            model.resolve_params(values, source=str(record))  # names and ranges, one line
-            return evaluate(model, setup, values, fit_until=year, at_bound=doc.get("at_bound"))
+            model.fitted_values(doc, record)  # a damaged record: one line naming it
+            return evaluate(
+                model, setup, doc["parameters"], fit_until=year, at_bound=doc.get("at_bound")
+            )
     start = Model(model.mdl_path, calibration_path=None).defaults
     return calibrate(model, setup, fit_until=year, max_evaluations=max_evaluations, start=start)
 
