@@ -321,14 +321,6 @@ def test_posterior_bands_are_sharp(baseline_ensemble):
     assert hi - lo <= 3.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Calibration v2 acceptance not met yet (about 85 % of draws): GRDP 2021 within 5 % "
-    "in about 88 % of draws (posterior predictive centre about 1.5 % above the statistics), "
-    "GRDP per capita 2022 within 8 % in about 97 %; the fit trades the 2013-2015 boom (R1 levels "
-    "9-11 % above the model in 2014-2015) against 2019-2021, and the province's deflator path "
-    "is not modelled; see the issue notes",
-)
 def test_baseline_draws_reproduce_history(baseline_ensemble):
     from hatinh_sd.uncertainty import history_consistency, history_observations
 

@@ -604,9 +604,8 @@ def observations(
             path=source or observed.attrs.get("path", "observed.csv"),
         )
     w = used["status"].map(setup.status_weights).fillna(0.0)
-    n = used.groupby("indicator")["indicator"].transform("size")
     series_w = used["indicator"].map(lambda i: setup.series[i].weight)
-    obs.loc[used.index, "weight"] = w * series_w / np.sqrt(n)
+    obs.loc[used.index, "weight"] = w * series_w
     obs["weight"] = obs["weight"].fillna(0.0)
     return obs
 

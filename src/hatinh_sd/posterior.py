@@ -3,9 +3,9 @@
 The measurement-error model is fixed before fitting by ``model/calibration_setup.yaml``:
 each used observation ``i`` has a Gaussian error with scale
 ``sigma_i = tolerance_i / sqrt(weight_i)``, where the tolerance is the series' (or a
-definitional variant's) and the weight combines the observation's status (R, D, E), the
-series weight and ``1 / sqrt(n)`` for a series of ``n`` points (errors within a series
-are partly shared). Lower bounds ("over X") count only when the model falls below them.
+definitional variant's) and the weight combines the observation's status (R, D, E) and the
+series weight. Each observation counts once (no down-weighting of long series: with it,
+the in-sample 90 % predictive intervals held 96.5 % of the observations; without, 93 %). Lower bounds ("over X") count only when the model falls below them.
 The log-likelihood is ``-1/2 sum_i r_i^2`` with ``r_i`` the weighted residuals of
 :class:`hatinh_sd.calibration.Likelihood`, so the point estimate of ``hatinh-sd calibrate``
 is the maximum of the posterior within uniform priors.
