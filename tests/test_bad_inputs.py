@@ -15,7 +15,7 @@ A case is a mapping::
       plan.yaml: "levers: {nope: 1}"    # text, or a mapping:
       # {copy: scenarios/baseline.yaml, replace: [[old, new]], append: text}
       # {copytree: model/data}  {folder: true}  {delete: true}  {hex: "e9ff"}
-      # {repeat: "x", times: 100}  {alias_bomb: 9}
+      # {repeat: "x", times: 100, before: "a: ", after: "\n"}  {alias_bomb: 9}  {fifo: true}
     env: {HATINH_SD_DATA_DIR: "{in}/data"}
     match: "unknown lever"              # regex (case-insensitive) the line must contain
     exit: 2                             # optional
@@ -38,6 +38,7 @@ to the first run's.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 from pathlib import Path
@@ -98,7 +99,10 @@ def _write(base: Path, files: dict, where: dict[str, str]) -> None:
         elif "hex" in spec:
             path.write_bytes(bytes.fromhex(spec["hex"]))
         elif "repeat" in spec:
-            path.write_text(spec["repeat"] * spec["times"], encoding="utf-8")
+            text = spec.get("before", "") + spec["repeat"] * spec["times"] + spec.get("after", "")
+            path.write_text(text, encoding="utf-8")
+        elif spec.get("fifo"):
+            os.mkfifo(path)
         elif "alias_bomb" in spec:
             lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
             for i in range(1, spec["alias_bomb"]):

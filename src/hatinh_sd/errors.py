@@ -173,6 +173,15 @@ MAX_YAML_BYTES = 1_000_000
 #: Largest number of YAML nodes after aliases are expanded (an alias bomb of
 #: a few hundred bytes expands to billions).
 MAX_YAML_NODES = 200_000
+#: Deepest nesting of YAML mappings and lists (our files need fewer than ten levels;
+#: thousands of nested brackets would exhaust Python's recursion limit).
+MAX_YAML_DEPTH = 50
+
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+#: Numbers YAML 1.1 (PyYAML) reads differently from how people mean them: 010 is 8,
+#: 0x10 is 16, 0b10 is 2, 1:30 is 90 (base 60) and 1_0 is 10.
+_SURPRISING_NUMBER = re.compile(r"[-+]?(0[0-9_]+|0[xXoObB].*|.*[:_].*)")
 
 
 def check_name(
@@ -233,6 +242,8 @@ def read_text(path: str | os.PathLike[str], *, missing: str = "file not found") 
         raise HatinhInputError(missing, path=p)
     if p.is_dir():
         raise HatinhInputError("is a folder, not a file", path=p)
+    if not p.is_file():
+        raise HatinhInputError("is not a regular file (a device or a pipe?)", path=p)
     try:
         raw = p.read_bytes()
     except OSError as exc:
@@ -254,14 +265,21 @@ def _check_yaml_tree(node: yaml.Node, path: Path) -> None:
     sizes: dict[int, int] = {}
     active: set[int] = set()
 
-    def size(n: yaml.Node) -> int:
+    def size(n: yaml.Node, depth: int = 0) -> int:
         key = id(n)
         if key in sizes:
             return sizes[key]
+        line = n.start_mark.line + 1
         if key in active:
+            raise HatinhInputError("a YAML alias refers to itself", path=path, line=line)
+        if depth > MAX_YAML_DEPTH:
             raise HatinhInputError(
-                "a YAML alias refers to itself", path=path, line=n.start_mark.line + 1
+                f"mappings and lists nested more than {MAX_YAML_DEPTH} levels deep",
+                path=path,
+                line=line,
             )
+        if isinstance(n, yaml.ScalarNode):
+            _check_number(n, path)
         active.add(key)
         total = 1
         if isinstance(n, yaml.MappingNode):
@@ -277,12 +295,12 @@ def _check_yaml_tree(node: yaml.Node, path: Path) -> None:
                             key=str(k.value),
                         )
                     seen[k.value] = line
-                total += size(k) + size(v)
+                total += size(k, depth + 1) + size(v, depth + 1)
                 if total > MAX_YAML_NODES:
                     break
         elif isinstance(n, yaml.SequenceNode):
             for v in n.value:
-                total += size(v)
+                total += size(v, depth + 1)
                 if total > MAX_YAML_NODES:
                     break
         if total > MAX_YAML_NODES:
@@ -296,6 +314,32 @@ def _check_yaml_tree(node: yaml.Node, path: Path) -> None:
         return total
 
     size(node)
+
+
+def _check_number(n: yaml.ScalarNode, path: Path) -> None:
+    """Refuse a plain number YAML 1.1 reads unlike what it shows (``010`` is 8, ``1:30``
+    is 90) and an integer too long for Python to convert."""
+    import sys
+
+    if n.tag not in (_INT_TAG, _FLOAT_TAG) or n.style is not None:
+        return
+    line = n.start_mark.line + 1
+    digits = sum(c.isdigit() for c in n.value)
+    if n.tag == _INT_TAG and digits > sys.get_int_max_str_digits():
+        raise HatinhInputError(
+            f"a number of {digits:,} digits; numbers may have at most "
+            f"{sys.get_int_max_str_digits():,}",
+            path=path,
+            line=line,
+        )
+    if _SURPRISING_NUMBER.fullmatch(n.value) and n.value.lstrip("+-") not in ("0", "0.0"):
+        shown = n.value if len(n.value) <= 20 else n.value[:20] + "..."
+        raise HatinhInputError(
+            f"'{shown}' is not a plain number: YAML 1.1 reads a leading 0, 0x, 0o or 0b, "
+            "':' and '_' as another base or a separator; write it as digits such as 10 or 2.5",
+            path=path,
+            line=line,
+        )
 
 
 def parse_yaml(path: str | os.PathLike[str], *, missing: str = "file not found") -> tuple[Any, Any]:
@@ -315,13 +359,26 @@ def parse_yaml(path: str | os.PathLike[str], *, missing: str = "file not found")
             path=p,
         )
     text = read_text(p, missing=missing)
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # refuses unprintable characters at once
         node = loader.get_single_node()
         if node is None:
             return None, None
         _check_yaml_tree(node, p)
         return loader.construct_document(node), node
+    except RecursionError:
+        raise HatinhInputError(
+            f"mappings and lists nested more than {MAX_YAML_DEPTH} levels deep", path=p
+        ) from None
+    except yaml.reader.ReaderError as exc:
+        raise HatinhInputError(
+            f"character U+{exc.character:04X} is not allowed in YAML text"
+            if isinstance(exc.character, int)
+            else f"character {exc.character!r} is not allowed in YAML text",
+            path=p,
+            line=text[: exc.position].count("\n") + 1,
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise HatinhInputError(
@@ -330,7 +387,8 @@ def parse_yaml(path: str | os.PathLike[str], *, missing: str = "file not found")
             line=mark.line + 1 if mark else None,
         ) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_yaml(path: str | os.PathLike[str], *, missing: str = "file not found") -> object:

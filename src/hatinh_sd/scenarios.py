@@ -602,6 +602,19 @@ def resolve_scenario(
                 name,
                 sub,
             )
+        control = cat.control(param)
+        if control == "switch" and value not in (par.low, par.high):
+            raise fail(
+                f"'{param}' is a switch: {par.low:g} (no) or {par.high:g} (yes), not {value:g}",
+                name,
+                sub,
+            )
+        if control == "year" and not float(value).is_integer():
+            raise fail(
+                f"a start year must be a whole calendar year such as 2030, not {value:g}",
+                name,
+                sub,
+            )
         out[param] = float(value)
         origin[param] = name
 
