@@ -153,7 +153,7 @@ def test_command_prints_a_sentence_per_box_in_both_languages(discovered):
         (["--target", "T01", "--n", "100001"], "at least 50 and at most 100,000 runs"),
         (["--target", "T01", "--scenario", "basline"], "no scenario named 'basline'"),
         (["--target", "T01", "--threshold", "1.5"], "a density between 0 and 1"),
-        (["--target", "T01", "--seed", "-1"], "must be at least 0"),
+        (["--target", "T01", "--seed", "-1"], "a seed is a whole number from 0"),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(argv, message, tmp_path, capsys):

@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from hatinh_sd.data import load_observed
 from hatinh_sd.errors import (
+    MAX_SEED,
     HatinhInputError,
     did_you_mean,
     line_of,
@@ -303,7 +304,7 @@ class _Prior(_Strict):
 class _Posterior(_Strict):
     particles: Annotated[StrictInt, Field(ge=10)] = PosteriorConfig.particles
     draws: Annotated[StrictInt, Field(ge=1)] = PosteriorConfig.draws
-    seed: Annotated[StrictInt, Field(ge=0)] = PosteriorConfig.seed
+    seed: Annotated[StrictInt, Field(ge=0, le=MAX_SEED)] = PosteriorConfig.seed
     screen: Annotated[_Finite, Field(ge=0)] = PosteriorConfig.screen
     max_minutes: Annotated[_Finite, Field(gt=0)] = PosteriorConfig.max_minutes
     moves: Annotated[_Finite, Field(gt=0, le=50)] = PosteriorConfig.moves

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from hatinh_sd.errors import HatinhInputError, did_you_mean
+from hatinh_sd.errors import HatinhInputError, check_seed, did_you_mean
 from hatinh_sd.targets import met
 
 __all__ = [
@@ -372,8 +372,7 @@ def prepare(
 
     if n < 2:
         raise HatinhInputError(f"n = {n}: at least 2 draws are needed", key="--n")
-    if seed < 0:
-        raise HatinhInputError(f"must be at least 0, not {seed}", key="--seed")
+    check_seed(seed)
     targets = load_targets()
     ids = [
         t

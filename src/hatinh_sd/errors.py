@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HatinhInputError",
+    "MAX_SEED",
+    "check_seed",
+    "check_unique",
     "did_you_mean",
     "display_path",
     "parse_yaml",
@@ -182,6 +185,28 @@ _FLOAT_TAG = "tag:yaml.org,2002:float"
 #: Numbers YAML 1.1 (PyYAML) reads differently from how people mean them: 010 is 8,
 #: 0x10 is 16, 0b10 is 2, 1:30 is 90 (base 60) and 1_0 is 10.
 _SURPRISING_NUMBER = re.compile(r"[-+]?(0[0-9_]+|0[xXoObB].*|.*[:_].*)")
+
+
+#: Largest random seed (what NumPy, SALib and the netCDF attribute that records it all take).
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(seed: int, key: str = "--seed") -> None:
+    """Refuse a random seed outside ``0..MAX_SEED`` (one line naming ``key``)."""
+    if not 0 <= seed <= MAX_SEED:
+        shown = str(seed) if len(str(seed)) <= 24 else str(seed)[:24] + "..."
+        raise HatinhInputError(
+            f"a seed is a whole number from 0 to {MAX_SEED:,}, not {shown}", key=key
+        )
+
+
+def check_unique(names: Iterable[str], key: str) -> None:
+    """Refuse a name given twice (two scenarios that are one, say), naming ``key``."""
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise HatinhInputError(f"'{name}' is given twice", key=key)
+        seen.add(name)
 
 
 def check_name(

@@ -46,7 +46,7 @@ import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 from hatinh_sd.ensemble import DEFAULT_CHUNK_SIZE
-from hatinh_sd.errors import HatinhInputError, did_you_mean, parse_yaml, validate
+from hatinh_sd.errors import MAX_SEED, HatinhInputError, did_you_mean, parse_yaml, validate
 
 __all__ = [
     "GROUP_KINDS",
@@ -471,7 +471,7 @@ class _ConfigFile(BaseModel):
     factor_table: str | None = None
     posterior: StrictBool | str = False
     n: StrictInt
-    seed: StrictInt = Field(12345, ge=0)
+    seed: StrictInt = Field(12345, ge=0, le=MAX_SEED)
     num_levels: StrictInt = Field(4, ge=2)
     second_order: StrictBool = False
     num_resamples: StrictInt = Field(100, ge=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from hatinh_sd.errors import check_unique
 from hatinh_sd.i18n import number, text
 
 
@@ -22,6 +23,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     scenarios = [
         load_scenario(n, model=model, catalogue=cat) for n in args.names
     ]  # all checked first
+    check_unique((s.name for s in scenarios), "NAME")
     store = Store(args.out)  # the runs of `hatinh-sd run --out` the same folder, when current
     runs = {
         s.name: store.run(model, s.name, resolve_scenario(s, model)) or run_scenario(s, model)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.errors import HatinhInputError, check_seed
 from hatinh_sd.i18n import text
 
 if TYPE_CHECKING:
@@ -57,8 +57,7 @@ def cmd_crosscheck(args: argparse.Namespace) -> int:
 
     if not 0 <= args.sets <= MAX_SETS:
         raise HatinhInputError(f"between 0 and {MAX_SETS}, not {args.sets}", key="--sets")
-    if args.seed < 0:
-        raise HatinhInputError(f"must be at least 0, not {args.seed}", key="--seed")
+    check_seed(args.seed)
     engines = list(ENGINES) if args.engine == "all" else [args.engine]
     results = crosscheck_engines(load_model(), engines, sets=args.sets, seed=args.seed)
     lang = args.lang

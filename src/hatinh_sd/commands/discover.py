@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from hatinh_sd.commands.sensitivity import add_engine_options, engine_kwargs
-from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.errors import HatinhInputError, check_seed
 from hatinh_sd.i18n import number, text
 from hatinh_sd.targets import target_label
 
@@ -62,8 +62,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
         raise HatinhInputError(
             f"n = {args.n}: at least {MIN_RUNS} and at most {MAX_RUNS:,} runs", key="--n"
         )
-    if args.seed < 0:
-        raise HatinhInputError(f"must be at least 0, not {args.seed}", key="--seed")
+    check_seed(args.seed)
     if not 0 < args.threshold <= 1:
         raise HatinhInputError(
             f"a density between 0 and 1 (0.8: 80 % of a box's runs meet the target), "

@@ -8,7 +8,7 @@ import math
 import time
 
 from hatinh_sd.commands.discover import _target
-from hatinh_sd.errors import HatinhInputError, did_you_mean
+from hatinh_sd.errors import HatinhInputError, check_seed, did_you_mean
 from hatinh_sd.i18n import number, text
 
 #: Exit status when no lever mix searched fits the model's budget (bad input: 2).
@@ -30,8 +30,7 @@ def problem(args: argparse.Namespace, model):
 
     if args.n < 2:
         raise HatinhInputError(f"n = {args.n}: at least 2 draws", key="--n")
-    if args.seed < 0:
-        raise HatinhInputError(f"must be at least 0, not {args.seed}", key="--seed")
+    check_seed(args.seed)
     if not 1 <= args.evaluations <= MAX_EVALUATIONS:
         raise HatinhInputError(
             f"evaluations {args.evaluations}: between 1 and {MAX_EVALUATIONS:,}",

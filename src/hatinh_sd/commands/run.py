@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from hatinh_sd.errors import HatinhInputError, short_repr
+from hatinh_sd.errors import HatinhInputError, check_unique, short_repr
 from hatinh_sd.i18n import number, text
 from hatinh_sd.targets import target_label
 
@@ -103,10 +103,16 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "--set cannot be combined with --scenario/--all; put the change in a scenario file",
                 path="--set",
             )
+        if args.all and names:
+            raise HatinhInputError(
+                "--all runs every scenario of the project; give --all or --scenario, not both",
+                key="--all",
+            )
         if args.all:
             names = available_scenarios()
         cat = load_catalogue(model=model)
         scenarios = [load_scenario(n, model=model, catalogue=cat) for n in names]  # check all first
+        check_unique((s.name for s in scenarios), "--scenario")
         folders = {s.name: output_folder(args.out, s.name) for s in scenarios}
         runs: list[tuple[str, xr.Dataset, Scenario | None]] = [
             (s.name, run_scenario(s, model), s) for s in scenarios

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from hatinh_sd.commands.sensitivity import add_engine_options, engine_kwargs, sweep_store
 from hatinh_sd.ensemble import DEFAULT_CHUNK_SIZE
-from hatinh_sd.errors import HatinhInputError
+from hatinh_sd.errors import HatinhInputError, check_seed, check_unique
 from hatinh_sd.i18n import number, text
 from hatinh_sd.targets import target_label
 
@@ -33,13 +33,13 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
 
     if not 2 <= args.n <= MAX_RUNS:
         raise HatinhInputError(f"n = {args.n}: at least 2 and at most {MAX_RUNS:,} runs", key="--n")
-    if args.seed < 0:
-        raise HatinhInputError(f"must be at least 0, not {args.seed}", key="--seed")
+    check_seed(args.seed)
     model = load_model()
     factors = [f for f in load_factors(args.factors, model) if f.group == "uncertainty"]
     every_fixed = {}  # every scenario is checked before any is run
     for arg in args.scenario:
         name, fixed = scenario_overrides(arg, model)
+        check_unique([*every_fixed, name], "--scenario")
         output_folder(args.out, name)  # checked before anything runs
         clash = [f.variable for f in factors if f.variable in fixed]
         if clash:
