@@ -177,9 +177,10 @@ SOURCES_COLUMNS = ("key", "publisher_or_title", "url", "note")
 #: Separator of several source keys in one ``source`` field of targets.csv.
 SOURCE_LIST_SEPARATOR = ";"
 
-_NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_YEAR_RE = re.compile(r"\d{4}")
-_DATE_RE = re.compile(r"(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2}))?)?")
+# ASCII digits only: Python's int() and \d also take other scripts' digits ("２０２０").
+_NUMBER_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_YEAR_RE = re.compile(r"\d{4}", re.ASCII)
+_DATE_RE = re.compile(r"(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2}))?)?", re.ASCII)
 _IDENTIFIER_RE = re.compile(r"[a-z][a-z0-9_]*")
 # The data README: notes saying "stated as 'over X'" mark lower bounds.
 _LOWER_BOUND_RE = re.compile(r"stated as\s+['\"\u2018\u2019\u201c]?over\b", re.IGNORECASE)
@@ -674,6 +675,8 @@ def load_targets(
         comparator = f.choice("comparator", COMPARATORS)
         value = f.number("value")
         unit = f.text("unit")
+        if unit.startswith("% of") and not 0 <= value <= 100:
+            raise f.error("value", f"{value:g} {unit}: a share is between 0 and 100")
         keys = f.source_keys("source", known_sources, allow_list=True)
         variable = f.text("variable", required=False)
         if variable and not _IDENTIFIER_RE.fullmatch(variable):
@@ -760,14 +763,21 @@ def load_projects(
     records = _read_csv(file, PROJECTS_COLUMNS)
     known_sources = _known_source_keys(file, source_keys)
     rows: list[dict[str, object]] = []
+    first_line: dict[tuple[str, str, str], int] = {}
     for record in records:
         f = _Fields(file, record)
         date = f.text("date", required=False)
         year, time = _parse_date(f, "date", date)
+        event = (f.text("project"), f.text("event"), date)
+        if event in first_line:
+            raise f.error("event", f"the same project, event and date as line {first_line[event]}")
+        first_line[event] = f.line
         quantity = f.number("quantity", required=False)
         unit = f.text("unit", required=False)
         if not math.isnan(quantity) and not unit:
             raise f.error("unit", "empty; a quantity needs a unit")
+        if quantity < 0:
+            raise f.error("quantity", f"{quantity:g}: a project's quantity is not negative")
         (source,) = f.source_keys("source", known_sources, allow_list=False)
         rows.append(
             {
