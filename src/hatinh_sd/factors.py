@@ -162,9 +162,17 @@ def load_factors(
                 path=path,
                 line=1,
             )
+        header = list(reader.fieldnames or [])
+        twice = sorted({c for c in header if header.count(c) > 1})
+        if twice:
+            raise HatinhInputError(
+                f"column(s) {', '.join(twice)} appear twice in the header", path=path, line=1
+            )
         rows = list(reader)
     except csv.Error as exc:
         raise HatinhInputError(f"malformed CSV: {exc}", path=path) from None
+    if not rows:
+        raise HatinhInputError("no factors: the table has a header but no rows", path=path, line=1)
     factors: list[Factor] = []
     seen: dict[str, int] = {}
     seen_var: dict[str, int] = {}
