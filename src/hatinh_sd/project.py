@@ -28,7 +28,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from hatinh_sd.errors import HatinhInputError, parse_yaml, validate
+from hatinh_sd.errors import HatinhInputError, line_of, parse_yaml, validate
 
 __all__ = [
     "FROM_PROJECT",
@@ -75,6 +75,10 @@ class _Labels(BaseModel):
     model_config = ConfigDict(extra="forbid")
     vi: str
     en: str
+
+
+#: The project's paths that name folders (the others name files).
+_FOLDERS = frozenset({"data", "scenarios"})
 
 
 class _ProjectFile(BaseModel):
@@ -141,15 +145,37 @@ def load_project(path: str | os.PathLike[str]) -> Project:
     doc = validate(_ProjectFile, data, file, node)
     root = file.parent
     names = ("region", "title", "plan")
-    paths: dict[str, Path | None] = {
-        key: None if value is None else (root / value).resolve()
-        for key, value in doc.model_dump().items()
-        if key not in names
-    }
-    for key in ("model", "data", "scenarios"):  # the others are checked when read
-        p = paths[key]
-        if p is not None and not p.exists():
-            raise HatinhInputError(f"the project's {key} is not found: {p}", path=file, key=key)
+    for key in names:
+        for lang, label in getattr(doc, key).model_dump().items():
+            if not str(label).strip():
+                raise HatinhInputError(
+                    "is blank; a label needs text",
+                    path=file,
+                    key=f"{key}.{lang}",
+                    line=line_of(node, (key, lang)),
+                )
+    paths: dict[str, Path | None] = {}
+    for key, value in doc.model_dump().items():
+        if key in names:
+            continue
+        try:
+            paths[key] = None if value is None else (root / value).resolve()
+            if key in ("model", "data", "scenarios"):  # the others are checked when read
+                p = paths[key]
+                kind = "folder" if key in _FOLDERS else "file"
+                if p is not None and not p.exists():
+                    raise HatinhInputError(
+                        f"the project's {key} is not found: {p}", path=file, key=key
+                    )
+                if p is not None and p.is_dir() != (kind == "folder"):
+                    raise HatinhInputError(
+                        f"the project's {key} must be a {kind}: {p}", path=file, key=key
+                    )
+        except (OSError, ValueError) as exc:  # a NUL in the path, a name too long
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise HatinhInputError(
+                f"the project's {key} is not a usable path ({reason})", path=file, key=key
+            ) from None
     return Project(
         file=file,
         **{key: getattr(doc, key).model_dump() for key in names},
