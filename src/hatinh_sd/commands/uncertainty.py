@@ -36,7 +36,7 @@ def cmd_uncertainty(args: argparse.Namespace) -> int:
     check_seed(args.seed)
     model = load_model()
     factors = [f for f in load_factors(args.factors, model) if f.group == "uncertainty"]
-    every_fixed = {}  # every scenario is checked before any is run
+    every_fixed: dict[str, dict[str, float]] = {}  # every scenario is checked before any is run
     for arg in args.scenario:
         name, fixed = scenario_overrides(arg, model)
         check_unique([*every_fixed, name], "--scenario")
