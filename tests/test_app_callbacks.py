@@ -745,3 +745,128 @@ def test_cli_refuses_an_unknown_engine(capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "--engine" in err and "'simlin'" in err and "'pysd'" in err
+
+
+# ---------------------------------------------------------------- requests the page never sends
+@pytest.fixture(scope="module")
+def served(explorer):
+    """The explorer's Dash app behind Flask's test client, and a poster of callback requests
+    built from the app's own callback map (``/_dash-dependencies``)."""
+    from hatinh_sd.app import create_app
+
+    client = create_app(explorer=explorer).server.test_client()
+    deps = client.get("/_dash-dependencies").get_json()
+    lever = {"kind": "slider", "name": "labour export", "type": "lever"}
+
+    def post(marker, inputs, state=(), outputs=None):
+        (dep,) = [
+            d for d in deps if marker in d["output"] or marker in [i["id"] for i in d["inputs"]]
+        ]
+        if outputs is None:
+            outputs = []
+            for part in dep["output"].strip(".").split("..."):
+                ident, prop = part.rsplit(".", 1)
+                entry = {"id": lever, "property": prop}
+                outputs.append(
+                    [entry] if ident.startswith("{") else {"id": ident, "property": prop}
+                )
+        body = {
+            "output": dep["output"],
+            "outputs": outputs,
+            "inputs": list(inputs),
+            "state": list(state),
+            "changedPropIds": [
+                f"{i['id']}.{i['property']}" for i in inputs[:1] if isinstance(i, dict)
+            ],
+        }
+        return client.post("/_dash-update-component", json=body)
+
+    return post, lever
+
+
+def _update(post, lever_entries, lang="en", choice="T07|2030", shown=None):
+    return post(
+        "charts.figure",
+        [
+            lever_entries,
+            {"id": "lang", "property": "value", "value": lang},
+            {"id": "effects-target", "property": "value", "value": choice},
+            {"id": "uncertainty", "property": "value", "value": []},
+        ],
+        [{"id": "shown", "property": "data", "value": shown}],
+    )
+
+
+def _load(post, choice=None, contents=None, filename=None, lang="en"):
+    return post(
+        "scenario-upload",
+        [
+            {"id": "scenario-load", "property": "n_clicks", "value": 1},
+            {"id": "scenario-upload", "property": "contents", "value": contents},
+            {"id": "reset", "property": "n_clicks", "value": None},
+        ],
+        [
+            {"id": "scenario-choice", "property": "value", "value": choice},
+            {"id": "scenario-upload", "property": "filename", "value": filename},
+            {"id": "lang", "property": "value", "value": lang},
+        ],
+    )
+
+
+def test_requests_the_page_never_sends_are_answered_400(served):
+    post, lever = served
+    value = {"id": lever, "property": "value", "value": 5}
+    ok = _update(post, [value])
+    assert ok.status_code == 200, ok.get_data(as_text=True)[:300]
+    bad = {
+        "unknown language": _update(post, [value], lang="xx"),
+        "language as a list": _update(post, [value], lang=["en"]),
+        "unknown lever": _update(post, [{**value, "id": {**lever, "name": "nope"}}]),
+        "effects choice as a mapping": _update(post, [value], choice={"a": 1}),
+        "record as a list": _update(post, [value], shown=[1, 2]),
+        "scenario choice as a list": _load(post, choice=["baseline"]),
+        "upload as a number": _load(post, contents=123, filename="a.yaml"),
+        "load in an unknown language": _load(post, choice="baseline", lang="xx"),
+    }
+    for what, response in bad.items():
+        assert response.status_code == 400, (what, response.status_code)
+    assert "a language is one of vi, en" in bad["unknown language"].get_data(as_text=True)
+    assert "not a lever of the page" in bad["unknown lever"].get_data(as_text=True)
+    # an unknown scenario name is the page's own kind of mistake: a message, not a 400
+    missing = _load(post, choice="../../etc/passwd")
+    assert missing.status_code == 200 and "no scenario named" in missing.get_data(as_text=True)
+
+
+def test_language_switch_refuses_made_up_outputs_and_drops_made_up_messages(served):
+    post, _ = served
+    lang = [{"id": "lang", "property": "value", "value": "vi"}]
+
+    def outputs(key="app.title", message=None):
+        return [
+            [{"id": {"key": key, "slot": "x", "type": "i18n"}, "property": "children"}],
+            [],
+            [],
+            [],
+            {"id": "scenario-choice", "property": "options"},
+            {"id": "scenario-choice", "property": "placeholder"},
+            {"id": "uncertainty", "property": "options"},
+            [],
+            {"id": "scenario-message", "property": "children"},
+        ]
+
+    def switch(message, key="app.title"):
+        state = [{"id": "scenario-message", "property": "children", "value": message}]
+        return post("scenario-choice.options", lang, state, outputs(key))
+
+    fine = switch(None)
+    assert fine.status_code == 200
+    assert json.loads(fine.get_data(as_text=True))["response"]["scenario-choice"][
+        "placeholder"
+    ] == (text("app.scenario.placeholder", "vi"))
+    assert switch(None, key="no.such.key").status_code == 400
+    for made_up in ({"key": "no.such.key"}, {"key": "app.scenario.loaded", "fields": [1]}):
+        forged = {"props": {"data-message": json.dumps(made_up)}}
+        response = switch(forged)
+        assert response.status_code == 200
+        shown = json.loads(response.get_data(as_text=True))["response"]["scenario-message"]
+        assert shown["children"]["props"]["children"] == ""

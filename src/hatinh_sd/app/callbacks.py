@@ -2,7 +2,9 @@
 
 Every callback validates what it receives; bad input (a lever value outside
 its range, a malformed uploaded scenario) is shown as a message in the page
-and the app keeps serving.
+and the app keeps serving. A request the page itself never sends (an unknown
+language, lever or component id, a value of the wrong type) is answered with
+HTTP 400, not a server error.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 from typing import Any
 
 from dash import ALL, Dash, Input, Output, Patch, State, ctx, dcc, html, no_update
+from werkzeug.exceptions import BadRequest
 
 from hatinh_sd.app.explorer import Explorer, summary_json
 from hatinh_sd.app.logic import (
@@ -22,8 +25,8 @@ from hatinh_sd.app.logic import (
     charts_figure,
     trace_index,
 )
-from hatinh_sd.errors import HatinhInputError
-from hatinh_sd.i18n import text
+from hatinh_sd.errors import HatinhInputError, short_repr
+from hatinh_sd.i18n import LANGUAGES, text
 from hatinh_sd.targets import plan_targets
 
 __all__ = [
@@ -62,9 +65,38 @@ def _if_changed(value: Any, before: Any) -> Any:
     return no_update if value == before else value
 
 
-def _values(entries: list[dict]) -> dict[str, object]:
-    """Lever name -> raw value from a pattern-matching input's entries."""
-    return {e["id"]["name"]: e.get("value") for e in entries}
+def _bad_request(what: str, value: object) -> BadRequest:
+    return BadRequest(f"{what}: {short_repr(value)}")
+
+
+def _language(lang: object) -> str:
+    """``lang`` if the page offers it; else HTTP 400."""
+    if not isinstance(lang, str) or lang not in LANGUAGES:
+        raise _bad_request(f"a language is one of {', '.join(LANGUAGES)}, not", lang)
+    return lang
+
+
+def _optional(value: object, kind: type, what: str) -> Any:
+    """``value`` if it is ``None`` or of ``kind``; else HTTP 400."""
+    if value is not None and not isinstance(value, kind):
+        raise _bad_request(f"{what} of the wrong type", value)
+    return value
+
+
+def _values(entries: object, explorer: Explorer) -> dict[str, object]:
+    """Lever name -> raw value from a pattern-matching input's entries; an entry that is not
+    one of the page's levers is HTTP 400 (the values themselves are checked by the explorer,
+    which shows a message)."""
+    if not isinstance(entries, list):
+        raise _bad_request("lever values are a list, not", entries)
+    out: dict[str, object] = {}
+    for e in entries:
+        ident = e.get("id") if isinstance(e, dict) else None
+        name = ident.get("name") if isinstance(ident, dict) else None
+        if not isinstance(name, str) or name not in explorer.by_name:
+            raise _bad_request("not a lever of the page", ident if ident is not None else e)
+        out[name] = e.get("value")
+    return out
 
 
 def register_callbacks(app: Dash, explorer: Explorer) -> None:
@@ -87,18 +119,30 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
     def switch_language(lang, message):
         from hatinh_sd.app.layout import group_title, range_text, slider_marks
 
+        lang = _language(lang)
         keys, groups, ranges, levers = (o for o in ctx.outputs_list[:4])
         sliders = ctx.outputs_list[7]
+        try:  # the ids of the outputs are the page's own unless a client made them up
+            page = (
+                [text(o["id"]["key"], lang) for o in keys],
+                [group_title(explorer.catalogue, o["id"]["group"], lang) for o in groups],
+                [range_text(explorer.by_name[o["id"]["name"]], lang) for o in ranges],
+                [explorer.by_name[o["id"]["name"]].label[lang] for o in levers],
+                [slider_marks(explorer.by_name[o["id"]["name"]], lang) for o in sliders],
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise _bad_request("an output that is not on the page", exc.args[:1]) from None
+        try:
+            shown = message_view(explorer, message_of(message), lang)
+        except (KeyError, TypeError, ValueError, AttributeError):  # not a message of the page
+            shown = message_view(explorer, None, lang)
         return (
-            [text(o["id"]["key"], lang) for o in keys],
-            [group_title(explorer.catalogue, o["id"]["group"], lang) for o in groups],
-            [range_text(explorer.by_name[o["id"]["name"]], lang) for o in ranges],
-            [explorer.by_name[o["id"]["name"]].label[lang] for o in levers],
+            *page[:4],
             explorer.scenario_options(lang),
             text("app.scenario.placeholder", lang),
             [{"label": text("app.uncertainty.toggle", lang), "value": "on"}],
-            [slider_marks(explorer.by_name[o["id"]["name"]], lang) for o in sliders],
-            message_view(explorer, message_of(message), lang),
+            page[4],
+            shown,
         )
 
     @app.callback(
@@ -120,9 +164,11 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
         # changed are sent (only_changed).
         from hatinh_sd.app.layout import costs_table
 
-        before, shown = shown or {}, dict(shown or {})
+        lang = _language(lang)
+        choice = _optional(choice, str, "the lever-effects choice")
+        before, shown = _optional(shown, dict, "the page's record") or {}, dict(shown or {})
         triggered = list(ctx.triggered_prop_ids.values())
-        values = _values(ctx.inputs_list[0])
+        values = _values(ctx.inputs_list[0], explorer)
         effects, key = effects_outputs(explorer, values, lang, choice, shown.get("effects"))
         if key is not no_update:
             shown["effects"] = key
@@ -162,7 +208,11 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
         prevent_initial_call=True,
     )
     def load(_load, contents, _reset, choice, filename, lang):
-        names = [o["id"]["name"] for o in ctx.outputs_list[0]]
+        lang = _language(lang)
+        contents = _optional(contents, str, "an upload")
+        choice = _optional(choice, str, "a scenario choice")
+        filename = _optional(filename, str, "a file name")
+        names = list(_values(ctx.outputs_list[0], explorer))
         return load_outputs(explorer, ctx.triggered_id, names, choice, contents, filename, lang)
 
     @app.callback(
@@ -175,7 +225,7 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
     )
     def save(_n, _values_list, lang):
         try:
-            body = explorer.scenario_yaml(_values(ctx.states_list[0]), lang)
+            body = explorer.scenario_yaml(_values(ctx.states_list[0], explorer), _language(lang))
         except HatinhInputError as exc:
             return no_update, message_view(explorer, {"error": str(exc)}, lang)
         return (
@@ -192,7 +242,7 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
     )
     def download_csv(_n, _values_list):
         try:
-            body = explorer.csv(_values(ctx.states_list[0]))
+            body = explorer.csv(_values(ctx.states_list[0], explorer))
         except HatinhInputError as exc:
             return no_update, str(exc)
         return {"content": body, "filename": "hatinh_sd_app_run.csv", "type": "text/csv"}, ""
@@ -207,7 +257,7 @@ def register_callbacks(app: Dash, explorer: Explorer) -> None:
     )
     def download_xlsx(_n, _values_list, lang):
         try:
-            body = explorer.xlsx(_values(ctx.states_list[0]), lang)
+            body = explorer.xlsx(_values(ctx.states_list[0], explorer), _language(lang))
         except HatinhInputError as exc:
             return no_update, str(exc)
         return dcc.send_bytes(body, f"hatinh_sd_app_run_{lang}.xlsx", type=XLSX_TYPE), ""
