@@ -472,9 +472,9 @@ class _ConfigFile(BaseModel):
     posterior: StrictBool | str = False
     n: StrictInt
     seed: StrictInt = Field(12345, ge=0, le=MAX_SEED)
-    num_levels: StrictInt = Field(4, ge=2)
+    num_levels: StrictInt = Field(4, ge=2, le=100)
     second_order: StrictBool = False
-    num_resamples: StrictInt = Field(100, ge=1)
+    num_resamples: StrictInt = Field(100, ge=1, le=10_000)
     chunk_size: StrictInt = Field(DEFAULT_CHUNK_SIZE, ge=1)
     groups: str | list[str] | None = None
     every_year_step: StrictInt = Field(1, ge=1)
