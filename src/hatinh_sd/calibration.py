@@ -575,6 +575,14 @@ def observations(
             reason = _excluded(r, spec)
             variable = _row_variable(r, spec)
             tolerance = _row_tolerance(r, spec)
+            if not reason and spec.error == "relative" and float(r["value"]) == 0:
+                raise HatinhInputError(
+                    f"0 cannot be compared with the model: series '{r['indicator']}' is "
+                    "compared in relative terms (error: relative in calibration_setup.yaml)",
+                    path=source or observed.attrs.get("path", "observed.csv"),
+                    line=int(r["line"]),
+                    column="value",
+                )
         start, end = PERIOD_SPAN[r["period"]]
         # calendar [Y + start, Y + end) is model time [Y + start - 0.5, Y + end - 0.5)
         t0, t1 = r["year"] + start - 0.5, r["year"] + end - 0.5
