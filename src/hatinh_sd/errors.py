@@ -371,9 +371,12 @@ def parse_yaml(path: str | os.PathLike[str], *, missing: str = "file not found")
     """Parse a YAML file a person edits: the data and the node tree (for line numbers).
 
     Safe YAML only; a file over :data:`MAX_YAML_BYTES`, a key given twice in a
-    mapping, an alias that expands beyond :data:`MAX_YAML_NODES` elements, text
-    that is not UTF-8, a folder or malformed YAML is a :class:`HatinhInputError`
-    naming the file and line. Both are ``None`` for an empty document.
+    mapping, an alias that expands beyond :data:`MAX_YAML_NODES` elements, nesting
+    deeper than :data:`MAX_YAML_DEPTH`, a number YAML 1.1 reads unlike what it
+    shows (``010``, ``0x10``, ``1:30``, ``1_0``) or too long to convert, a character
+    YAML does not allow, text that is not UTF-8, a folder or device, or malformed
+    YAML is a :class:`HatinhInputError` naming the file and line. Both are ``None``
+    for an empty document.
     """
     import yaml
 
