@@ -24,6 +24,7 @@ that also run in vectorised ensembles.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -317,6 +318,20 @@ class Catalogue:
         starts = {e.timing.start for e in self.levers.values() if e.timing}
         return "year" if name in starts else "slider"
 
+    def value_problem(self, name: str, value: float) -> str | None:
+        """What is wrong with ``value`` for lever or timing parameter ``name`` besides its
+        range (checked by the model): a switch takes only its two values, a start year is a
+        whole year. ``None`` when nothing is, or ``name`` is not the catalogue's."""
+        par = self.parameters.get(name)
+        if par is None:
+            return None
+        control = self.control(name)
+        if control == "switch" and value not in (par.low, par.high):
+            return f"'{name}' is a switch: {par.low:g} (no) or {par.high:g} (yes), not {value:g}"
+        if control == "year" and math.isfinite(value) and not float(value).is_integer():
+            return f"a start year must be a whole calendar year such as 2030, not {value:g}"
+        return None
+
     def group_label(self, group: int, lang: str) -> str:
         """The explorer's short heading of a task group in ``lang``."""
         return str(getattr(self.task_groups[group].short, lang))
@@ -602,19 +617,9 @@ def resolve_scenario(
                 name,
                 sub,
             )
-        control = cat.control(param)
-        if control == "switch" and value not in (par.low, par.high):
-            raise fail(
-                f"'{param}' is a switch: {par.low:g} (no) or {par.high:g} (yes), not {value:g}",
-                name,
-                sub,
-            )
-        if control == "year" and not float(value).is_integer():
-            raise fail(
-                f"a start year must be a whole calendar year such as 2030, not {value:g}",
-                name,
-                sub,
-            )
+        problem = cat.value_problem(param, value)
+        if problem:
+            raise fail(problem, name, sub)
         out[param] = float(value)
         origin[param] = name
 

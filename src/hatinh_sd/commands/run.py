@@ -88,6 +88,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     params = parse_set(args.set or [])
     model = load_model()
     check_targets(data.targets, variables=model.outputs)
+    # --set overrides model constants within their .mdl ranges (a sweep may set a switch to
+    # 0.37); a scenario file's levers also follow the catalogue (switches 0 or 1, whole years)
     model.resolve_params(params, source="--set", ranged_only=True)
     names = list(args.scenario or [])
     if args.all or names:
