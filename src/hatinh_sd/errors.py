@@ -194,9 +194,9 @@ MAX_SEED = 2**32 - 1
 def check_seed(seed: int, key: str = "--seed") -> None:
     """Refuse a random seed outside ``0..MAX_SEED`` (one line naming ``key``)."""
     if not 0 <= seed <= MAX_SEED:
-        shown = str(seed) if len(str(seed)) <= 24 else str(seed)[:24] + "..."
         raise HatinhInputError(
-            f"a seed is a whole number from 0 to {MAX_SEED:,}, not {shown}", key=key
+            f"a seed is a whole number from 0 to {MAX_SEED:,}, not {short_repr(seed, 27)}",
+            key=key,
         )
 
 
@@ -358,9 +358,8 @@ def _check_number(n: yaml.ScalarNode, path: Path) -> None:
             line=line,
         )
     if _SURPRISING_NUMBER.fullmatch(n.value) and n.value.lstrip("+-") not in ("0", "0.0"):
-        shown = n.value if len(n.value) <= 20 else n.value[:20] + "..."
         raise HatinhInputError(
-            f"'{shown}' is not a plain number: YAML 1.1 reads a leading 0, 0x, 0o or 0b, "
+            f"{short_repr(n.value, 24)} is not a plain number: YAML 1.1 reads a leading 0, 0x, 0o or 0b, "
             "':' and '_' as another base or a separator; write it as digits such as 10 or 2.5",
             path=path,
             line=line,

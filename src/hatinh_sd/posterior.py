@@ -5,7 +5,8 @@ each used observation ``i`` has a Gaussian error with scale
 ``sigma_i = tolerance_i / sqrt(weight_i)``, where the tolerance is the series' (or a
 definitional variant's) and the weight combines the observation's status (R, D, E) and the
 series weight. Each observation counts once (no down-weighting of long series: with it,
-the in-sample 90 % predictive intervals held 96.5 % of the observations; without, 93 %). Lower bounds ("over X") count only when the model falls below them.
+the in-sample 90 % predictive intervals held 96.5 % of the observations; without, 93 %).
+Lower bounds ("over X") count only when the model falls below them.
 The log-likelihood is ``-1/2 sum_i r_i^2`` with ``r_i`` the weighted residuals of
 :class:`hatinh_sd.calibration.Likelihood`, so the point estimate of ``hatinh-sd calibrate``
 is the maximum of the posterior within uniform priors.

@@ -162,12 +162,12 @@ def load_project(path: str | os.PathLike[str]) -> Project:
             paths[key] = None if value is None else (root / value).resolve()
             if key in ("model", "data", "scenarios"):  # the others are checked when read
                 p = paths[key]
-                kind = "folder" if key in _FOLDERS else "file"
                 if p is not None and not p.exists():
                     raise HatinhInputError(
                         f"the project's {key} is not found: {p}", path=file, key=key
                     )
-                if p is not None and p.is_dir() != (kind == "folder"):
+                if p is not None and p.is_dir() != (key in _FOLDERS):
+                    kind = "folder" if key in _FOLDERS else "file"
                     raise HatinhInputError(
                         f"the project's {key} must be a {kind}: {p}", path=file, key=key
                     )
